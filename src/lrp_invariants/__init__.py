@@ -1,0 +1,49 @@
+"""lrp-invariants: verify attribution code with the invariants of input-shifted ReLU networks.
+
+The core is a small numpy implementation of LRP whose every relevance sink is visible; on top of
+it sit Hypothesis strategies, a property suite and a gate for other people's attribution code.
+"""
+
+from .constructions import (
+    bias_proxy,
+    compensate_shift,
+    net3_as_plain_network,
+    proxy_input,
+    shift_as_input,
+    split_proxy_relevance,
+    zero_first_bias,
+)
+from .network import Linear, Network, Trace, forward, gradient, predict_proba
+from .relevance import Relevance, explain, logit_relevance, lrp
+from .rules import LRP0, AlphaBeta, Epsilon, Flat, LayerRelevance, Rule, WSquare, ZPlus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LRP0",
+    "AlphaBeta",
+    "Epsilon",
+    "Flat",
+    "LayerRelevance",
+    "Linear",
+    "Network",
+    "Relevance",
+    "Rule",
+    "Trace",
+    "WSquare",
+    "ZPlus",
+    "__version__",
+    "bias_proxy",
+    "compensate_shift",
+    "explain",
+    "forward",
+    "gradient",
+    "logit_relevance",
+    "lrp",
+    "net3_as_plain_network",
+    "predict_proba",
+    "proxy_input",
+    "shift_as_input",
+    "split_proxy_relevance",
+    "zero_first_bias",
+]

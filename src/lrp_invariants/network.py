@@ -1,0 +1,292 @@
+"""ReLU networks as immutable data, and the forward pass that returns a trace.
+
+A network is a chain of dense layers ``Linear(W, b)`` (``W`` of shape ``(in, out)``) with a ReLU
+after every layer but the last, whose outputs are the logits. Nothing is stored on a network when
+it runs: :func:`forward` returns a :class:`Trace` holding every layer's input and pre-activation
+(the seed's ``modules[i].Y``), and every other computation is a pure function of the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.floating]
+OutputActivation = Literal["identity", "softmax", "logistic"]
+OUTPUT_ACTIVATIONS: tuple[str, ...] = ("identity", "softmax", "logistic")
+
+
+def _describe(a: np.ndarray) -> str:
+    return f"shape {a.shape} and dtype {a.dtype}"
+
+
+def _frozen(a: np.ndarray) -> Array:
+    """A private, read-only copy: later changes to the caller's array cannot reach the network."""
+    copy = np.array(a, copy=True)
+    copy.flags.writeable = False
+    return copy
+
+
+def _check_real_floating(a: np.ndarray, name: str) -> None:
+    if not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(
+            f"{name} has dtype {a.dtype}; pass a real floating array (float64 or float32), "
+            f"e.g. {name.split(' ')[0]}.astype(np.float64)"
+        )
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        value = a[tuple(bad)]
+        raise ValueError(f"{name} contains {value} at index {tuple(int(i) for i in bad)}")
+
+
+@dataclass(frozen=True, eq=False)
+class Linear:
+    """A dense layer ``z = a @ W + b``, optionally with a constant second input ``m`` through ``W``.
+
+    ``constant`` is the seed's ``CustomLinear``: a vector fed through the same weights as the
+    input, ``z = a @ W + constant @ W + b``, whose relevance is reported apart (``Rm``). net3 of
+    the seed has ``constant = -m`` in its first layer.
+    """
+
+    W: Array
+    b: Array
+    constant: Array | None = None
+
+    def __post_init__(self) -> None:
+        W = np.asarray(self.W)
+        b = np.asarray(self.b)
+        if W.ndim != 2:
+            raise ValueError(f"W must be 2-D (in, out); got {_describe(W)}")
+        if b.ndim != 1 or b.shape[0] != W.shape[1]:
+            raise ValueError(
+                f"b must have shape ({W.shape[1]},) to match W of shape {W.shape}; got {b.shape}"
+            )
+        if 0 in W.shape:
+            raise ValueError(f"W must have at least one input and one output; got {W.shape}")
+        _check_real_floating(W, "W")
+        _check_real_floating(b, "b")
+        if b.dtype != W.dtype:
+            raise TypeError(f"b has dtype {b.dtype} but W has dtype {W.dtype}; use one dtype")
+        _check_finite(W, "W")
+        _check_finite(b, "b")
+        object.__setattr__(self, "W", _frozen(W))
+        object.__setattr__(self, "b", _frozen(b))
+        if self.constant is not None:
+            c = np.asarray(self.constant)
+            if c.shape != (W.shape[0],):
+                raise ValueError(
+                    f"constant must have shape ({W.shape[0]},) to feed W of shape {W.shape}; "
+                    f"got {c.shape}"
+                )
+            _check_real_floating(c, "constant")
+            if c.dtype != W.dtype:
+                raise TypeError(f"constant has dtype {c.dtype} but W has dtype {W.dtype}")
+            _check_finite(c, "constant")
+            object.__setattr__(self, "constant", _frozen(c))
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.W.shape[1])
+
+    def effective_bias(self) -> Array:
+        """``b + constant @ W``: what the constant input adds to every pre-activation."""
+        if self.constant is None:
+            return self.b
+        return self.b + self.constant @ self.W
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Linear -> ReLU -> ... -> Linear, with an optional output nonlinearity for probabilities.
+
+    ``output`` only affects :func:`predict_proba`; relevance and gradients always start from
+    the logits, the output of the last Linear layer (as in the seed).
+    """
+
+    layers: tuple[Linear, ...]
+    output: OutputActivation = "identity"
+
+    def __post_init__(self) -> None:
+        layers = tuple(self.layers)
+        if not layers:
+            raise ValueError("a network needs at least one Linear layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Linear):
+                raise TypeError(f"layer {i}: expected a Linear, got {type(layer).__name__}")
+        dtype = layers[0].W.dtype
+        for i, layer in enumerate(layers):
+            if layer.W.dtype != dtype:
+                raise TypeError(f"layer {i}: dtype {layer.W.dtype} differs from layer 0's {dtype}")
+            if i > 0 and layer.n_in != layers[i - 1].n_out:
+                raise ValueError(
+                    f"layer {i}: W has {layer.n_in} inputs but layer {i - 1} has "
+                    f"{layers[i - 1].n_out} outputs (W is (in, out): transposed?)"
+                )
+        if self.output not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output must be one of {OUTPUT_ACTIVATIONS}; got {self.output!r}")
+        object.__setattr__(self, "layers", layers)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        weights: Sequence[ArrayLike],
+        biases: Sequence[ArrayLike],
+        output: OutputActivation = "identity",
+    ) -> Network:
+        """Build from ``weights[i]`` of shape ``(in, out)`` and ``biases[i]`` of shape ``(out,)``."""
+        if len(weights) != len(biases):
+            raise ValueError(f"got {len(weights)} weight matrices but {len(biases)} bias vectors")
+        layers = []
+        for i, (W, b) in enumerate(zip(weights, biases)):
+            try:
+                layers.append(Linear(np.asarray(W), np.asarray(b)))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"layer {i}: {error}") from None
+        return cls(tuple(layers), output)
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        return self.layers[0].W.dtype
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def depth(self) -> int:
+        """The number of Linear layers."""
+        return len(self.layers)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Input width, then every layer's output width."""
+        return (self.n_inputs, *(layer.n_out for layer in self.layers))
+
+    @property
+    def weights(self) -> list[Array]:
+        return [layer.W for layer in self.layers]
+
+    @property
+    def biases(self) -> list[Array]:
+        return [layer.b for layer in self.layers]
+
+    def __repr__(self) -> str:
+        sizes = "-".join(str(w) for w in self.widths)
+        return f"Network({sizes}, dtype={self.dtype}, output={self.output!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Every layer's input ``a[l]`` and pre-activation ``z[l]`` for one batch.
+
+    ``a[0]`` is the batch itself; ``a[l + 1] = relu(z[l])``; ``z[-1]`` are the logits.
+    """
+
+    a: tuple[Array, ...]
+    z: tuple[Array, ...]
+
+    @property
+    def logits(self) -> Array:
+        return self.z[-1]
+
+    @property
+    def outputs(self) -> tuple[Array, ...]:
+        """Each Linear layer's output after its nonlinearity (ReLU, none for the last)."""
+        return (*self.a[1:], self.z[-1])
+
+
+def check_input(network: Network, x: ArrayLike, name: str = "x") -> Array:
+    """Validate a batch for ``network`` and return it as an array; raise before any work."""
+    array = np.asarray(x)
+    if array.ndim != 2:
+        hint = f" (a single sample: {name}[None, :])" if array.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n, {network.n_inputs}){hint}; got {_describe(array)}")
+    if array.shape[1] != network.n_inputs:
+        raise ValueError(
+            f"{name} has {array.shape[1]} features but the network takes {network.n_inputs}"
+        )
+    _check_real_floating(array, name)
+    if array.dtype != network.dtype:
+        raise TypeError(
+            f"{name} has dtype {array.dtype} but the network is {network.dtype}; "
+            f"convert one of them explicitly"
+        )
+    _check_finite(array, name)
+    return array
+
+
+def check_classes(network: Network, classes: ArrayLike, n: int) -> NDArray[np.intp]:
+    """Validate one chosen output index per sample."""
+    array = np.asarray(classes)
+    if array.shape != (n,):
+        raise ValueError(f"classes must have shape ({n},), one per sample; got {array.shape}")
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"classes must be integers; got dtype {array.dtype}")
+    if n and (array.min() < 0 or array.max() >= network.n_outputs):
+        bad = int(array[(array < 0) | (array >= network.n_outputs)][0])
+        raise ValueError(f"class {bad} is out of range for {network.n_outputs} outputs")
+    return array.astype(np.intp, copy=False)
+
+
+def forward(network: Network, x: ArrayLike) -> Trace:
+    """Run a batch ``x`` of shape ``(n, d)`` through ``network`` and return the full trace."""
+    a = check_input(network, x).view()
+    a.flags.writeable = False
+    inputs = [a]
+    pre = []
+    for i, layer in enumerate(network.layers):
+        z = a @ layer.W
+        z += layer.effective_bias()
+        pre.append(z)
+        if i < network.depth - 1:
+            a = np.maximum(z, 0)
+            inputs.append(a)
+    return Trace(tuple(inputs), tuple(pre))
+
+
+def one_hot(classes: NDArray[np.intp], n_outputs: int, dtype: np.dtype[np.floating]) -> Array:
+    selector = np.zeros((classes.shape[0], n_outputs), dtype=dtype)
+    selector[np.arange(classes.shape[0]), classes] = 1
+    return selector
+
+
+def gradient(network: Network, trace: Trace, classes: ArrayLike) -> Array:
+    """d logit[class] / d x per sample: the seed's sensitivity map. ReLU'(0) is taken as 0."""
+    chosen = check_classes(network, classes, trace.a[0].shape[0])
+    g = one_hot(chosen, network.n_outputs, network.dtype)
+    for i in range(network.depth - 1, -1, -1):
+        g = g @ network.layers[i].W.T
+        if i > 0:
+            g *= trace.z[i - 1] > 0
+    return g
+
+
+def predict_proba(network: Network, x: ArrayLike) -> Array:
+    """Probabilities as scikit-learn's ``predict_proba`` computes them from the logits.
+
+    ``softmax``: row-wise softmax. ``logistic`` with one output: the columns ``1 - p, p`` of a
+    binary classifier; with several outputs: the elementwise sigmoid (multilabel).
+    """
+    logits = forward(network, x).logits
+    if network.output == "softmax":
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    if network.output == "logistic":
+        p = 0.5 * (1 + np.tanh(0.5 * logits))
+        return np.hstack([1 - p, p]) if network.n_outputs == 1 else p
+    return logits

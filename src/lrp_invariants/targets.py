@@ -1,0 +1,77 @@
+"""Reference attributions in the gate's target protocol.
+
+Every function here has the signature ``fn(weights, biases, x, classes) -> relevance``:
+``weights[i]`` of shape (in, out), ``biases[i]`` of shape (out,), ``x`` of shape (n, d) float,
+``classes`` of shape (n,) int, for the ReLU MLP Linear -> ReLU -> ... -> Linear; the result is the
+(n, d) input relevance of the chosen class logit. Call them for a reference value, or point the
+gate at your own function with the same signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from numpy.typing import ArrayLike
+
+from .network import Array, Network, check_classes, check_input, forward
+from .network import gradient as _gradient
+from .relevance import explain
+from .rules import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
+
+EPSILON = 1e-9
+"""The ε of :func:`lrp_epsilon`: small enough to change no well-conditioned relevance."""
+
+
+def _explain(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike,
+    classes: ArrayLike, rule: Rule,
+) -> Array:
+    network = Network.from_arrays(weights, biases)
+    return explain(network, x, classes, rule)[1].input
+
+
+def gradient(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """The gradient of the chosen logit with respect to the input (a sensitivity map)."""
+    network = Network.from_arrays(weights, biases)
+    batch = check_input(network, x)
+    chosen = check_classes(network, classes, batch.shape[0])
+    return _gradient(network, forward(network, batch), chosen)
+
+
+def gradient_x_input(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Gradient times input."""
+    return gradient(weights, biases, x, classes) * check_input(
+        Network.from_arrays(weights, biases), x
+    )
+
+
+def lrp_0(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """LRP-0 on every layer."""
+    return _explain(weights, biases, x, classes, LRP0())
+
+
+def lrp_epsilon(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """LRP-ε with ε = 1e-9 on every layer."""
+    return _explain(weights, biases, x, classes, Epsilon(EPSILON))
+
+
+def lrp_alpha_beta(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """LRP-α2β1 on every layer."""
+    return _explain(weights, biases, x, classes, AlphaBeta(alpha=2.0, beta=1.0))
+
+
+def lrp_zplus(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """z⁺ (LRP-α1β0) on every layer."""
+    return _explain(weights, biases, x, classes, ZPlus())
