@@ -37,14 +37,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from .network import Array, Network, Trace
 from .rules import LRP0, AlphaBeta, Epsilon, Flat, Rule, WSquare
 
-F64 = NDArray[np.float64]
+F64 = Array  # ball arithmetic runs in float64; the alias keeps numpy's typing simple
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,13 @@ class Ball:
 
     def bounds(self, p: Precision) -> tuple[F64, F64]:
         """Lower and upper ends, rounded outward (exact where the radius is zero)."""
-        slack = np.where(self.rad > 0, self.rad + 2 * p.u * (np.abs(self.mid) + self.rad) + p.eta, 0)
+        slack = np.where(
+            self.rad > 0, self.rad + 2 * p.u * (np.abs(self.mid) + self.rad) + p.eta, 0
+        )
         return self.mid - slack, self.mid + slack
 
-    def __getitem__(self, index: object) -> Ball:
-        return Ball(self.mid[index], self.rad[index])  # type: ignore[index]
+    def __getitem__(self, index: Any) -> Ball:
+        return Ball(self.mid[index], self.rad[index])
 
 
 def _underflow(magnitudes: F64, W_mask: F64, p: Precision) -> F64:
@@ -230,7 +233,7 @@ def divide(numerator: Ball, denominator: Ball, p: Precision) -> Ball:
 
 
 def shifted_input(x2: ArrayLike, p: Precision) -> Ball:
-    """``x2 = fl(x1 + m)`` encloses the exact ``x1 + m``: rounding to nearest is off by ``u|x2|``."""
+    """``x2 = fl(x1 + m)`` encloses the exact ``x1 + m``: rounding to nearest errs by ``u|x2|``."""
     mid = np.asarray(x2, dtype=np.float64)
     return Ball(mid, p.widen(p.u * np.abs(mid) * (1 + 2 * p.u), 2))
 
@@ -240,7 +243,9 @@ def compensated_bias(b2: ArrayLike, W1: ArrayLike, m: ArrayLike, p: Precision) -
     shift = np.abs(np.asarray(m, dtype=np.float64))
     absW = np.abs(np.asarray(W1, dtype=np.float64))
     mid = np.asarray(b2, dtype=np.float64)
-    product = p.gamma(absW.shape[0]) * (shift @ absW) + _underflow(shift, (absW > 0) * 1.0, p)
+    product = p.gamma(absW.shape[0]) * (shift @ absW) + _underflow(
+        shift, (absW > 0).astype(np.float64), p
+    )
     rad = product + p.u * (np.abs(mid) + product) * (1 + 2 * p.u)
     return Ball(mid, p.widen(rad, 4))
 
@@ -383,21 +388,31 @@ def enclose_relevance(
 
 
 def _stabilised(
-    W: F64, bias: Ball, c: F64 | None, a: Ball, z: Ball, R: Ball, h: Ball | None,
-    eps: float, top: bool, p: Precision,
+    W: F64,
+    bias: Ball,
+    c: F64 | None,
+    a: Ball,
+    z: Ball,
+    R: Ball,
+    h: Ball | None,
+    eps: float,
+    top: bool,
+    p: Precision,
 ) -> tuple[LayerBalls, Ball]:
     """LRP-0 (eps = 0) and LRP-ε: s = R / (z + ε sign z)."""
     if h is not None and top:
         # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
-        factor = monotone(lambda v: _ratio(v, v + eps) if eps else (v > 0) * 1.0,
-                          magnitude(z, p), p, 2)
+        factor = monotone(
+            lambda v: _ratio(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
+        )
         s = mul(factor, h, p)
         absorbed = monotone(lambda v: v * eps / (np.abs(v) + eps) if eps else 0 * v, z, p, 4)
         Rs = mul(absorbed, h, p)
     elif h is not None:
         # s = relu(z) / (z + ε): 0 below zero, increasing above
-        factor = monotone(lambda v: _ratio(np.maximum(v, 0), np.maximum(v, 0) + eps)
-                          if eps else _step(v), z, p, 2)
+        factor = monotone(
+            lambda v: _ratio(np.maximum(v, 0), np.maximum(v, 0) + eps) if eps else _step(v), z, p, 2
+        )
         s = mul(factor, h, p)
         Rs = scale(s, eps, p)  # the stabiliser's share, ε s_j, where s_j != 0 (z_j > 0)
     else:
@@ -424,20 +439,25 @@ def _contributions(a: Ball, W: F64, bias: Ball, c: F64 | None, p: Precision) -> 
     parts = [mul(Ball(a.mid[:, :, None], a.rad[:, :, None]), Ball.exact(W[None]), p)]
     if c is not None:
         parts.append(mul(Ball.exact(c[None, :, None]), Ball.exact(W[None]), p))
-        parts[-1] = Ball(np.broadcast_to(parts[-1].mid, (n, *W.shape)),
-                         np.broadcast_to(parts[-1].rad, (n, *W.shape)))
+        parts[-1] = Ball(
+            np.broadcast_to(parts[-1].mid, (n, *W.shape)),
+            np.broadcast_to(parts[-1].rad, (n, *W.shape)),
+        )
     shape = (n, 1, W.shape[1])
     parts.append(Ball(np.broadcast_to(bias.mid, shape), np.broadcast_to(bias.rad, shape)))
-    return Ball(np.concatenate([q.mid for q in parts], axis=1),
-                np.concatenate([q.rad for q in parts], axis=1))
+    return Ball(
+        np.concatenate([q.mid for q in parts], axis=1),
+        np.concatenate([q.rad for q in parts], axis=1),
+    )
 
 
 def _shares(terms: Ball, p: Precision) -> tuple[Ball, Ball]:
     """Each same-signed term's share of its sum, and whether the sum may be zero (0 or 1)."""
     summed = total(terms, axis=1, p=p)
-    rest = Ball(summed.mid[:, None, :] - terms.mid,
-                summed.rad[:, None, :] + terms.rad
-                + 2 * p.u * np.abs(summed.mid[:, None, :] - terms.mid))
+    rest = Ball(
+        summed.mid[:, None, :] - terms.mid,
+        summed.rad[:, None, :] + terms.rad + 2 * p.u * np.abs(summed.mid[:, None, :] - terms.mid),
+    )
     empty = monotone(lambda v: (v <= 0) * 1.0, summed, p, 0)
     return fraction(terms, rest, p), empty
 
@@ -460,13 +480,20 @@ def _alpha_beta(
     pos_share, pos_empty = _shares(relu(contributions, p), p)
     neg = negative_part(contributions, p)
     neg_share, neg_empty = _shares(Ball(-neg.mid, neg.rad), p)
-    Rp, Rbp, Rmp, mass_p = _distribute(pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p)
-    Rn, Rbn, Rmn, mass_n = _distribute(neg_share, scale(R, rule.beta, p), W.shape[0], c is not None, p)
+    Rp, Rbp, Rmp, mass_p = _distribute(
+        pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p
+    )
+    Rn, Rbn, Rmn, mass_n = _distribute(
+        neg_share, scale(R, rule.beta, p), W.shape[0], c is not None, p
+    )
     R_in = add(Rp, scale(Rn, -1.0, p), p)
     Rb = add(Rbp, scale(Rbn, -1.0, p), p)
     Rm = None if Rmp is None or Rmn is None else add(Rmp, scale(Rmn, -1.0, p), p)
-    Rs = add(mul(pos_empty, scale(R, rule.alpha, p), p),
-             scale(mul(neg_empty, scale(R, rule.beta, p), p), -1.0, p), p)
+    Rs = add(
+        mul(pos_empty, scale(R, rule.alpha, p), p),
+        scale(mul(neg_empty, scale(R, rule.beta, p), p), -1.0, p),
+        p,
+    )
     mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
     length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
     return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length)
@@ -477,8 +504,10 @@ def _input_blind(W: F64, c: F64 | None, R: Ball, flat: bool, p: Precision) -> La
     stacked = W if c is None else np.vstack([W, W])
     n = R.mid.shape[0]
     weights = np.ones_like(stacked) if flat else stacked**2
-    terms = Ball(np.broadcast_to(weights, (n, *weights.shape)),
-                 np.broadcast_to(0 if flat else p.u * weights, (n, *weights.shape)))
+    terms = Ball(
+        np.broadcast_to(weights, (n, *weights.shape)),
+        np.broadcast_to(0 if flat else p.u * weights, (n, *weights.shape)),
+    )
     shares, empty = _shares(terms, p)
     per_term = mul(shares, Ball(R.mid[:, None, :], R.rad[:, None, :]), p)
     R_all = total(per_term, axis=2, p=p)

@@ -23,8 +23,10 @@ def check_shift(network: Network, m: ArrayLike) -> Array:
     """Validate a shift ``m`` of shape ``(d,)`` for ``network``'s input."""
     shift = np.asarray(m)
     if shift.shape != (network.n_inputs,):
-        raise ValueError(f"m must have shape ({network.n_inputs},), one value per input feature; "
-                         f"got {shift.shape}")
+        raise ValueError(
+            f"m must have shape ({network.n_inputs},), one value per input feature; "
+            f"got {shift.shape}"
+        )
     return check_input(network, shift[None, :], name="m")[0]
 
 

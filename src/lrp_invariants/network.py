@@ -144,11 +144,11 @@ class Network:
         biases: Sequence[ArrayLike],
         output: OutputActivation = "identity",
     ) -> Network:
-        """Build from ``weights[i]`` of shape ``(in, out)`` and ``biases[i]`` of shape ``(out,)``."""
+        """Build from ``weights[i]`` (in, out) and ``biases[i]`` (out,), naming a bad layer."""
         if len(weights) != len(biases):
             raise ValueError(f"got {len(weights)} weight matrices but {len(biases)} bias vectors")
         layers = []
-        for i, (W, b) in enumerate(zip(weights, biases)):
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
             try:
                 layers.append(Linear(np.asarray(W), np.asarray(b)))
             except (TypeError, ValueError) as error:
@@ -215,7 +215,9 @@ def check_input(network: Network, x: ArrayLike, name: str = "x") -> Array:
     array = np.asarray(x)
     if array.ndim != 2:
         hint = f" (a single sample: {name}[None, :])" if array.ndim == 1 else ""
-        raise ValueError(f"{name} must be 2-D (n, {network.n_inputs}){hint}; got {_describe(array)}")
+        raise ValueError(
+            f"{name} must be 2-D (n, {network.n_inputs}){hint}; got {_describe(array)}"
+        )
     if array.shape[1] != network.n_inputs:
         raise ValueError(
             f"{name} has {array.shape[1]} features but the network takes {network.n_inputs}"

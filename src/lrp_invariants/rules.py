@@ -66,7 +66,7 @@ class Rule(ABC):
 
     @abstractmethod
     def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
-        """Relevance of ``layer``'s sources, given its input ``a``, pre-activation ``z``, and ``R``."""
+        """The relevance of each of ``layer``'s sources, from its input ``a``, ``z`` and ``R``."""
 
 
 def _to_sources(layer: Linear, a: Array, R: Array, s: Array, Rs: Array) -> LayerRelevance:
@@ -141,7 +141,9 @@ class AlphaBeta(Rule):
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.alpha) and math.isfinite(self.beta)) or self.beta < 0:
-            raise ValueError(f"need finite alpha, beta with beta >= 0; got {self.alpha}, {self.beta}")
+            raise ValueError(
+                f"need finite alpha, beta with beta >= 0; got {self.alpha}, {self.beta}"
+            )
         if abs(self.alpha - self.beta - 1) > 4 * np.finfo(np.float64).eps * max(1, self.alpha):
             raise ValueError(
                 f"alpha - beta must be 1 (this package's convention); got alpha={self.alpha}, "

@@ -31,7 +31,7 @@ def from_mlp_classifier(classifier: Any, dtype: type[np.floating] | None = None)
             f"the classifier's output activation is {output!r}; expected 'softmax' or 'logistic'"
         )
     layers = []
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         W = np.asarray(W, dtype=dtype)
         try:
             layers.append(Linear(W, np.asarray(b, dtype=W.dtype)))

@@ -23,8 +23,11 @@ EPSILON = 1e-9
 
 
 def _explain(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike,
-    classes: ArrayLike, rule: Rule,
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    rule: Rule,
 ) -> Array:
     network = Network.from_arrays(weights, biases)
     return explain(network, x, classes, rule)[1].input

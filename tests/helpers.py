@@ -1,0 +1,44 @@
+"""Small builders shared by the unit tests (the property suite draws its cases with Hypothesis)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from lrp_invariants import Network
+from lrp_invariants.network import Array
+
+
+def random_network(
+    rng: np.random.Generator,
+    widths: Sequence[int],
+    *,
+    scale: float = 1.0,
+    dtype: type[np.floating] = np.float64,
+) -> Network:
+    """Gaussian weights and biases for the given widths (input first)."""
+    weights = [
+        rng.normal(scale=scale, size=(a, b)).astype(dtype) for a, b in itertools.pairwise(widths)
+    ]
+    biases = [rng.normal(scale=scale, size=b).astype(dtype) for b in widths[1:]]
+    return Network.from_arrays(weights, biases)
+
+
+def random_batch(rng: np.random.Generator, network: Network, n: int = 4) -> Array:
+    """A batch with both signs and some exact zeros."""
+    x = rng.normal(size=(n, network.n_inputs)).astype(network.dtype)
+    x[rng.random(x.shape) < 0.2] = 0
+    return x
+
+
+def hand_network() -> Network:
+    """The 2-2-1 network whose relevances the tests compute by hand (all exact in float).
+
+    x = [1, 2]: z1 = [1 + 2 + 1, -1 + 2 - 2] = [4, -1], a1 = [4, 0], logit = 4 * 2 - 3 = 5.
+    """
+    return Network.from_arrays(
+        [np.array([[1.0, -1.0], [1.0, 1.0]]), np.array([[2.0], [3.0]])],
+        [np.array([1.0, -2.0]), np.array([-3.0])],
+    )
