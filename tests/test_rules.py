@@ -29,6 +29,7 @@ from lrp_invariants.bounds import (
     enclose_relevance,
     trace_balls,
 )
+from lrp_invariants.network import LayerTrace
 from lrp_invariants.reference import reference_lrp
 
 from .helpers import hand_network, random_batch, random_network
@@ -121,7 +122,7 @@ def test_lrp_0_equals_gradient_times_input_on_the_hand_network() -> None:
 def test_zero_denominator_passes_nothing_and_keeps_its_relevance_as_a_sink() -> None:
     layer = Linear(np.array([[1.0], [-1.0]]), np.zeros(1))
     a = np.array([[1.0, 1.0]])  # z = 0 exactly
-    result = LRP0().backward(layer, a, np.zeros((1, 1)), np.array([[3.0]]))
+    result = LRP0().backward(layer, LayerTrace(a, np.zeros((1, 1))), np.array([[3.0]]))
     np.testing.assert_array_equal(result.R, [[0.0, 0.0]])
     np.testing.assert_array_equal(result.Rs, [[3.0]])
 
@@ -129,13 +130,17 @@ def test_zero_denominator_passes_nothing_and_keeps_its_relevance_as_a_sink() -> 
 def test_zero_over_zero_is_zero_not_nan() -> None:
     layer = Linear(np.array([[1.0], [-1.0]]), np.zeros(1))
     with np.errstate(all="raise"):
-        result = LRP0().backward(layer, np.ones((1, 2)), np.zeros((1, 1)), np.zeros((1, 1)))
+        result = LRP0().backward(
+            layer, LayerTrace(np.ones((1, 2)), np.zeros((1, 1))), np.zeros((1, 1))
+        )
     assert np.all(np.isfinite(result.R)) and np.all(result.R == 0) and np.all(result.Rs == 0)
 
 
 def test_epsilon_takes_the_sign_of_zero_as_plus_one() -> None:
     layer = Linear(np.array([[1.0], [-1.0]]), np.zeros(1))
-    result = Epsilon(0.5).backward(layer, np.ones((1, 2)), np.zeros((1, 1)), np.array([[1.0]]))
+    result = Epsilon(0.5).backward(
+        layer, LayerTrace(np.ones((1, 2)), np.zeros((1, 1))), np.array([[1.0]])
+    )
     # s = 1 / (0 + 0.5) = 2: the inputs get +2 and -2, the stabiliser absorbs 0.5 * 2 = 1
     np.testing.assert_array_equal(result.R, [[2.0, -2.0]])
     np.testing.assert_array_equal(result.Rs, [[1.0]])
@@ -154,7 +159,7 @@ def test_epsilon_zero_is_lrp_0(rng: np.random.Generator) -> None:
 def test_alpha_beta_with_no_negative_source_keeps_the_beta_share() -> None:
     layer = Linear(np.array([[1.0], [2.0]]), np.zeros(1))
     result = AlphaBeta(2.0, 1.0).backward(
-        layer, np.ones((1, 2)), np.array([[3.0]]), np.array([[3.0]])
+        layer, LayerTrace(np.ones((1, 2)), np.array([[3.0]])), np.array([[3.0]])
     )
     np.testing.assert_array_equal(result.R, [[2.0, 4.0]])  # α R split 1 : 2
     np.testing.assert_array_equal(result.Rs, [[-3.0]])  # -β R could not be passed
@@ -163,7 +168,7 @@ def test_alpha_beta_with_no_negative_source_keeps_the_beta_share() -> None:
 def test_alpha_beta_with_no_source_at_all_keeps_everything() -> None:
     layer = Linear(np.zeros((2, 1)), np.zeros(1))
     result = AlphaBeta(2.0, 1.0).backward(
-        layer, np.ones((1, 2)), np.zeros((1, 1)), np.array([[3.0]])
+        layer, LayerTrace(np.ones((1, 2)), np.zeros((1, 1))), np.array([[3.0]])
     )
     np.testing.assert_array_equal(result.R, [[0.0, 0.0]])
     np.testing.assert_array_equal(result.Rs, [[3.0]])
@@ -173,7 +178,7 @@ def test_alpha_beta_splits_negative_inputs_by_the_sign_of_each_contribution() ->
     layer = Linear(np.array([[1.0], [1.0]]), np.zeros(1))
     # contributions -1 and 3: z+ = 3, z- = -1, z = 2
     result = AlphaBeta(2.0, 1.0).backward(
-        layer, np.array([[-1.0, 3.0]]), np.array([[2.0]]), np.array([[2.0]])
+        layer, LayerTrace(np.array([[-1.0, 3.0]]), np.array([[2.0]])), np.array([[2.0]])
     )
     np.testing.assert_array_equal(result.R, [[-2.0, 4.0]])
 
@@ -199,14 +204,16 @@ def test_epsilon_rejects_a_negative_stabiliser() -> None:
 
 def test_w_square_with_an_all_zero_column_keeps_that_relevance() -> None:
     layer = Linear(np.array([[1.0, 0.0], [1.0, 0.0]]), np.zeros(2))
-    result = WSquare().backward(layer, np.ones((1, 2)), np.zeros((1, 2)), np.array([[2.0, 5.0]]))
+    result = WSquare().backward(
+        layer, LayerTrace(np.ones((1, 2)), np.zeros((1, 2))), np.array([[2.0, 5.0]])
+    )
     np.testing.assert_array_equal(result.R, [[1.0, 1.0]])
     np.testing.assert_array_equal(result.Rs, [[0.0, 5.0]])
 
 
 def test_flat_shares_equally_over_inputs_and_constant_inputs() -> None:
     layer = Linear(np.ones((2, 1)), np.zeros(1), constant=np.ones(2))
-    result = Flat().backward(layer, np.ones((1, 2)), np.ones((1, 1)), np.array([[4.0]]))
+    result = Flat().backward(layer, LayerTrace(np.ones((1, 2)), np.ones((1, 1))), np.array([[4.0]]))
     np.testing.assert_array_equal(result.R, [[1.0, 1.0]])
     assert result.Rm is not None
     np.testing.assert_array_equal(result.Rm, [[1.0, 1.0]])

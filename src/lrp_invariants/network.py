@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -105,6 +106,39 @@ class Linear:
             return self.b
         return self.b + self.constant @ self.W
 
+    @cached_property
+    def W_split(self) -> Array:
+        """``[W⁺ | W⁻]`` (in, 2 out): the weights split by sign, side by side (computed once)."""
+        split = np.concatenate([np.maximum(self.W, 0), np.minimum(self.W, 0)], axis=1)
+        split.flags.writeable = False
+        return split
+
+    def split_preactivation(self, a: Array) -> Array:
+        """``[z⁺ | z⁻]`` (n, 2 out): the sums of each output's positive and negative contributions.
+
+        Contributions are ``a_i w_ij``, ``constant_i w_ij`` and ``b_j``, each split by its own sign:
+        ``(a w)⁺ = a⁺ w⁺ + a⁻ w⁻``. For inputs that are all >= 0 (ReLU outputs) this is one
+        matrix product with ``[W⁺ | W⁻]``.
+        """
+        out = self.n_out
+        bias = np.concatenate([np.maximum(self.b, 0), np.minimum(self.b, 0)])
+        if self.constant is not None:
+            bias = bias + _split_product(self.constant[None, :], self.W_split, out)[0]
+        split = _split_product(a, self.W_split, out)
+        split += bias
+        return split
+
+
+def _split_product(v: Array, W_split: Array, out: int) -> Array:
+    """``[(v w)⁺ summed | (v w)⁻ summed]`` for rows ``v`` of any sign."""
+    if not np.any(v < 0):
+        return v @ W_split
+    result = np.maximum(v, 0) @ W_split
+    negative = np.minimum(v, 0) @ W_split  # [v⁻ W⁺ | v⁻ W⁻]: v⁻ W⁺ <= 0, v⁻ W⁻ >= 0
+    result[:, :out] += negative[:, out:]
+    result[:, out:] += negative[:, :out]
+    return result
+
 
 @dataclass(frozen=True, eq=False)
 class Network:
@@ -191,14 +225,31 @@ class Network:
 
 
 @dataclass(frozen=True, eq=False)
+class LayerTrace:
+    """One Linear layer's part of a trace: its input, pre-activation and, if computed, the
+    pre-activation split into its positive and negative parts ``[z⁺ | z⁻]`` (n, 2 out)."""
+
+    a: Array
+    z: Array
+    z_split: Array | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Trace:
     """Every layer's input ``a[l]`` and pre-activation ``z[l]`` for one batch.
 
     ``a[0]`` is the batch itself; ``a[l + 1] = relu(z[l])``; ``z[-1]`` are the logits.
+    ``z_split[l]`` is ``[z⁺ | z⁻]`` where the forward pass was asked for it (sign-split rules use
+    it), else None.
     """
 
     a: tuple[Array, ...]
     z: tuple[Array, ...]
+    z_split: tuple[Array | None, ...] = ()
+
+    def layer(self, index: int) -> LayerTrace:
+        split = self.z_split[index] if self.z_split else None
+        return LayerTrace(self.a[index], self.z[index], split)
 
     @property
     def logits(self) -> Array:
@@ -245,20 +296,32 @@ def check_classes(network: Network, classes: ArrayLike, n: int) -> NDArray[np.in
     return array.astype(np.intp, copy=False)
 
 
-def forward(network: Network, x: ArrayLike) -> Trace:
-    """Run a batch ``x`` of shape ``(n, d)`` through ``network`` and return the full trace."""
+def forward(network: Network, x: ArrayLike, sign_split: bool | Sequence[bool] = False) -> Trace:
+    """Run a batch ``x`` of shape ``(n, d)`` through ``network`` and return the full trace.
+
+    Layers with ``sign_split`` get ``z = z⁺ + z⁻`` from one product with ``[W⁺ | W⁻]`` and keep
+    ``[z⁺ | z⁻]`` in the trace, which is what the αβ rules divide by.
+    """
+    split_layers = [sign_split] * network.depth if isinstance(sign_split, bool) else sign_split
+    if len(split_layers) != network.depth:
+        raise ValueError(f"sign_split needs one flag per layer ({network.depth})")
     a = check_input(network, x).view()
     a.flags.writeable = False
-    inputs = [a]
-    pre = []
+    inputs, pre, splits = [a], [], []
     for i, layer in enumerate(network.layers):
-        z = a @ layer.W
-        z += layer.effective_bias()
+        split = None
+        if split_layers[i]:
+            split = layer.split_preactivation(a)
+            z = split[:, : layer.n_out] + split[:, layer.n_out :]
+        else:
+            z = a @ layer.W
+            z += layer.effective_bias()
         pre.append(z)
+        splits.append(split)
         if i < network.depth - 1:
             a = np.maximum(z, 0)
             inputs.append(a)
-    return Trace(tuple(inputs), tuple(pre))
+    return Trace(tuple(inputs), tuple(pre), tuple(splits))
 
 
 def one_hot(classes: NDArray[np.intp], n_outputs: int, dtype: np.dtype[np.floating]) -> Array:

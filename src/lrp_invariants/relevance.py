@@ -86,7 +86,7 @@ def lrp(
         raise ValueError("the trace does not belong to this network: run forward(network, x)")
     layers: list[LayerRelevance] = []
     for i in range(network.depth - 1, -1, -1):
-        result = per_layer[i].backward(network.layers[i], trace.a[i], trace.z[i], R)
+        result = per_layer[i].backward(network.layers[i], trace.layer(i), R)
         layers.append(result)
         R = result.R
     return Relevance(tuple(reversed(layers)))
@@ -99,5 +99,5 @@ def explain(
     per_layer = _rules_per_layer(network, rules)
     batch = check_input(network, x)
     chosen = check_classes(network, classes, batch.shape[0])
-    trace = forward(network, batch)
+    trace = forward(network, batch, sign_split=[rule.uses_sign_split for rule in per_layer])
     return trace, lrp(network, trace, logit_relevance(network, trace, chosen), per_layer)

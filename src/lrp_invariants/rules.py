@@ -20,22 +20,34 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from .network import Array, Linear
+from .network import Array, LayerTrace, Linear
 
 
-def divide(numerator: Array, denominator: Array) -> Array:
-    """``numerator / denominator`` with 0 wherever the denominator is exactly zero."""
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape), numerator.dtype)
-    np.divide(numerator, denominator, out=out, where=denominator != 0)
-    return out
+def divide(numerator: Array, denominator: Array) -> tuple[Array, Array | None]:
+    """``numerator / denominator`` with 0 where the denominator is exactly zero.
+
+    Also returns the mask of zero denominators, or None when there is none (the common case,
+    which then costs one plain division and no mask).
+    """
+    if np.all(denominator):
+        return numerator / denominator, None
+    zero = denominator == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = numerator / denominator
+    quotient[np.broadcast_to(zero, quotient.shape)] = 0
+    return quotient, zero
 
 
-def sign(z: Array) -> Array:
-    """The stabiliser's sign: +1 for z >= 0, -1 below (sign(0) = +1)."""
-    return np.where(z >= 0, 1, -1).astype(z.dtype)
+def stabiliser(z: Array, epsilon: float) -> Array:
+    """``ε sign(z)`` with sign(0) = +1, also for -0.0: ``ε - 2ε [z < 0]``, exact in floats."""
+    eps = z.dtype.type(epsilon)
+    result = np.multiply(z < 0, -2 * eps, dtype=z.dtype)
+    result += eps
+    return result
 
 
 @dataclass(frozen=True)
@@ -64,16 +76,29 @@ class Rule(ABC):
     def name(self) -> str:
         """The rule's name in reports, e.g. ``lrp-epsilon``."""
 
+    uses_sign_split: ClassVar[bool] = False
+    """Whether the rule divides by ``[z⁺ | z⁻]``, so the forward pass should keep it."""
+
     @abstractmethod
-    def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         """The relevance of each of ``layer``'s sources, from its input ``a``, ``z`` and ``R``."""
 
 
 def _to_sources(layer: Linear, a: Array, R: Array, s: Array, Rs: Array) -> LayerRelevance:
-    """Sources get ``a_i w_ij s_j``, bias ``b_j s_j``, constant ``m_i w_ij s_j``."""
+    """Sources get ``a_i w_ij s_j``, bias ``b_j s_j``, constant ``m_i w_ij s_j``.
+
+    ``s`` (n, out) is consumed: it becomes ``Rb`` in place, which spares a large allocation.
+    """
     c = s @ layer.W.T
     Rm = None if layer.constant is None else layer.constant * c
-    return LayerRelevance(R_out=R, R=a * c, Rb=layer.b * s, Rs=Rs, Rm=Rm)
+    c *= a
+    s *= layer.b
+    return LayerRelevance(R_out=R, R=c, Rb=s, Rs=Rs, Rm=Rm)
+
+
+def _lost(R: Array, zero: Array | None) -> Array:
+    """The relevance of neurons whose denominator is zero: they pass nothing."""
+    return np.zeros(R.shape, R.dtype) if zero is None else np.where(zero, R, R.dtype.type(0))
 
 
 @dataclass(frozen=True)
@@ -87,10 +112,9 @@ class LRP0(Rule):
     def name(self) -> str:
         return "lrp-0"
 
-    def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
-        s = divide(R, z)
-        Rs = np.where(z == 0, R, 0).astype(R.dtype)
-        return _to_sources(layer, a, R, s, Rs)
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        s, zero = divide(R, forward.z)
+        return _to_sources(layer, forward.a, R, s, _lost(R, zero))
 
 
 @dataclass(frozen=True)
@@ -110,16 +134,14 @@ class Epsilon(Rule):
         if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
             raise ValueError(f"epsilon must be finite and >= 0; got {self.epsilon}")
 
-    def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
-        stabiliser = self.epsilon * sign(z)
-        denominator = z + stabiliser
-        s = divide(R, denominator)
-        Rs = np.where(denominator == 0, R, stabiliser * s)
-        return _to_sources(layer, a, R, s, Rs)
-
-
-def _split(v: Array) -> tuple[Array, Array]:
-    return np.maximum(v, 0), np.minimum(v, 0)
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        if self.epsilon == 0:
+            return LRP0().backward(layer, forward, R)
+        absorbed = stabiliser(forward.z, self.epsilon)
+        s = forward.z + absorbed  # |z + ε sign z| >= ε > 0: never a zero denominator
+        np.divide(R, s, out=s)
+        absorbed *= s
+        return _to_sources(layer, forward.a, R, s, absorbed)
 
 
 @dataclass(frozen=True)
@@ -134,6 +156,7 @@ class AlphaBeta(Rule):
 
     alpha: float = 2.0
     beta: float = 1.0
+    uses_sign_split: ClassVar[bool] = True
 
     @property
     def name(self) -> str:
@@ -150,36 +173,33 @@ class AlphaBeta(Rule):
                 f"beta={self.beta}: use beta={self.alpha - 1} or alpha={self.beta + 1}"
             )
 
-    def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
-        Wp, Wn = _split(layer.W)
-        ap, an = _split(a)
-        mixed_signs = bool(np.any(an))
-        z_pos = ap @ Wp + np.maximum(layer.b, 0)
-        z_neg = ap @ Wn + np.minimum(layer.b, 0)
-        if mixed_signs:
-            z_pos += an @ Wn
-            z_neg += an @ Wp
-        if layer.constant is not None:
-            cp, cn = _split(layer.constant)
-            z_pos += cp @ Wp + cn @ Wn
-            z_neg += cp @ Wn + cn @ Wp
-        s_pos = divide(self.alpha * R, z_pos)
-        s_neg = divide(self.beta * R, z_neg)
-        # A source v with weights W receives v⁺ (s⁺ W⁺ᵀ - s⁻ W⁻ᵀ) + v⁻ (s⁺ W⁻ᵀ - s⁻ W⁺ᵀ).
-        to_pos_sources = s_pos @ Wp.T - s_neg @ Wn.T
-        R_in = ap * to_pos_sources
-        to_neg_sources = None
-        if mixed_signs or layer.constant is not None:
-            to_neg_sources = s_pos @ Wn.T - s_neg @ Wp.T
-            R_in += an * to_neg_sources
-        bp, bn = _split(layer.b)
-        Rb = bp * s_pos - bn * s_neg
-        Rs = np.where(z_pos == 0, self.alpha * R, 0) - np.where(z_neg == 0, self.beta * R, 0)
-        Rm = None
-        if layer.constant is not None:
-            assert to_neg_sources is not None
-            Rm = cp * to_pos_sources + cn * to_neg_sources
-        return LayerRelevance(R_out=R, R=R_in, Rb=Rb, Rs=Rs.astype(R.dtype), Rm=Rm)
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        out, a, c = layer.n_out, forward.a, layer.constant
+        split = forward.z_split if forward.z_split is not None else layer.split_preactivation(a)
+        # s = [α R / z⁺ | -β R / z⁻]: one product with [W⁺ | W⁻]ᵀ then gives every source of
+        # positive value its relevance per unit, Σ_j α w⁺_ij R_j / z⁺_j - β w⁻_ij R_j / z⁻_j
+        s = np.empty_like(split)
+        s[:, :out], zero_pos = divide(self.alpha * R, split[:, :out])
+        s[:, out:], zero_neg = divide(-self.beta * R, split[:, out:])
+        to_positive = s @ layer.W_split.T
+        # a source of negative value flips the sign of each of its contributions: swap the halves
+        to_negative = None
+        if np.any(a < 0) or c is not None:
+            to_negative = np.concatenate([s[:, out:], s[:, :out]], axis=1) @ layer.W_split.T
+        return LayerRelevance(
+            R_out=R,
+            R=_by_sign(a, to_positive, to_negative),
+            Rb=_by_sign(layer.b, s[:, :out], s[:, out:]),
+            Rs=_lost(self.alpha * R, zero_pos) - _lost(self.beta * R, zero_neg),
+            Rm=None if c is None else _by_sign(c, to_positive, to_negative),
+        )
+
+
+def _by_sign(v: Array, per_positive: Array, per_negative: Array | None) -> Array:
+    """``v⁺ per_positive + v⁻ per_negative``: a source's relevance from its value's sign."""
+    if per_negative is None or not np.any(v < 0):
+        return v * per_positive
+    return np.maximum(v, 0) * per_positive + np.minimum(v, 0) * per_negative
 
 
 def ZPlus() -> AlphaBeta:
@@ -209,11 +229,10 @@ class WSquare(Rule):
     def name(self) -> str:
         return "lrp-w-square"
 
-    def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         W2 = _stacked_sources(layer) ** 2
-        s = divide(R, W2.sum(axis=0))
-        Rs = np.where(W2.sum(axis=0) == 0, R, 0).astype(R.dtype)
-        return _split_stacked(layer, R, s @ W2.T, Rs)
+        s, zero = divide(R, W2.sum(axis=0))
+        return _split_stacked(layer, R, s @ W2.T, _lost(R, zero))
 
 
 @dataclass(frozen=True)
@@ -224,7 +243,7 @@ class Flat(Rule):
     def name(self) -> str:
         return "lrp-flat"
 
-    def backward(self, layer: Linear, a: Array, z: Array, R: Array) -> LayerRelevance:
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         n_sources = _stacked_sources(layer).shape[0]
         share = R.sum(axis=1, keepdims=True) / n_sources
         R_all = np.repeat(share, n_sources, axis=1)
