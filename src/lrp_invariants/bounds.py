@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .network import Array, Network, Trace
-from .rules import LRP0, AlphaBeta, Epsilon, Flat, Rule, WSquare
+from .rules import LRP0, AlphaBeta, Epsilon, Flat, Rule, WSquare, column_normalised
 
 F64 = Array  # ball arithmetic runs in float64; the alias keeps numpy's typing simple
 
@@ -54,11 +54,14 @@ class Precision:
 
     u: float
     eta: float
+    tiny: float  # the smallest normal number: below it, products lose relative accuracy
 
     @classmethod
     def of(cls, dtype: np.dtype[np.floating] | type[np.floating]) -> Precision:
         info = np.finfo(dtype)
-        return cls(u=float(info.eps) / 2, eta=float(info.smallest_subnormal))
+        return cls(
+            u=float(info.eps) / 2, eta=float(info.smallest_subnormal), tiny=float(info.tiny)
+        )
 
     def gamma(self, k: int) -> float:
         """γ_k = k u / (1 - k u): the relative error bound of a sum of k terms."""
@@ -100,6 +103,25 @@ class Ball:
         return Ball(self.mid[index], self.rad[index])
 
 
+def _times(x: F64, y: F64) -> F64:
+    """``x * y`` for nonnegative bounds, where ``0 * inf`` is 0: a factor known to be exactly
+    zero bounds the product by zero, however loose the other factor is."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        product = x * y
+    return np.where(np.isnan(product), 0.0, product)
+
+
+def _bound_matmul(x: F64, M: F64) -> F64:
+    """``x @ M`` for nonnegative bounds, with ``0 * inf`` taken as 0 (see :func:`_times`)."""
+    infinite = np.isinf(x)
+    with np.errstate(over="ignore"):
+        if not infinite.any():
+            return x @ M
+        finite = np.where(infinite, 0.0, x) @ M
+    reached = infinite.astype(np.float64) @ (M > 0).astype(np.float64)
+    return np.where(reached > 0, np.inf, finite)
+
+
 def _underflow(magnitudes: F64, W_mask: F64, p: Precision) -> F64:
     """η for every product that is not exactly zero (each may underflow once)."""
     return p.eta * ((magnitudes > 0).astype(np.float64) @ W_mask)
@@ -110,8 +132,8 @@ def affine(a: Ball, W: F64, bias: Ball | None, p: Precision, constant: F64 | Non
     absW = np.abs(W)
     nonzero = (absW > 0).astype(np.float64)
     mid = a.mid @ W
-    terms = a.upper @ absW
-    rad = a.rad @ absW
+    terms = _bound_matmul(a.upper, absW)
+    rad = _bound_matmul(a.rad, absW)
     slack = _underflow(a.upper, nonzero, p)
     k = W.shape[0]
     if constant is not None:
@@ -136,7 +158,7 @@ def add(a: Ball, b: Ball, p: Precision) -> Ball:
 
 def mul(a: Ball, b: Ball, p: Precision) -> Ball:
     mid = a.mid * b.mid
-    spread = np.abs(a.mid) * b.rad + np.abs(b.mid) * a.rad + a.rad * b.rad
+    spread = _times(np.abs(a.mid), b.rad) + _times(np.abs(b.mid), a.rad) + _times(a.rad, b.rad)
     magnitude = np.abs(mid) + spread
     rad = spread + 2 * p.u * magnitude + 2 * p.eta * (magnitude > 0)
     return Ball(mid, p.widen(rad, 6))
@@ -176,11 +198,13 @@ def monotone(f: Callable[[F64], F64], x: Ball, p: Precision, ops: int) -> Ball:
     A monotone function takes its extremes over an interval at the interval's ends.
     """
     lo, hi = x.bounds(p)
-    f_lo, f_hi, mid = f(lo), f(hi), f(x.mid)
-    rad = np.maximum(np.abs(f_hi - mid), np.abs(f_lo - mid)) + 2 * p.gamma(ops) * np.maximum(
-        np.abs(f_lo), np.abs(f_hi)
-    )
-    return Ball(mid, p.widen(rad, ops))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        f_lo, f_hi, mid = f(lo), f(hi), f(x.mid)
+        rad = np.maximum(np.abs(f_hi - mid), np.abs(f_lo - mid)) + 2 * p.gamma(ops) * np.maximum(
+            np.abs(f_lo), np.abs(f_hi)
+        )
+    # an unbounded end (an infinite radius) can leave f undefined there: say nothing
+    return Ball(mid, p.widen(np.where(np.isnan(rad), np.inf, rad), ops))
 
 
 def magnitude(x: Ball, p: Precision) -> Ball:
@@ -201,8 +225,9 @@ def fraction(part: Ball, rest: Ball, p: Precision) -> Ball:
     p_lo, p_hi = part.bounds(p)
     r_lo, r_hi = rest.bounds(p)
     p_lo, r_lo = np.maximum(p_lo, 0), np.maximum(r_lo, 0)
-    lo = _ratio(p_lo, p_lo + r_hi)
-    hi = np.where(p_hi > 0, _ratio(p_hi, p_hi + r_lo), 0)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isinf(r_hi), 0.0, _ratio(p_lo, p_lo + r_hi))
+        hi = np.where(p_hi > 0, np.where(np.isinf(p_hi), 1.0, _ratio(p_hi, p_hi + r_lo)), 0)
     mid = np.clip(_ratio(part.mid, part.mid + rest.mid), 0, 1)
     rad = np.maximum(hi - mid, mid - lo) + 4 * p.u * hi
     return Ball(mid, p.widen(rad, 4))
@@ -222,7 +247,7 @@ def divide(numerator: Ball, denominator: Ball, p: Precision) -> Ball:
     safe = np.where(straddles, 1.0, np.minimum(np.abs(d_lo), np.abs(d_hi)))
     mid = _ratio(numerator.mid, denominator.mid)
     # |n/d - n0/d0| <= (|n - n0| + |n0/d0| |d - d0|) / min|d|
-    spread = _ratio(numerator.rad + np.abs(mid) * denominator.rad, safe)
+    spread = _ratio(numerator.rad + _times(np.abs(mid), denominator.rad), safe)
     rad = spread + 2 * p.u * (np.abs(mid) + spread)
     rad = np.where(straddles, np.inf, rad)
     return Ball(mid, p.widen(rad, 6))
@@ -328,7 +353,8 @@ class LayerBalls:
     """Balls of one layer's relevances (see :class:`~lrp_invariants.rules.LayerRelevance`).
 
     ``mass`` (n,) bounds the sum of the absolute values of every term the layer's relevance
-    identity adds up; ``length`` is the longest chain of roundings one of them goes through.
+    identity adds up; ``length`` is the longest chain of roundings one of them goes through;
+    ``underflow`` (n,) bounds what products that fall below the smallest normal number can add.
     """
 
     R_out: Ball
@@ -338,6 +364,7 @@ class LayerBalls:
     Rm: Ball | None
     mass: F64
     length: int
+    underflow: F64
 
 
 def _per_layer(network: Network, rules: Rule | Sequence[Rule]) -> tuple[Rule, ...]:
@@ -413,7 +440,7 @@ def _stabilised(
         factor = monotone(
             lambda v: _ratio(np.maximum(v, 0), np.maximum(v, 0) + eps) if eps else _step(v), z, p, 2
         )
-        s = mul(factor, h, p)
+        s = _with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, z, eps, p)
         Rs = scale(s, eps, p)  # the stabiliser's share, ε s_j, where s_j != 0 (z_j > 0)
     else:
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
@@ -424,13 +451,51 @@ def _stabilised(
     R_in = mul(a, below, p)
     Rm = None if c is None else mul(Ball.exact(np.broadcast_to(c, R_in.mid.shape)), below, p)
     Rb = mul(bias, s, p)
-    terms = a.upper @ np.abs(W) + bias.upper + eps
+    terms = _bound_matmul(a.upper, np.abs(W)) + bias.upper + eps
     if c is not None:
         terms = terms + np.abs(c) @ np.abs(W)
-    mass = 2 * (s.upper * terms).sum(axis=1) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
+    mass = 2 * _times(s.upper, terms).sum(axis=1) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
     n_sources = W.shape[0] * (1 if c is None else 2) + 1
     length = n_sources + W.shape[0] + W.shape[1] + 6
-    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length), below
+    underflow = _underflow_mass(s.upper, a.upper, length, p)
+    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow), below
+
+
+def _underflow_mass(s_upper: F64, a_upper: F64, length: int, p: Precision) -> F64:
+    """Each of a layer's products may underflow once, by at most ``η``; an underflow in a
+    denominator is then multiplied by ``|s_j|``, one in ``w_ij s_j`` by ``|a_i|``."""
+    n_in, n_out = a_upper.shape[1], s_upper.shape[1]
+    with np.errstate(invalid="ignore"):
+        per_sample = s_upper.sum(axis=1) + n_out * a_upper.sum(axis=1) + n_in * n_out
+    return p.eta * length * np.nan_to_num(per_sample, nan=np.inf)
+
+
+def _quotient_upper(numerator_upper: F64, denominator: Ball, p: Precision) -> F64:
+    """An upper bound of ``|numerator / denominator|`` for a nonnegative sum as denominator;
+    0 where nothing is divided (numerator 0, or a denominator exactly 0: nothing passes)."""
+    low, _ = denominator.bounds(p)
+    low = np.maximum(low, 0)
+    exact_zero = (denominator.mid == 0) & (denominator.rad == 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bound = np.where(low > 0, numerator_upper / np.where(low > 0, low, 1), np.inf)
+    return np.where((numerator_upper == 0) | exact_zero, 0.0, bound)
+
+
+def _with_subnormal_relevance(
+    s: Ball, unit: Ball, h: Ball, z: Ball, eps: float, p: Precision
+) -> Ball:
+    """Code under test divides the relevance ``R_j = fl(act_j h_j)``, not ``h_j``, by the
+    denominator. Where that product may be subnormal its absolute error, up to ``η``, is divided
+    too: unbounded if the denominator may be zero (a kink in the subnormal range)."""
+    product = _times(unit.upper, h.upper)
+    at_risk = (product > 0) & (product < p.tiny)
+    if not np.any(at_risk):
+        return s
+    low, _ = magnitude(z, p).bounds(p)
+    denominator = np.maximum(low, 0) + eps
+    with np.errstate(divide="ignore"):
+        extra = np.where(at_risk, p.eta / denominator, 0.0)
+    return Ball(s.mid, s.rad + extra)
 
 
 def _contributions(a: Ball, W: F64, bias: Ball, c: F64 | None, p: Precision) -> Ball:
@@ -451,15 +516,16 @@ def _contributions(a: Ball, W: F64, bias: Ball, c: F64 | None, p: Precision) -> 
     )
 
 
-def _shares(terms: Ball, p: Precision) -> tuple[Ball, Ball]:
-    """Each same-signed term's share of its sum, and whether the sum may be zero (0 or 1)."""
+def _shares(terms: Ball, p: Precision) -> tuple[Ball, Ball, Ball]:
+    """Each same-signed term's share of its sum, whether the sum may be zero (0 or 1), and the
+    sum itself."""
     summed = total(terms, axis=1, p=p)
     rest = Ball(
         summed.mid[:, None, :] - terms.mid,
         summed.rad[:, None, :] + terms.rad + 2 * p.u * np.abs(summed.mid[:, None, :] - terms.mid),
     )
     empty = monotone(lambda v: (v <= 0) * 1.0, summed, p, 0)
-    return fraction(terms, rest, p), empty
+    return fraction(terms, rest, p), empty, summed
 
 
 def _distribute(
@@ -477,9 +543,9 @@ def _alpha_beta(
     W: F64, bias: Ball, c: F64 | None, a: Ball, z: Ball, R: Ball, rule: AlphaBeta, p: Precision
 ) -> LayerBalls:
     contributions = _contributions(a, W, bias, c, p)
-    pos_share, pos_empty = _shares(relu(contributions, p), p)
+    pos_share, pos_empty, pos_sum = _shares(relu(contributions, p), p)
     neg = negative_part(contributions, p)
-    neg_share, neg_empty = _shares(Ball(-neg.mid, neg.rad), p)
+    neg_share, neg_empty, neg_sum = _shares(Ball(-neg.mid, neg.rad), p)
     Rp, Rbp, Rmp, mass_p = _distribute(
         pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p
     )
@@ -496,19 +562,22 @@ def _alpha_beta(
     )
     mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
     length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
-    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length)
+    s_upper = _quotient_upper(rule.alpha * R.upper, pos_sum, p) + _quotient_upper(
+        rule.beta * R.upper, neg_sum, p)
+    underflow = _underflow_mass(s_upper, a.upper, length, p)
+    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
 
 
 def _input_blind(W: F64, c: F64 | None, R: Ball, flat: bool, p: Precision) -> LayerBalls:
     """w² and flat: shares that depend on the weights only; the bias is no source."""
-    stacked = W if c is None else np.vstack([W, W])
+    stacked = column_normalised(W if c is None else np.vstack([W, W]))
     n = R.mid.shape[0]
     weights = np.ones_like(stacked) if flat else stacked**2
     terms = Ball(
         np.broadcast_to(weights, (n, *weights.shape)),
         np.broadcast_to(0 if flat else p.u * weights, (n, *weights.shape)),
     )
-    shares, empty = _shares(terms, p)
+    shares, empty, summed = _shares(terms, p)
     per_term = mul(shares, Ball(R.mid[:, None, :], R.rad[:, None, :]), p)
     R_all = total(per_term, axis=2, p=p)
     n_in = W.shape[0]
@@ -516,7 +585,10 @@ def _input_blind(W: F64, c: F64 | None, R: Ball, flat: bool, p: Precision) -> La
     Rs = mul(empty, R, p)
     zero = Ball.exact(np.zeros_like(R.mid))
     mass = 2 * per_term.upper.sum(axis=(1, 2)) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
-    return LayerBalls(R, R_all[:, :n_in], zero, Rs, Rm, mass, 2 * stacked.shape[0] + W.shape[1] + 8)
+    length = 2 * stacked.shape[0] + W.shape[1] + 8
+    s_upper = _quotient_upper(R.upper, summed, p)
+    underflow = _underflow_mass(s_upper, np.zeros((n, stacked.shape[0])), length, p)
+    return LayerBalls(R, R_all[:, :n_in], zero, Rs, Rm, mass, length, underflow)
 
 
 # --------------------------------------------------------------------------------------------
@@ -538,10 +610,12 @@ def conservation_tolerance(layers: Sequence[LayerBalls], p: Precision) -> F64:
 
     In exact arithmetic a rule's sources and sinks add up to the layer's output relevance for
     *any* denominators it divides by, so the residual is rounding alone: each layer's sums of at
-    most ``length`` terms are off by ``γ_length`` times their absolute ``mass``, and the layers'
-    residuals add up from the top.
+    most ``length`` terms are off by ``γ_length`` times their absolute ``mass`` (plus what
+    underflowing products add), and the layers' residuals add up from the top.
     """
-    per_layer = np.stack([p.gamma(layer.length) * layer.mass for layer in layers], axis=1)
+    per_layer = np.stack(
+        [p.gamma(layer.length) * layer.mass + layer.underflow for layer in layers], axis=1
+    )
     cumulative = np.cumsum(per_layer[:, ::-1], axis=1)[:, ::-1]
     return p.widen(cumulative, len(layers) + 2)
 

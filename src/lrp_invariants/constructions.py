@@ -113,3 +113,69 @@ def split_proxy_relevance(network: Network, R: ArrayLike) -> tuple[Array, Array]
             f"expected relevance of shape (n, {d + network.depth}); got {relevance.shape}"
         )
     return relevance[:, :d], relevance[:, d:]
+
+
+def _check_hidden(network: Network, layer: int) -> None:
+    if not 0 <= layer < network.depth - 1:
+        raise ValueError(
+            f"layer {layer} has no hidden units to change: choose 0 <= layer < {network.depth - 1}"
+        )
+
+
+def permute_hidden_units(network: Network, layer: int, order: ArrayLike) -> Network:
+    """Reorder layer ``layer``'s output units, and the next layer's inputs with them.
+
+    The function is unchanged; only the order of the sums over hidden units differs.
+    """
+    _check_hidden(network, layer)
+    perm = np.asarray(order)
+    width = network.layers[layer].n_out
+    if sorted(perm.tolist()) != list(range(width)):
+        raise ValueError(f"order must be a permutation of range({width}); got {perm.tolist()}")
+    here, after = network.layers[layer], network.layers[layer + 1]
+    layers = list(network.layers)
+    layers[layer] = Linear(here.W[:, perm], here.b[perm], here.constant)
+    layers[layer + 1] = Linear(after.W[perm, :], after.b, after.constant)
+    return Network(tuple(layers), network.output)
+
+
+def rescale_hidden_unit(network: Network, layer: int, unit: int, exponent: int) -> Network:
+    """Scale a hidden unit's incoming weights and bias by ``2**exponent``, its outgoing weights
+    by ``2**-exponent``. A ReLU is positively homogeneous, so the function is unchanged.
+
+    Powers of two scale floating-point numbers exactly, unless a product overflows or becomes
+    subnormal; then this raises ValueError (see :func:`exact_rescaling_exponent`).
+    """
+    _check_hidden(network, layer)
+    here, after = network.layers[layer], network.layers[layer + 1]
+    if not 0 <= unit < here.n_out:
+        raise ValueError(f"unit {unit} is out of range for layer {layer}'s {here.n_out} units")
+    up, down = network.dtype.type(2.0**exponent), network.dtype.type(2.0**-exponent)
+    W_in, b_in, W_out = here.W.copy(), here.b.copy(), after.W.copy()
+    W_in[:, unit] *= up
+    b_in[unit] *= up
+    W_out[unit, :] *= down
+    with np.errstate(over="ignore", under="ignore"):
+        exact = (
+            np.array_equal(W_in[:, unit] * down, here.W[:, unit])
+            and b_in[unit] * down == here.b[unit]
+            and np.array_equal(W_out[unit, :] * up, after.W[unit, :])
+        )
+    if not exact:
+        raise ValueError(f"scaling unit {unit} of layer {layer} by 2**{exponent} is not exact")
+    layers = list(network.layers)
+    layers[layer] = Linear(W_in, b_in, here.constant)
+    layers[layer + 1] = Linear(W_out, after.b, after.constant)
+    return Network(tuple(layers), network.output)
+
+
+def exact_rescaling_exponent(network: Network, layer: int, unit: int, exponent: int) -> int:
+    """The exponent nearest to ``exponent`` (towards 0) whose rescaling is exact."""
+    step = -1 if exponent > 0 else 1
+    for candidate in range(exponent, 0, step):
+        try:
+            rescale_hidden_unit(network, layer, unit, candidate)
+        except ValueError:
+            continue
+        return candidate
+    return 0

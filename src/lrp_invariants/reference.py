@@ -14,7 +14,16 @@ import numpy as np
 
 from .network import Array, Linear, Network, Trace
 from .relevance import Relevance
-from .rules import LRP0, AlphaBeta, Epsilon, Flat, LayerRelevance, Rule, WSquare
+from .rules import (
+    LRP0,
+    AlphaBeta,
+    Epsilon,
+    Flat,
+    LayerRelevance,
+    Rule,
+    WSquare,
+    column_normalised,
+)
 
 
 def contributions(layer: Linear, a: Array) -> Array:
@@ -54,6 +63,7 @@ def shares(rule: Rule, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]
         return share, kept.astype(z.dtype)
     if isinstance(rule, (WSquare, Flat)):
         stacked = layer.W if layer.constant is None else np.vstack([layer.W, layer.W])
+        stacked = column_normalised(stacked)  # shares are scale-free; squares stay normal
         weights = np.ones_like(stacked) if isinstance(rule, Flat) else stacked**2
         weights = np.broadcast_to(weights[None], zij[:, :-1].shape)  # the bias is no source
         column = weights.sum(axis=1)

@@ -179,20 +179,69 @@ class AlphaBeta(Rule):
         # s = [α R / z⁺ | -β R / z⁻]: one product with [W⁺ | W⁻]ᵀ then gives every source of
         # positive value its relevance per unit, Σ_j α w⁺_ij R_j / z⁺_j - β w⁻_ij R_j / z⁻_j
         s = np.empty_like(split)
-        s[:, :out], zero_pos = divide(self.alpha * R, split[:, :out])
-        s[:, out:], zero_neg = divide(-self.beta * R, split[:, out:])
+        with np.errstate(over="ignore"):
+            s[:, :out], zero_pos = divide(self.alpha * R, split[:, :out])
+            s[:, out:], zero_neg = divide(-self.beta * R, split[:, out:])
+        # a sum of tiny contributions can make s overflow although every share is at most 1:
+        # those few (sample, unit) pairs take the explicit path below instead
+        risky = ~(np.abs(s) <= _overflow_limit(layer))
+        if risky.any():
+            s[risky] = 0
         to_positive = s @ layer.W_split.T
         # a source of negative value flips the sign of each of its contributions: swap the halves
         to_negative = None
         if np.any(a < 0) or c is not None:
             to_negative = np.concatenate([s[:, out:], s[:, :out]], axis=1) @ layer.W_split.T
-        return LayerRelevance(
+        result = LayerRelevance(
             R_out=R,
             R=_by_sign(a, to_positive, to_negative),
             Rb=_by_sign(layer.b, s[:, :out], s[:, out:]),
             Rs=_lost(self.alpha * R, zero_pos) - _lost(self.beta * R, zero_neg),
             Rm=None if c is None else _by_sign(c, to_positive, to_negative),
         )
+        for row, column in zip(*np.nonzero(risky), strict=True):
+            side, unit = divmod(int(column), out)
+            weight = self.alpha * R[row, unit] if side == 0 else -self.beta * R[row, unit]
+            _add_explicit_shares(result, layer, a[row], int(row), unit, side == 0, weight)
+        return result
+
+
+def _overflow_limit(layer: Linear) -> Array:
+    """Per column of ``[W⁺ | W⁻]``, the largest ``|s_j|`` whose products with the weights and
+    their sum over ``2 out`` columns stay finite."""
+    info = np.finfo(layer.W.dtype)
+    largest = np.abs(layer.W).max(axis=0)
+    limit = info.max / (4 * (2 * layer.n_out + 1) * np.maximum(largest, 1))
+    return np.concatenate([limit, limit])
+
+
+def _add_explicit_shares(
+    result: LayerRelevance, layer: Linear, a_row: Array, row: int, unit: int, positive: bool,
+    weight: float,
+) -> None:
+    """Add ``weight x z_ij / z_j`` over one sign's contributions of one unit, computed after an
+    exact power-of-two rescaling so that neither the products nor their sum under- or overflow."""
+    sources = [a_row]
+    if layer.constant is not None:
+        sources.append(layer.constant)
+    values = np.concatenate([*sources, np.ones(1, layer.W.dtype)])
+    weights = np.concatenate([layer.W[:, unit]] * len(sources) + [layer.b[unit : unit + 1]])
+    mv, ev = np.frexp(values)
+    mw, ew = np.frexp(weights)
+    exponent = ev + ew
+    nonzero = (mv != 0) & (mw != 0)
+    if not nonzero.any():
+        return
+    scaled = np.ldexp(mv * mw, exponent - exponent[nonzero].max())
+    part = np.maximum(scaled, 0) if positive else np.minimum(scaled, 0)
+    shares, zero = divide(part, np.asarray(part.sum()))
+    if zero is not None:
+        return
+    n_in = layer.n_in
+    result.R[row] += weight * shares[:n_in]
+    if layer.constant is not None and result.Rm is not None:
+        result.Rm[row] += weight * shares[n_in : 2 * n_in]
+    result.Rb[row, unit] += weight * shares[-1]
 
 
 def _by_sign(v: Array, per_positive: Array, per_negative: Array | None) -> Array:
@@ -205,6 +254,15 @@ def _by_sign(v: Array, per_positive: Array, per_negative: Array | None) -> Array
 def ZPlus() -> AlphaBeta:
     """z⁺ as LRP-α1β0: only positive contributions ``(a_i w_ij)⁺`` (and ``b⁺``) carry relevance."""
     return AlphaBeta(alpha=1.0, beta=0.0)
+
+
+def column_normalised(W: Array) -> Array:
+    """W with each column scaled by the power of two that brings its largest entry into [0.5, 1).
+
+    The w² shares of a column do not change, and its squares can neither overflow nor vanish.
+    """
+    _, exponent = np.frexp(np.abs(W).max(axis=0))
+    return np.ldexp(W, -exponent)
 
 
 def _stacked_sources(layer: Linear) -> Array:
@@ -230,7 +288,7 @@ class WSquare(Rule):
         return "lrp-w-square"
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        W2 = _stacked_sources(layer) ** 2
+        W2 = column_normalised(_stacked_sources(layer)) ** 2
         s, zero = divide(R, W2.sum(axis=0))
         return _split_stacked(layer, R, s @ W2.T, _lost(R, zero))
 

@@ -1,0 +1,115 @@
+"""One instance of the seed's experiment: net1, a batch x1, a shift m and the chosen classes.
+
+Everything else — net2, net3, the bias proxy, their inputs and the balls that give each
+comparison its tolerance — is derived from these four and computed once per case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .bounds import (
+    Ball,
+    ForwardBalls,
+    Precision,
+    compensated_bias,
+    enclose_forward,
+    shifted_input,
+)
+from .constructions import (
+    bias_proxy,
+    compensate_shift,
+    net3_as_plain_network,
+    proxy_input,
+    shift_as_input,
+)
+from .network import Array, Network, check_classes, check_input
+
+
+@dataclass(frozen=True, eq=False)
+class SeedCase:
+    """net1 with a batch ``x1`` (n, d), a shift ``m`` (d,) and one chosen class per sample."""
+
+    net1: Network
+    x1: Array
+    m: Array
+    classes: Array = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_input(self.net1, self.x1, "x1")
+        check_input(self.net1, np.asarray(self.m)[None, :], "m")
+        check_classes(self.net1, self.classes, self.x1.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"SeedCase(net1={self.net1!r}, n={self.x1.shape[0]}, "
+            f"|x1| <= {np.abs(self.x1).max():.3g}, |m| <= {np.abs(self.m).max():.3g}, "
+            f"classes={self.classes.tolist()})"
+        )
+
+    @property
+    def precision(self) -> Precision:
+        return Precision.of(self.net1.dtype)
+
+    @cached_property
+    def x2(self) -> Array:
+        """The shifted batch ``x1 + m`` that net2 and net3 see (rounded once)."""
+        return self.x1 + self.m
+
+    @cached_property
+    def net2(self) -> Network:
+        return compensate_shift(self.net1, self.m)
+
+    @cached_property
+    def net3(self) -> Network:
+        return shift_as_input(self.net1, self.m)
+
+    @cached_property
+    def plain_net3(self) -> tuple[Network, Array]:
+        """net3 as a plain MLP on ``[x3, -m]`` and that input."""
+        network, constant = net3_as_plain_network(self.net1, self.m)
+        return network, np.hstack([self.x2, np.broadcast_to(constant, self.x2.shape)])
+
+    @cached_property
+    def proxy(self) -> tuple[Network, Array]:
+        """The bias-proxy network and its input ``[x1, 1, ..., 1]``."""
+        return bias_proxy(self.net1), proxy_input(self.net1, self.x1)
+
+    # Balls: each encloses the exact value of the seed's experiment in its network.
+
+    @cached_property
+    def balls1(self) -> ForwardBalls:
+        return enclose_forward(self.net1, Ball.exact(self.x1), p=self.precision)
+
+    @cached_property
+    def first_bias2(self) -> Ball:
+        """net2's first bias, enclosing the exact ``b1 - m @ W1``."""
+        first = self.net1.layers[0]
+        return compensated_bias(self.net2.layers[0].b, first.W, self.m, self.precision)
+
+    @cached_property
+    def balls2(self) -> ForwardBalls:
+        x2 = shifted_input(self.x2, self.precision)
+        return enclose_forward(self.net2, x2, self.first_bias2, self.precision)
+
+    @cached_property
+    def balls3(self) -> ForwardBalls:
+        return enclose_forward(self.net3, shifted_input(self.x2, self.precision), p=self.precision)
+
+    @cached_property
+    def plain_balls3(self) -> ForwardBalls:
+        network, x = self.plain_net3
+        d = self.net1.n_inputs
+        shifted = shifted_input(self.x2, self.precision)
+        x_ball = Ball(
+            np.hstack([shifted.mid, x[:, d:]]), np.hstack([shifted.rad, np.zeros_like(shifted.rad)])
+        )
+        return enclose_forward(network, x_ball, p=self.precision)
+
+    @cached_property
+    def proxy_balls(self) -> ForwardBalls:
+        network, x = self.proxy
+        return enclose_forward(network, Ball.exact(x), p=self.precision)

@@ -1,0 +1,267 @@
+"""Hypothesis strategies for ReLU MLPs, their inputs, chosen classes and input shifts.
+
+Hard cases are generated on purpose, not filtered out: exact zeros in inputs and weights, zero
+biases, units that are dead for every input in range, equal consecutive widths and width 1
+(transposition bugs show), weights whose scale is far from 1 (each layer's weights are a
+mantissa in [-2, 2] times a power of two), shifts much larger than the inputs (cancellation in
+``x1 + m - m``), and pre-activations that cancel to zero exactly. What no rule can avoid —
+comparisons at a ReLU that is within rounding of zero — the tolerances of
+:mod:`lrp_invariants.bounds` account for.
+
+Example::
+
+    from hypothesis import given
+    from lrp_invariants import strategies as lst
+
+    @given(lst.seed_cases(max_depth=3, max_width=4))
+    def test_net2_reproduces_net1(case):
+        ...
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from hypothesis.extra import numpy as hnp
+
+from .cases import SeedCase
+from .network import Array, Linear, Network
+
+__all__ = ["classes", "inputs", "networks", "seed_cases", "shifts"]
+
+SHIFT_KINDS = ("constant", "pattern", "random", "large")
+"""``constant``: the same value for every feature (-1, as Kindermans et al., among others);
+``pattern``: a scaled input of the batch (the seed's 0.3 x a digit); ``random``: any vector of
+the inputs' magnitude; ``large``: up to 2**20 times the inputs, so that ``x1 + m`` cancels."""
+
+_DTYPES = {np.dtype(np.float64): 64, np.dtype(np.float32): 32}
+_DEFAULT_EXPONENTS = {64: 16, 32: 6}
+
+
+def _check_range(name: str, value: tuple[int, int], low: int, high: int) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int) for v in value)
+        or not low <= value[0] <= value[1] <= high
+    ):
+        raise InvalidArgument(
+            f"{name}={value!r}: expected a pair of integers (min, max) with "
+            f"{low} <= min <= max <= {high}"
+        )
+
+
+def _width_of(dtype: Any) -> int:
+    try:
+        return _DTYPES[np.dtype(dtype)]
+    except (TypeError, KeyError):
+        raise InvalidArgument(f"dtype={dtype!r}: pass np.float64 (the default) or np.float32") from None
+
+
+def _check_scale(scale_exponents: tuple[int, int], depth: tuple[int, int], width: int,
+                 max_width: int) -> None:
+    """Refuse scales whose products could overflow: the properties compare finite numbers."""
+    _check_range("scale_exponents", scale_exponents, -1000, 1000)
+    largest = max(abs(e) for e in scale_exponents)
+    log2_max = 1023 if width == 64 else 127
+    # per layer: |z| <= width * 2 * 2**e * |a| ... plus 2**40 for ε-divisions and bias proxies
+    growth = depth[1] * (largest + 1 + math.log2(max_width + 1)) + 40
+    if growth >= log2_max:
+        raise InvalidArgument(
+            f"scale_exponents={scale_exponents!r} with up to {depth[1]} layers of width "
+            f"{max_width} can overflow float{width}: keep |exponent| <= "
+            f"{int((log2_max - 40) / depth[1] - 1 - math.log2(max_width + 1))}"
+        )
+
+
+def _mantissas(width: int) -> st.SearchStrategy[float]:
+    return st.floats(-2.0, 2.0, width=width)  # type: ignore[arg-type]
+
+
+@st.composite
+def _network(
+    draw: st.DrawFn,
+    depth: tuple[int, int],
+    widths: tuple[int, int],
+    n_inputs: int | None,
+    n_outputs: int | None,
+    width: int,
+    scale_exponents: tuple[int, int],
+    input_bound: float,
+    dead_units: bool,
+) -> Network:
+    dtype = np.float64 if width == 64 else np.float32
+    n_layers = draw(st.integers(*depth), label="depth")
+    sizes = [n_inputs if n_inputs is not None else draw(st.integers(*widths), label="inputs")]
+    for i in range(n_layers):
+        last = i == n_layers - 1
+        sizes.append(n_outputs if (last and n_outputs is not None) else draw(
+            st.integers(*widths) | st.just(sizes[-1]), label="width"))
+    bound = np.full(sizes[0], input_bound)
+    layers = []
+    for i in range(n_layers):
+        shape = (sizes[i], sizes[i + 1])
+        exponent = draw(st.integers(*scale_exponents), label="weight scale")
+        W = draw(hnp.arrays(dtype, shape, elements=_mantissas(width))) * dtype(2.0**exponent)
+        kind = draw(st.sampled_from(["random", "zero"]), label="biases")
+        b = np.zeros(sizes[i + 1], dtype)
+        if kind == "random":
+            b_exponent = draw(st.integers(*scale_exponents), label="bias scale")
+            b = draw(hnp.arrays(dtype, sizes[i + 1], elements=_mantissas(width))) * dtype(
+                2.0**b_exponent)
+        reach = np.abs(W.astype(np.float64)).T @ bound  # max |a @ W| over inputs in range
+        if dead_units and i < n_layers - 1:
+            dead = draw(hnp.arrays(np.bool_, sizes[i + 1], elements=st.booleans()), label="dead")
+            # strictly below zero for every input in range, with room for rounding
+            b = np.where(dead, -(reach * (1 + 2.0**-4) + 2.0**exponent), b).astype(dtype)
+        layers.append(Linear(W, b))
+        bound = np.maximum(reach + np.abs(b.astype(np.float64)), 0)
+    return Network(tuple(layers))
+
+
+def networks(
+    *,
+    min_depth: int = 1,
+    max_depth: int = 3,
+    min_width: int = 1,
+    max_width: int = 5,
+    n_inputs: int | None = None,
+    n_outputs: int | None = None,
+    dtype: Any = np.float64,
+    scale_exponents: tuple[int, int] | None = None,
+    input_bound: float = 1.0,
+    dead_units: bool = True,
+) -> st.SearchStrategy[Network]:
+    """ReLU MLPs of ``min_depth..max_depth`` Linear layers and widths ``min_width..max_width``.
+
+    Each layer's weights are mantissas in [-2, 2] (zeros and small integers included) times
+    ``2**e`` with ``e`` in ``scale_exponents`` (default ±16 for float64, ±6 for float32). Biases
+    are zero or random at their own scale; with ``dead_units``, hidden units may get a bias that
+    keeps them negative for every input with ``|x_i| <= input_bound``.
+
+    >>> networks(max_depth=2, max_width=3).example()  # doctest: +SKIP
+    Network(3-1-3, dtype=float64, output='identity')
+    """
+    width = _width_of(dtype)
+    _check_range("(min_depth, max_depth)", (min_depth, max_depth), 1, 8)
+    _check_range("(min_width, max_width)", (min_width, max_width), 1, 64)
+    for name, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise InvalidArgument(f"{name}={value!r}: expected a positive integer or None")
+    if scale_exponents is None:
+        e = _DEFAULT_EXPONENTS[width]
+        scale_exponents = (-e, e)
+    _check_scale(scale_exponents, (min_depth, max_depth), width, max(max_width, n_inputs or 1))
+    if not (isinstance(input_bound, (int, float)) and 0 < input_bound < 2.0**40):
+        raise InvalidArgument(f"input_bound={input_bound!r}: expected a number in (0, 2**40)")
+    return _network(
+        (min_depth, max_depth), (min_width, max_width), n_inputs, n_outputs, width,
+        scale_exponents, float(input_bound), bool(dead_units),
+    )
+
+
+def inputs(
+    network: Network, *, min_batch: int = 1, max_batch: int = 4, bound: float = 1.0
+) -> st.SearchStrategy[Array]:
+    """Batches (n, d) for ``network`` with entries in [-bound, bound], exact zeros included.
+
+    >>> inputs(network, max_batch=2).example()  # doctest: +SKIP
+    array([[ 0. , -0.5]])
+    """
+    _check_range("(min_batch, max_batch)", (min_batch, max_batch), 1, 256)
+    if not (isinstance(bound, (int, float)) and 0 < bound < 2.0**40):
+        raise InvalidArgument(f"bound={bound!r}: expected a number in (0, 2**40)")
+    width = _width_of(network.dtype)
+    elements = st.floats(-bound, bound, width=width) | st.just(0.0)  # type: ignore[arg-type]
+    return st.integers(min_batch, max_batch).flatmap(
+        lambda n: hnp.arrays(network.dtype, (n, network.n_inputs), elements=elements)
+    )
+
+
+def classes(network: Network, n: int) -> st.SearchStrategy[Array]:
+    """One chosen output per sample, any of them (not only the winning class)."""
+    if not isinstance(n, int) or n < 0:
+        raise InvalidArgument(f"n={n!r}: expected a nonnegative integer")
+    return hnp.arrays(np.intp, n, elements=st.integers(0, network.n_outputs - 1))
+
+
+def shifts(
+    n_features: int,
+    *,
+    x: Array | None = None,
+    dtype: Any = np.float64,
+    bound: float = 1.0,
+    kinds: tuple[str, ...] = SHIFT_KINDS,
+) -> st.SearchStrategy[Array]:
+    """Shifts ``m`` of shape (n_features,) of the kinds in :data:`SHIFT_KINDS`.
+
+    ``pattern`` needs a batch ``x`` to take the pattern from; ``bound`` is the inputs' magnitude.
+
+    >>> shifts(3, kinds=("constant",)).example()  # doctest: +SKIP
+    array([-1., -1., -1.])
+    """
+    width = _width_of(dtype)
+    if not isinstance(n_features, int) or n_features < 1:
+        raise InvalidArgument(f"n_features={n_features!r}: expected a positive integer")
+    unknown = set(kinds) - set(SHIFT_KINDS)
+    if unknown or not kinds:
+        raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
+    if "pattern" in kinds and x is None:
+        raise InvalidArgument("kinds includes 'pattern' but no batch x to take the pattern from")
+    dtype = np.dtype(dtype)
+    floats = st.floats(-1.0, 1.0, width=width)  # type: ignore[arg-type]
+    options: list[st.SearchStrategy[Array]] = []
+    if "constant" in kinds:
+        value = st.sampled_from([-1.0, 1.0]) | st.floats(-4 * bound, 4 * bound, width=width)  # type: ignore[arg-type]
+        options.append(value.map(lambda v: np.full(n_features, v, dtype)))
+    if "pattern" in kinds and x is not None:
+        rows = st.integers(0, x.shape[0] - 1)
+        options.append(st.tuples(rows, floats).map(lambda r: (r[1] * x[r[0]]).astype(dtype)))
+    if "random" in kinds:
+        options.append(hnp.arrays(dtype, n_features, elements=floats).map(
+            lambda v: (v * bound).astype(dtype)))
+    if "large" in kinds:
+        options.append(st.tuples(st.integers(4, 20), hnp.arrays(dtype, n_features, elements=floats))
+                       .map(lambda t: (t[1] * bound * 2.0 ** t[0]).astype(dtype)))
+    return st.one_of(options)
+
+
+@st.composite
+def _seed_case(
+    draw: st.DrawFn, net_kwargs: dict[str, Any], max_batch: int, kinds: tuple[str, ...]
+) -> SeedCase:
+    width = _width_of(net_kwargs["dtype"])
+    e = _DEFAULT_EXPONENTS[width] // 2
+    bound = 2.0 ** draw(st.integers(-e, e), label="input scale")
+    net1 = draw(networks(**net_kwargs, input_bound=bound))
+    x1 = draw(inputs(net1, max_batch=max_batch, bound=bound))
+    m = draw(shifts(net1.n_inputs, x=x1, dtype=net1.dtype, bound=bound, kinds=kinds))
+    chosen = draw(classes(net1, x1.shape[0]))
+    return SeedCase(net1, x1, m, chosen)
+
+
+def seed_cases(
+    *,
+    max_depth: int = 3,
+    max_width: int = 5,
+    max_batch: int = 4,
+    dtype: Any = np.float64,
+    kinds: tuple[str, ...] = SHIFT_KINDS,
+    dead_units: bool = True,
+) -> st.SearchStrategy[SeedCase]:
+    """Whole cases of the seed's experiment: net1, a batch x1, a shift m and chosen classes.
+
+    >>> seed_cases(max_depth=2).example()  # doctest: +SKIP
+    SeedCase(net1=Network(2-3-1, ...), n=1, |x1| <= 0.5, |m| <= 1, classes=[0])
+    """
+    _check_range("(1, max_batch)", (1, max_batch), 1, 256)
+    net_kwargs = {"max_depth": max_depth, "max_width": max_width, "dtype": dtype,
+                  "dead_units": dead_units}
+    networks(**net_kwargs)  # validate the arguments now, not at draw time
+    if not set(kinds) <= set(SHIFT_KINDS) or not kinds:
+        raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
+    return _seed_case(net_kwargs, max_batch, tuple(kinds))
