@@ -12,5 +12,7 @@ from lrp_invariants.invariants import activation_equivalence, require
 
 @given(lst.seed_cases())
 def test_every_layer_of_net2_at_x1_plus_m_equals_net1_at_x1(case: SeedCase) -> None:
-    require("net2 (b2 = b1 - m @ W1) at x1 + m reproduces every layer of net1 at x1",
-            activation_equivalence(case))
+    require(
+        "net2 (b2 = b1 - m @ W1) at x1 + m reproduces every layer of net1 at x1",
+        activation_equivalence(case),
+    )

@@ -59,9 +59,7 @@ class Precision:
     @classmethod
     def of(cls, dtype: np.dtype[np.floating] | type[np.floating]) -> Precision:
         info = np.finfo(dtype)
-        return cls(
-            u=float(info.eps) / 2, eta=float(info.smallest_subnormal), tiny=float(info.tiny)
-        )
+        return cls(u=float(info.eps) / 2, eta=float(info.smallest_subnormal), tiny=float(info.tiny))
 
     def gamma(self, k: int) -> float:
         """γ_k = k u / (1 - k u): the relative error bound of a sum of k terms."""
@@ -195,13 +193,18 @@ def total(a: Ball, axis: int, p: Precision) -> Ball:
 def monotone(f: Callable[[F64], F64], x: Ball, p: Precision, ops: int) -> Ball:
     """``f(x)`` for a monotone ``f`` (either direction) evaluated with at most ``ops`` roundings.
 
-    A monotone function takes its extremes over an interval at the interval's ends.
+    A monotone function takes its extremes over an interval at the interval's ends. Each
+    rounding errs by a factor ``1 ± u`` or, below the smallest normal number, by ``η``; ``f``
+    must divide before it multiplies, so that no division amplifies such an ``η``.
     """
     lo, hi = x.bounds(p)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         f_lo, f_hi, mid = f(lo), f(hi), f(x.mid)
-        rad = np.maximum(np.abs(f_hi - mid), np.abs(f_lo - mid)) + 2 * p.gamma(ops) * np.maximum(
-            np.abs(f_lo), np.abs(f_hi)
+        largest = np.maximum(np.abs(f_lo), np.abs(f_hi))
+        rad = (
+            np.maximum(np.abs(f_hi - mid), np.abs(f_lo - mid))
+            + 2 * p.gamma(ops) * largest
+            + 2 * ops * p.eta * (largest > 0)
         )
     # an unbounded end (an infinite radius) can leave f undefined there: say nothing
     return Ball(mid, p.widen(np.where(np.isnan(rad), np.inf, rad), ops))
@@ -433,7 +436,7 @@ def _stabilised(
             lambda v: _ratio(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
         )
         s = mul(factor, h, p)
-        absorbed = monotone(lambda v: v * eps / (np.abs(v) + eps) if eps else 0 * v, z, p, 4)
+        absorbed = monotone(lambda v: eps * (v / (np.abs(v) + eps)) if eps else 0 * v, z, p, 4)
         Rs = mul(absorbed, h, p)
     elif h is not None:
         # s = relu(z) / (z + ε): 0 below zero, increasing above
@@ -563,7 +566,8 @@ def _alpha_beta(
     mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
     length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
     s_upper = _quotient_upper(rule.alpha * R.upper, pos_sum, p) + _quotient_upper(
-        rule.beta * R.upper, neg_sum, p)
+        rule.beta * R.upper, neg_sum, p
+    )
     underflow = _underflow_mass(s_upper, a.upper, length, p)
     return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
 

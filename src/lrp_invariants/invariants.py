@@ -15,12 +15,14 @@ computes — so that a failure always speaks of the attribution, not of the cons
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from .bounds import (
     Ball,
@@ -33,7 +35,6 @@ from .bounds import (
     enclose_gradient,
     enclose_relevance,
     mul,
-    scale,
     total,
     trace_balls,
 )
@@ -45,7 +46,7 @@ from .constructions import (
     split_proxy_relevance,
 )
 from .methods import Method, Target
-from .network import Array, Linear, LayerTrace, Network, forward, gradient
+from .network import Array, LayerTrace, Linear, Network, forward, gradient
 from .relevance import explain
 from .rules import LRP0, Rule
 
@@ -73,10 +74,12 @@ class Comparison:
     @property
     def error(self) -> Array:
         with np.errstate(invalid="ignore"):
-            return np.abs(np.asarray(self.actual, np.float64) - np.asarray(self.expected, np.float64))
+            return np.abs(
+                np.asarray(self.actual, np.float64) - np.asarray(self.expected, np.float64)
+            )
 
     @property
-    def failing(self) -> Array:
+    def failing(self) -> NDArray[np.bool_]:
         """Elements out of tolerance; NaN anywhere fails, an infinite tolerance passes."""
         error = self.error
         with np.errstate(invalid="ignore"):
@@ -91,13 +94,15 @@ class Comparison:
         finite = np.isfinite(tol)
         if not np.any(finite):
             return 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(error[finite] == 0, 0.0, error[finite] / tol[finite])
         return float(np.nan_to_num(ratio, nan=np.inf).max())
 
     def vacuous(self) -> int:
         """How many elements had no finite tolerance (a kink or an unbounded ratio)."""
-        return int(np.count_nonzero(~np.isfinite(np.broadcast_to(self.tolerance, self.error.shape))))
+        return int(
+            np.count_nonzero(~np.isfinite(np.broadcast_to(self.tolerance, self.error.shape)))
+        )
 
     def describe(self) -> str:
         error = self.error
@@ -105,7 +110,7 @@ class Comparison:
         failing = self.failing
         if not np.any(failing):
             return f"{self.claim}: holds (worst error {self.worst_ratio():.3g} x tolerance)"
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             badness = np.where(failing, np.nan_to_num(error / tol, nan=np.inf), -1.0)
         index = np.unravel_index(int(np.argmax(badness)), error.shape)
         where = tuple(int(i) for i in index)
@@ -144,19 +149,20 @@ def call_target(
     x_in, classes_in = x.copy(), classes.copy()
     start = time.perf_counter()
     try:
-        result = target(weights, biases, x_in, classes_in)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # the target's warnings are its own; results count
+            result = target(weights, biases, x_in, classes_in)
     except Exception as error:  # the target's own failure is a finding, not a crash of ours
         summary = str(error).splitlines()[0] if str(error) else ""
         raise TargetMisbehaved(f"the target raised {type(error).__name__}: {summary}") from error
     elapsed = time.perf_counter() - start
     if time_limit is not None and elapsed > time_limit:
         raise TargetMisbehaved(f"the target took {elapsed:.3g} s, over the limit of {time_limit} s")
-    for name, before, after in (
-        ("x", x, x_in),
-        ("classes", classes, classes_in),
-        *((f"weights[{i}]", a, b) for i, (a, b) in enumerate(zip(network.weights, weights))),
-        *((f"biases[{i}]", a, b) for i, (a, b) in enumerate(zip(network.biases, biases))),
-    ):
+    arguments = [("x", x, x_in), ("classes", classes, classes_in)]
+    for i in range(network.depth):
+        arguments.append((f"weights[{i}]", network.weights[i], weights[i]))
+        arguments.append((f"biases[{i}]", network.biases[i], biases[i]))
+    for name, before, after in arguments:
         if not np.array_equal(before, after):
             raise TargetMisbehaved(f"the target modified its input {name} in place")
     array = np.asarray(result)
@@ -182,27 +188,42 @@ def _selected(balls: Ball, classes: Array) -> Ball:
 
 def activation_equivalence(case: SeedCase) -> list[Comparison]:
     """Every layer of net2 at x2 and of net3 at x3 = x2 computes what net1 computes at x1."""
-    t1, t2, t3 = (forward(case.net1, case.x1), forward(case.net2, case.x2),
-                  forward(case.net3, case.x2))
+    t1, t2, t3 = (
+        forward(case.net1, case.x1),
+        forward(case.net2, case.x2),
+        forward(case.net3, case.x2),
+    )
     out = []
     for i in range(case.net1.depth):
         b1, b2, b3 = case.balls1.z[i], case.balls2.z[i], case.balls3.z[i]
-        out.append(Comparison(f"z[{i}] of net2 == z[{i}] of net1", t2.z[i], t1.z[i],
-                              agreement_tolerance(b2, b1)))
-        out.append(Comparison(f"z[{i}] of net3 == z[{i}] of net1", t3.z[i], t1.z[i],
-                              agreement_tolerance(b3, b1)))
+        out.append(
+            Comparison(
+                f"z[{i}] of net2 == z[{i}] of net1", t2.z[i], t1.z[i], agreement_tolerance(b2, b1)
+            )
+        )
+        out.append(
+            Comparison(
+                f"z[{i}] of net3 == z[{i}] of net1", t3.z[i], t1.z[i], agreement_tolerance(b3, b1)
+            )
+        )
     return out
 
 
-def layerwise_conservation(network: Network, x: Array, classes: Array, rule: Rule) -> list[Comparison]:
+def layerwise_conservation(
+    network: Network, x: Array, classes: Array, rule: Rule
+) -> list[Comparison]:
     """At every layer, input relevance plus every sink at and above it equals the logit."""
     trace, relevance = explain(network, x, classes, rule)
     bound = conservation_tolerance(
         enclose_relevance(network, trace_balls(trace), classes, rule), Precision.of(network.dtype)
     )
     return [
-        Comparison(f"layer {i}: input relevance + sinks at and above == output relevance",
-                   relevance.total(i), relevance.output_total, bound[:, i])
+        Comparison(
+            f"layer {i}: input relevance + sinks at and above == output relevance",
+            relevance.total(i),
+            relevance.output_total,
+            bound[:, i],
+        )
         for i in range(network.depth)
     ]
 
@@ -225,8 +246,14 @@ def bias_proxy_numbers(case: SeedCase, rule: Rule) -> list[Comparison]:
     balls = enclose_relevance(net1, case.balls1, case.classes, rule, p)
     proxy_balls = enclose_relevance(proxy, case.proxy_balls, case.classes, rule, p)[0].R
     d = net1.n_inputs
-    out = [Comparison("relevance at x: bias proxy == net1", Rx, relevance.input,
-                      agreement_tolerance(proxy_balls[:, :d], balls[0].R))]
+    out = [
+        Comparison(
+            "relevance at x: bias proxy == net1",
+            Rx,
+            relevance.input,
+            agreement_tolerance(proxy_balls[:, :d], balls[0].R),
+        )
+    ]
     gain = relay_gain(rule, net1.dtype)
     gain_ball = Ball.exact(gain) if gain == 1 else Ball(np.array(gain), np.array(2 * p.u * gain))
     for i, layer in enumerate(relevance.layers):
@@ -235,9 +262,14 @@ def bias_proxy_numbers(case: SeedCase, rule: Rule) -> list[Comparison]:
         for _ in range(i):
             expected_ball = mul(expected_ball, gain_ball, p)
             expected = expected * gain
-        out.append(Comparison(
-            f"bias {i}: proxy input relevance == Rb[{i}] x relay gain {gain:.17g} ** {i}",
-            Rbias[:, i], expected, agreement_tolerance(proxy_balls[:, d + i], expected_ball)))
+        out.append(
+            Comparison(
+                f"bias {i}: proxy input relevance == Rb[{i}] x relay gain {gain:.17g} ** {i}",
+                Rbias[:, i],
+                expected,
+                agreement_tolerance(proxy_balls[:, d + i], expected_ball),
+            )
+        )
     return out
 
 
@@ -250,8 +282,14 @@ def shift_decomposition_core(case: SeedCase, rule: Rule) -> list[Comparison]:
     ball1 = enclose_relevance(case.net1, case.balls1, case.classes, rule, p)[0].R
     ball3 = enclose_relevance(case.net3, case.balls3, case.classes, rule, p)[0]
     assert ball3.Rm is not None
-    return [Comparison("rx1 == rx3 + rm3", rx1, first.R + first.Rm,
-                       agreement_tolerance(ball1, add(ball3.R, ball3.Rm, p)))]
+    return [
+        Comparison(
+            "rx1 == rx3 + rm3",
+            rx1,
+            first.R + first.Rm,
+            agreement_tolerance(ball1, add(ball3.R, ball3.Rm, p)),
+        )
+    ]
 
 
 def net2_net3_agreement(case: SeedCase, rule: Rule) -> list[Comparison]:
@@ -262,8 +300,12 @@ def net2_net3_agreement(case: SeedCase, rule: Rule) -> list[Comparison]:
     b2 = enclose_relevance(case.net2, case.balls2, case.classes, rule, p, case.first_bias2)
     b3 = enclose_relevance(case.net3, case.balls3, case.classes, rule, p)
     return [
-        Comparison(f"relevance of layer {i}'s outputs: net2 == net3", r2.layers[i].R_out,
-                   r3.layers[i].R_out, agreement_tolerance(b2[i].R_out, b3[i].R_out))
+        Comparison(
+            f"relevance of layer {i}'s outputs: net2 == net3",
+            r2.layers[i].R_out,
+            r3.layers[i].R_out,
+            agreement_tolerance(b2[i].R_out, b3[i].R_out),
+        )
         for i in range(case.net1.depth)
     ]
 
@@ -275,8 +317,14 @@ def lrp_0_is_gradient_times_input(case: SeedCase) -> list[Comparison]:
     gxi = gradient(case.net1, trace, case.classes) * case.x1
     lrp_ball = enclose_relevance(case.net1, case.balls1, case.classes, LRP0(), p)[0].R
     gxi_ball = mul(case.balls1.a[0], enclose_gradient(case.net1, case.balls1, case.classes, p), p)
-    return [Comparison("LRP-0 == gradient x input", relevance.input, gxi,
-                       agreement_tolerance(lrp_ball, gxi_ball))]
+    return [
+        Comparison(
+            "LRP-0 == gradient x input",
+            relevance.input,
+            gxi,
+            agreement_tolerance(lrp_ball, gxi_ball),
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,17 +340,27 @@ class Property:
     check: Callable[[SeedCase, Target, Method, Draw], list[Comparison]]
 
 
-def _input_invariance(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+def _input_invariance(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
     p = case.precision
     a = call_target(target, case.net1, case.x1, case.classes)
     b = call_target(target, case.net2, case.x2, case.classes)
     ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
     ball2 = method.enclose(case.net2, case.balls2, case.classes, p, case.first_bias2)
-    return [Comparison("relevance(net2, x1 + m) == relevance(net1, x1)", b, a,
-                       agreement_tolerance(ball2, ball1))]
+    return [
+        Comparison(
+            "relevance(net2, x1 + m) == relevance(net1, x1)",
+            b,
+            a,
+            agreement_tolerance(ball2, ball1),
+        )
+    ]
 
 
-def _shift_decomposition(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+def _shift_decomposition(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
     p = case.precision
     d = case.net1.n_inputs
     rx1 = call_target(target, case.net1, case.x1, case.classes)
@@ -310,24 +368,42 @@ def _shift_decomposition(case: SeedCase, target: Target, method: Method, draw: D
     r3 = call_target(target, network, x3, case.classes)
     ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
     ball3 = method.enclose(network, case.plain_balls3, case.classes, p)
-    return [Comparison("rx1 == rx3 + rm3", rx1, r3[:, :d] + r3[:, d:],
-                       agreement_tolerance(ball1, add(ball3[:, :d], ball3[:, d:], p)))]
+    return [
+        Comparison(
+            "rx1 == rx3 + rm3",
+            rx1,
+            r3[:, :d] + r3[:, d:],
+            agreement_tolerance(ball1, add(ball3[:, :d], ball3[:, d:], p)),
+        )
+    ]
 
 
-def _bias_proxy_conservation(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+def _bias_proxy_conservation(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
     p = case.precision
     proxy, xp = case.proxy
     relevance = call_target(target, proxy, xp, case.classes).astype(np.float64)
     layers = method.enclose_layers(proxy, case.proxy_balls, case.classes, p)
     logit = _selected(case.proxy_balls.z[-1], case.classes)
-    unassigned = _unassigned(layers, p) if method.rule is not None else Ball.exact(
-        np.zeros_like(logit.mid))
+    unassigned = (
+        _unassigned(layers, p) if method.rule is not None else Ball.exact(np.zeros_like(logit.mid))
+    )
     k = relevance.shape[1] + 2
-    tolerance = (conservation_tolerance(layers, p)[:, 0] + logit.rad + unassigned.rad
-                 + p.gamma(k) * (np.abs(relevance).sum(axis=1) + np.abs(logit.mid)
-                                 + np.abs(unassigned.mid)))
-    return [Comparison("sum of relevance on the bias-proxy network == logit - unassigned",
-                       relevance.sum(axis=1), logit.mid - unassigned.mid, tolerance)]
+    tolerance = (
+        conservation_tolerance(layers, p)[:, 0]
+        + logit.rad
+        + unassigned.rad
+        + p.gamma(k) * (np.abs(relevance).sum(axis=1) + np.abs(logit.mid) + np.abs(unassigned.mid))
+    )
+    return [
+        Comparison(
+            "sum of relevance on the bias-proxy network == logit - unassigned",
+            relevance.sum(axis=1),
+            logit.mid - unassigned.mid,
+            tolerance,
+        )
+    ]
 
 
 def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
@@ -339,7 +415,9 @@ def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
     return result
 
 
-def _bias_proxy_transparency(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+def _bias_proxy_transparency(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
     p = case.precision
     d = case.net1.n_inputs
     proxy, xp = case.proxy
@@ -347,18 +425,23 @@ def _bias_proxy_transparency(case: SeedCase, target: Target, method: Method, dra
     b = call_target(target, proxy, xp, case.classes)[:, :d]
     ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
     ball_p = method.enclose(proxy, case.proxy_balls, case.classes, p)[:, :d]
-    return [Comparison("relevance at x: bias-proxy network == net1", b, a,
-                       agreement_tolerance(ball_p, ball1))]
+    return [
+        Comparison(
+            "relevance at x: bias-proxy network == net1", b, a, agreement_tolerance(ball_p, ball1)
+        )
+    ]
 
 
-def _changed_network(case: SeedCase, other: Network, target: Target, method: Method,
-                     claim: str) -> list[Comparison]:
+def _changed_network(
+    case: SeedCase, other: Network, target: Target, method: Method, claim: str
+) -> list[Comparison]:
     p = case.precision
     a = call_target(target, case.net1, case.x1, case.classes)
     b = call_target(target, other, case.x1, case.classes)
     ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
-    ball_o = method.enclose(other, enclose_forward(other, Ball.exact(case.x1), p=p),
-                            case.classes, p)
+    ball_o = method.enclose(
+        other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
+    )
     return [Comparison(claim, b, a, agreement_tolerance(ball_o, ball1))]
 
 
@@ -368,8 +451,13 @@ def _permutation(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
     layer = draw(st.integers(0, case.net1.depth - 2))
     order = draw(st.permutations(range(case.net1.layers[layer].n_out)))
     other = permute_hidden_units(case.net1, layer, order)
-    return _changed_network(case, other, target, method,
-                            f"relevance with layer {layer}'s units in order {list(order)} == net1's")
+    return _changed_network(
+        case,
+        other,
+        target,
+        method,
+        f"relevance with layer {layer}'s units in order {list(order)} == net1's",
+    )
 
 
 def _rescaling(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
@@ -379,66 +467,107 @@ def _rescaling(case: SeedCase, target: Target, method: Method, draw: Draw) -> li
     unit = draw(st.integers(0, case.net1.layers[layer].n_out - 1))
     exponent = exact_rescaling_exponent(case.net1, layer, unit, draw(st.integers(-12, 12)))
     other = rescale_hidden_unit(case.net1, layer, unit, exponent)
-    return _changed_network(case, other, target, method,
-                            f"relevance with unit {unit} of layer {layer} rescaled by "
-                            f"2**{exponent} == net1's")
+    return _changed_network(
+        case,
+        other,
+        target,
+        method,
+        f"relevance with unit {unit} of layer {layer} rescaled by 2**{exponent} == net1's",
+    )
 
 
-def _batch_consistency(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+def _batch_consistency(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
     p = case.precision
     batch = call_target(target, case.net1, case.x1, case.classes)
-    one_by_one = np.vstack([
-        call_target(target, case.net1, case.x1[i : i + 1], case.classes[i : i + 1])
-        for i in range(case.x1.shape[0])
-    ])
+    one_by_one = np.vstack(
+        [
+            call_target(target, case.net1, case.x1[i : i + 1], case.classes[i : i + 1])
+            for i in range(case.x1.shape[0])
+        ]
+    )
     ball = method.enclose(case.net1, case.balls1, case.classes, p)
-    return [Comparison("relevance of the batch == relevance of each sample alone", batch,
-                       one_by_one, agreement_tolerance(ball, ball))]
+    return [
+        Comparison(
+            "relevance of the batch == relevance of each sample alone",
+            batch,
+            one_by_one,
+            agreement_tolerance(ball, ball),
+        )
+    ]
 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
     p = case.precision
     actual = call_target(target, case.net1, case.x1, case.classes)
-    expected = np.asarray(method.reference(case.net1.weights, case.net1.biases, case.x1,
-                                           case.classes))
+    expected = np.asarray(
+        method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes)
+    )
     ball = method.enclose(case.net1, case.balls1, case.classes, p)
-    return [Comparison(f"target == lrp-invariants' {method.name}", actual, expected,
-                       agreement_tolerance(ball, ball))]
+    return [
+        Comparison(
+            f"target == lrp-invariants' {method.name}",
+            actual,
+            expected,
+            agreement_tolerance(ball, ball),
+        )
+    ]
 
 
 PROPERTIES: dict[str, Property] = {
     prop.name: prop
     for prop in (
-        Property("input-invariance",
-                 "A constant input shift m, compensated in net2's first bias, changes nothing: "
-                 "relevance(net2, x1 + m) == relevance(net1, x1).", _input_invariance),
-        Property("shift-decomposition",
-                 "On net3, which takes -m as a second input through W1, the relevance of x1 "
-                 "splits into that of x3 = x1 + m and that of -m: rx1 == rx3 + rm3.",
-                 _shift_decomposition),
-        Property("bias-proxy-conservation",
-                 "With every bias an always-on input relayed to its layer (the seed's option "
-                 "TWO), the input relevance adds up to the logit, less what the rule keeps "
-                 "back (ε's stabiliser, αβ's empty sides).", _bias_proxy_conservation),
-        Property("bias-proxy-transparency",
-                 "Turning biases into relayed inputs changes no relevance at x.",
-                 _bias_proxy_transparency),
-        Property("permutation", "Reordering hidden units changes no input relevance.",
-                 _permutation),
-        Property("rescaling",
-                 "Scaling a hidden unit's incoming weights and bias by 2**k and its outgoing "
-                 "weights by 2**-k changes no input relevance.", _rescaling),
-        Property("batch-consistency",
-                 "The relevance of a batch equals the relevance of its samples one by one.",
-                 _batch_consistency),
-        Property("reference",
-                 "The target agrees with lrp-invariants' reference implementation of the "
-                 "method it claims.", _reference),
+        Property(
+            "input-invariance",
+            "A constant input shift m, compensated in net2's first bias, changes nothing: "
+            "relevance(net2, x1 + m) == relevance(net1, x1).",
+            _input_invariance,
+        ),
+        Property(
+            "shift-decomposition",
+            "On net3, which takes -m as a second input through W1, the relevance of x1 "
+            "splits into that of x3 = x1 + m and that of -m: rx1 == rx3 + rm3.",
+            _shift_decomposition,
+        ),
+        Property(
+            "bias-proxy-conservation",
+            "With every bias an always-on input relayed to its layer (the seed's option "
+            "TWO), the input relevance adds up to the logit, less what the rule keeps "
+            "back (ε's stabiliser, αβ's empty sides).",
+            _bias_proxy_conservation,
+        ),
+        Property(
+            "bias-proxy-transparency",
+            "Turning biases into relayed inputs changes no relevance at x.",
+            _bias_proxy_transparency,
+        ),
+        Property(
+            "permutation", "Reordering hidden units changes no input relevance.", _permutation
+        ),
+        Property(
+            "rescaling",
+            "Scaling a hidden unit's incoming weights and bias by 2**k and its outgoing "
+            "weights by 2**-k changes no input relevance.",
+            _rescaling,
+        ),
+        Property(
+            "batch-consistency",
+            "The relevance of a batch equals the relevance of its samples one by one.",
+            _batch_consistency,
+        ),
+        Property(
+            "reference",
+            "The target agrees with lrp-invariants' reference implementation of the "
+            "method it claims.",
+            _reference,
+        ),
     )
 }
 
 
-def check_property(prop: Property, case: SeedCase, target: Target, method: Method,
-                   draw: Draw) -> list[Comparison]:
+def check_property(
+    prop: Property, case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
     """Run one target property on one case; raise :class:`InvariantViolation` if it fails."""
     return require(prop.sentence, prop.check(case, target, method, draw))

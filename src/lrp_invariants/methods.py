@@ -95,27 +95,45 @@ METHODS: dict[str, Method] = {
     method.name: method
     for method in (
         Method(
-            "gradient", targets.gradient, None, False,
+            "gradient",
+            targets.gradient,
+            None,
+            False,
             ("input-invariance", "rescaling", *_COMMON),
         ),
         Method(
-            "gradient-x-input", targets.gradient_x_input, None, True,
+            "gradient-x-input",
+            targets.gradient_x_input,
+            None,
+            True,
             ("shift-decomposition", "bias-proxy-conservation", "rescaling", *_COMMON),
         ),
         Method(
-            "lrp-0", targets.lrp_0, LRP0(), False,
+            "lrp-0",
+            targets.lrp_0,
+            LRP0(),
+            False,
             ("shift-decomposition", "bias-proxy-conservation", "rescaling", *_COMMON),
         ),
         Method(
-            "lrp-epsilon", targets.lrp_epsilon, Epsilon(targets.EPSILON), False,
+            "lrp-epsilon",
+            targets.lrp_epsilon,
+            Epsilon(targets.EPSILON),
+            False,
             ("shift-decomposition", "bias-proxy-conservation", *_COMMON),
         ),
         Method(
-            "lrp-alpha-beta", targets.lrp_alpha_beta, AlphaBeta(2.0, 1.0), False,
+            "lrp-alpha-beta",
+            targets.lrp_alpha_beta,
+            AlphaBeta(2.0, 1.0),
+            False,
             ("bias-proxy-conservation", "rescaling", *_COMMON),
         ),
         Method(
-            "lrp-zplus", targets.lrp_zplus, ZPlus(), False,
+            "lrp-zplus",
+            targets.lrp_zplus,
+            ZPlus(),
+            False,
             ("bias-proxy-conservation", "rescaling", *_COMMON),
         ),
     )

@@ -216,7 +216,12 @@ def _overflow_limit(layer: Linear) -> Array:
 
 
 def _add_explicit_shares(
-    result: LayerRelevance, layer: Linear, a_row: Array, row: int, unit: int, positive: bool,
+    result: LayerRelevance,
+    layer: Linear,
+    a_row: Array,
+    row: int,
+    unit: int,
+    positive: bool,
     weight: float,
 ) -> None:
     """Add ``weight x z_ij / z_j`` over one sign's contributions of one unit, computed after an

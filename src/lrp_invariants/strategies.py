@@ -59,11 +59,14 @@ def _width_of(dtype: Any) -> int:
     try:
         return _DTYPES[np.dtype(dtype)]
     except (TypeError, KeyError):
-        raise InvalidArgument(f"dtype={dtype!r}: pass np.float64 (the default) or np.float32") from None
+        raise InvalidArgument(
+            f"dtype={dtype!r}: pass np.float64 (the default) or np.float32"
+        ) from None
 
 
-def _check_scale(scale_exponents: tuple[int, int], depth: tuple[int, int], width: int,
-                 max_width: int) -> None:
+def _check_scale(
+    scale_exponents: tuple[int, int], depth: tuple[int, int], width: int, max_width: int
+) -> None:
     """Refuse scales whose products could overflow: the properties compare finite numbers."""
     _check_range("scale_exponents", scale_exponents, -1000, 1000)
     largest = max(abs(e) for e in scale_exponents)
@@ -99,23 +102,29 @@ def _network(
     sizes = [n_inputs if n_inputs is not None else draw(st.integers(*widths), label="inputs")]
     for i in range(n_layers):
         last = i == n_layers - 1
-        sizes.append(n_outputs if (last and n_outputs is not None) else draw(
-            st.integers(*widths) | st.just(sizes[-1]), label="width"))
+        sizes.append(
+            n_outputs
+            if (last and n_outputs is not None)
+            else draw(st.integers(*widths) | st.just(sizes[-1]), label="width")
+        )
     bound = np.full(sizes[0], input_bound)
     layers = []
     for i in range(n_layers):
         shape = (sizes[i], sizes[i + 1])
         exponent = draw(st.integers(*scale_exponents), label="weight scale")
         W = draw(hnp.arrays(dtype, shape, elements=_mantissas(width))) * dtype(2.0**exponent)
-        kind = draw(st.sampled_from(["random", "zero"]), label="biases")
+        kind = draw(st.sampled_from(["zero", "random"]), label="biases")
         b = np.zeros(sizes[i + 1], dtype)
         if kind == "random":
             b_exponent = draw(st.integers(*scale_exponents), label="bias scale")
             b = draw(hnp.arrays(dtype, sizes[i + 1], elements=_mantissas(width))) * dtype(
-                2.0**b_exponent)
+                2.0**b_exponent
+            )
         reach = np.abs(W.astype(np.float64)).T @ bound  # max |a @ W| over inputs in range
         if dead_units and i < n_layers - 1:
-            dead = draw(hnp.arrays(np.bool_, sizes[i + 1], elements=st.booleans()), label="dead")
+            dead = _bits(
+                draw(st.integers(0, 2 ** sizes[i + 1] - 1), label="dead units"), sizes[i + 1]
+            )
             # strictly below zero for every input in range, with room for rounding
             b = np.where(dead, -(reach * (1 + 2.0**-4) + 2.0**exponent), b).astype(dtype)
         layers.append(Linear(W, b))
@@ -159,8 +168,14 @@ def networks(
     if not (isinstance(input_bound, (int, float)) and 0 < input_bound < 2.0**40):
         raise InvalidArgument(f"input_bound={input_bound!r}: expected a number in (0, 2**40)")
     return _network(
-        (min_depth, max_depth), (min_width, max_width), n_inputs, n_outputs, width,
-        scale_exponents, float(input_bound), bool(dead_units),
+        (min_depth, max_depth),
+        (min_width, max_width),
+        n_inputs,
+        n_outputs,
+        width,
+        scale_exponents,
+        float(input_bound),
+        bool(dead_units),
     )
 
 
@@ -176,10 +191,24 @@ def inputs(
     if not (isinstance(bound, (int, float)) and 0 < bound < 2.0**40):
         raise InvalidArgument(f"bound={bound!r}: expected a number in (0, 2**40)")
     width = _width_of(network.dtype)
-    elements = st.floats(-bound, bound, width=width) | st.just(0.0)  # type: ignore[arg-type]
+    elements = st.floats(-bound, bound, width=width)  # type: ignore[arg-type]
     return st.integers(min_batch, max_batch).flatmap(
-        lambda n: hnp.arrays(network.dtype, (n, network.n_inputs), elements=elements)
+        lambda n: st.tuples(
+            hnp.arrays(network.dtype, (n, network.n_inputs), elements=elements),
+            st.integers(0, 2 ** (n * network.n_inputs) - 1),  # which entries are exact zeros
+        ).map(
+            lambda drawn: np.where(
+                _bits(drawn[1], drawn[0].size).reshape(drawn[0].shape),
+                network.dtype.type(0),
+                drawn[0],
+            )
+        )
     )
+
+
+def _bits(mask: int, n: int) -> Array:
+    """The lowest ``n`` bits of ``mask`` as booleans: one draw instead of ``n``."""
+    return np.array([(mask >> i) & 1 for i in range(n)], dtype=bool)
 
 
 def classes(network: Network, n: int) -> st.SearchStrategy[Array]:
@@ -222,11 +251,15 @@ def shifts(
         rows = st.integers(0, x.shape[0] - 1)
         options.append(st.tuples(rows, floats).map(lambda r: (r[1] * x[r[0]]).astype(dtype)))
     if "random" in kinds:
-        options.append(hnp.arrays(dtype, n_features, elements=floats).map(
-            lambda v: (v * bound).astype(dtype)))
+        options.append(
+            hnp.arrays(dtype, n_features, elements=floats).map(lambda v: (v * bound).astype(dtype))
+        )
     if "large" in kinds:
-        options.append(st.tuples(st.integers(4, 20), hnp.arrays(dtype, n_features, elements=floats))
-                       .map(lambda t: (t[1] * bound * 2.0 ** t[0]).astype(dtype)))
+        options.append(
+            st.tuples(st.integers(4, 20), hnp.arrays(dtype, n_features, elements=floats)).map(
+                lambda t: (t[1] * bound * 2.0 ** t[0]).astype(dtype)
+            )
+        )
     return st.one_of(options)
 
 
@@ -259,8 +292,12 @@ def seed_cases(
     SeedCase(net1=Network(2-3-1, ...), n=1, |x1| <= 0.5, |m| <= 1, classes=[0])
     """
     _check_range("(1, max_batch)", (1, max_batch), 1, 256)
-    net_kwargs = {"max_depth": max_depth, "max_width": max_width, "dtype": dtype,
-                  "dead_units": dead_units}
+    net_kwargs = {
+        "max_depth": max_depth,
+        "max_width": max_width,
+        "dtype": dtype,
+        "dead_units": dead_units,
+    }
     networks(**net_kwargs)  # validate the arguments now, not at draw time
     if not set(kinds) <= set(SHIFT_KINDS) or not kinds:
         raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")

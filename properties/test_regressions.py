@@ -1,0 +1,68 @@
+"""Cases that soundness campaigns and shrinking found, kept so that they stay fixed.
+
+Each was a false alarm of an earlier version (a correct implementation failing a property)
+or a crash of the core; all live where floating point is at its weakest, below the smallest
+normal number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lrp_invariants import AlphaBeta, Network
+from lrp_invariants.cases import SeedCase
+from lrp_invariants.gate import Replayer
+from lrp_invariants.invariants import (
+    PROPERTIES,
+    check_property,
+    layerwise_conservation,
+    require,
+)
+from lrp_invariants.methods import METHODS
+
+
+def _case(weights: list[Any], biases: list[Any], x1: Any, m: Any, classes: Any) -> SeedCase:
+    network = Network.from_arrays(
+        [np.array(w, float) for w in weights], [np.array(b, float) for b in biases]
+    )
+    return SeedCase(network, np.array(x1, float), np.array(m, float), np.array(classes))
+
+
+FOUND = [
+    pytest.param(
+        "bias-proxy-conservation",
+        "lrp-epsilon",
+        _case([[[1.0]]], [[0.0]], [[1.11253693e-308]], [-1.0], [0]),
+        id="epsilon-absorbs-a-subnormal-logit",
+    ),
+    pytest.param(
+        "bias-proxy-conservation",
+        "lrp-0",
+        _case([[[3.87705628e-177]], [[1.0]]], [[0.0], [0.0]], [[9.14825878e-227]], [-1.0], [0]),
+        id="lrp-0-underflowing-activation",
+    ),
+    pytest.param(
+        "shift-decomposition",
+        "lrp-0",
+        _case([[[1.0]], [[1.0]]], [[0.0], [0.0]], [[5e-324]], [-1.0], [0]),
+        id="lrp-0-smallest-subnormal-input",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "case"), FOUND)
+def test_a_case_found_by_a_campaign_stays_fixed(name: str, method: str, case: SeedCase) -> None:
+    chosen = METHODS[method]
+    check_property(PROPERTIES[name], case, chosen.reference, chosen, Replayer([]))
+
+
+def test_alpha_beta_conserves_relevance_with_a_subnormal_negative_sum() -> None:
+    # one contribution of 2.9e-297 * -5.5e-16 = -1.6e-312 beside a bias of 1: β R / z⁻ overflows
+    case = _case([[[-5.46390365e-16]], [[1.0]]], [[1.0], [0.0]], [[2.90287748e-297]], [-1.0], [0])
+    require(
+        "αβ with a subnormal negative sum",
+        layerwise_conservation(case.net1, case.x1, case.classes, AlphaBeta(2.0, 1.0)),
+    )

@@ -1,0 +1,204 @@
+"""``lrp-invariants``: the command line.
+
+* ``check TARGET --method METHOD``: run the gate on ``package.module:function`` or
+  ``path/to/file.py:function``. Exit 0 if every claimed property holds, 1 if one fails or the
+  target misbehaves, 2 if the target cannot be loaded or the arguments are wrong.
+* ``replay FILE TARGET``: rerun one saved counterexample (from ``check --report DIR``).
+* ``demo``: the seed's experiment on scikit-learn's handwritten digits.
+* ``methods``: which property holds for which method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .methods import ALL_PROPERTIES, METHODS, Target
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with the command line or the target: exit status 2."""
+
+
+def load_target(spec: str) -> Target:
+    """Import ``package.module:function`` or ``path/to/file.py:function``."""
+    module_name, sep, attribute = spec.rpartition(":")
+    if not sep or not module_name or not attribute:
+        raise UsageError(
+            f"target {spec!r} must look like package.module:function or path/to/file.py:function"
+        )
+    try:
+        if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
+            path = Path(module_name)
+            if not path.is_file():
+                raise UsageError(f"target file {path} does not exist")
+            name = f"_lrp_invariants_target_{path.stem}"
+            spec_ = importlib.util.spec_from_file_location(name, path)
+            if spec_ is None or spec_.loader is None:
+                raise UsageError(f"cannot import {path} as a Python module")
+            module = importlib.util.module_from_spec(spec_)
+            sys.modules[name] = module
+            spec_.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except UsageError:
+        raise
+    except Exception as error:
+        summary = str(error).splitlines()[0] if str(error) else ""
+        raise UsageError(
+            f"cannot import {module_name}: {type(error).__name__}: {summary}"
+        ) from None
+    target = getattr(module, attribute, None)
+    if target is None:
+        raise UsageError(f"{module_name} has no attribute {attribute!r}")
+    if not callable(target):
+        raise UsageError(f"{spec} is a {type(target).__name__}, not a function")
+    return target
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lrp-invariants",
+        description="Verify attribution code with the invariants of input-shifted ReLU networks.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="run the gate on a target function")
+    check.add_argument("target", help="package.module:function or path/to/file.py:function")
+    check.add_argument(
+        "--method", required=True, choices=sorted(METHODS), help="what the target claims to compute"
+    )
+    check.add_argument(
+        "--examples", type=_positive, default=100, help="examples per property (default 100)"
+    )
+    check.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: a fixed, derandomised search)"
+    )
+    check.add_argument(
+        "--property",
+        dest="properties",
+        action="append",
+        choices=ALL_PROPERTIES,
+        help="check only this property (repeatable)",
+    )
+    check.add_argument(
+        "--time-limit", type=float, default=10.0, help="seconds a single call may take (default 10)"
+    )
+    check.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="save each minimal counterexample (.npz, .txt, .png) in this folder",
+    )
+
+    replay = commands.add_parser("replay", help="rerun one saved counterexample")
+    replay.add_argument("file", type=Path, help="a .npz written by check --report")
+    replay.add_argument("target", help="package.module:function or path/to/file.py:function")
+
+    demo = commands.add_parser("demo", help="the seed's experiment on handwritten digits")
+    demo.add_argument("--out", type=Path, default=None, help="folder for figures and summary")
+    demo.add_argument("--hidden", type=_positive, nargs="+", default=[1024, 1024])
+    demo.add_argument("--epochs", type=_positive, default=10)
+    demo.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("methods", help="which property holds for which method")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _fail_usage(message: str) -> NoReturn:
+    print(f"lrp-invariants: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .gate import run_gate
+    from .reports import draw_counterexample, replay_command, save_counterexample
+
+    target = load_target(args.target)
+    report = run_gate(
+        target,
+        args.method,
+        examples=args.examples,
+        seed=args.seed,
+        properties=args.properties,
+        time_limit=args.time_limit,
+        target_name=args.target,
+    )
+    if args.report is not None:
+        for prop in report.properties:
+            if not prop.ok and prop.case is not None:
+                prop.saved = save_counterexample(args.report, prop, report)
+                draw_counterexample(prop.saved, target)
+    print(report.render(lambda prop: replay_command(prop, report, args)))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .reports import replay
+
+    target = load_target(args.target)
+    outcome = replay(args.file, target)
+    print(outcome.text)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def _methods(args: argparse.Namespace) -> int:
+    header = f"{'property':<26}" + "".join(f"{name:>18}" for name in METHODS)
+    print(header)
+    for prop in ALL_PROPERTIES:
+        row = "".join(f"{'yes' if prop in m.properties else '-':>18}" for m in METHODS.values())
+        print(f"{prop:<26}{row}")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=args.out, hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "replay": _replay,
+    "demo": _demo,
+    "methods": _methods,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status (usage errors exit with 2)."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        _fail_usage(str(error))
+
+
+def run() -> NoReturn:
+    """The console script: exit with :func:`main`'s status."""
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        os._exit(status)  # a target that hung is still running in a daemon thread: leave it
+    raise SystemExit(status)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,288 @@
+"""The gate: run the properties a method implies against anyone's attribution function.
+
+A *target* is any function ``fn(weights, biases, x, classes) -> relevance`` (see
+:mod:`lrp_invariants.targets`). :func:`run_gate` searches, with Hypothesis, for a network, batch
+and shift on which the target breaks one of the invariants its method implies, shrinks what it
+finds to a minimal case, and returns a :class:`GateReport`; :func:`check` raises
+:class:`GateFailure` with the same report, for use inside a test suite::
+
+    from lrp_invariants.gate import check
+
+    def test_my_lrp_keeps_the_invariants():
+        check(my_package.lrp_epsilon, "lrp-epsilon")
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from . import strategies as lst
+from .cases import SeedCase
+from .invariants import (
+    PROPERTIES,
+    Comparison,
+    InvariantViolation,
+    Property,
+    TargetMisbehaved,
+)
+from .methods import METHODS, Method, Target
+
+DEFAULT_EXAMPLES = 100
+DEFAULT_TIME_LIMIT = 10.0
+
+
+class GateFailure(AssertionError):
+    """A target broke an invariant or the protocol; the message is the full report."""
+
+
+class TargetHung(BaseException):
+    """A call did not return within the time limit. A BaseException, so that Hypothesis does
+    not try to shrink by calling the hung target again."""
+
+
+@dataclass
+class PropertyReport:
+    """What one property's run found."""
+
+    name: str
+    sentence: str
+    examples: int = 0
+    worst_ratio: float = 0.0  # worst error / tolerance over every compared value
+    vacuous: int = 0  # compared values without a finite tolerance (kinks)
+    failure: str | None = None
+    case: SeedCase | None = None
+    draws: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+    saved: Path | None = None
+    hung: bool = False  # a call did not return within the time limit
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class GateReport:
+    """The outcome of :func:`run_gate`: one :class:`PropertyReport` per property."""
+
+    target: str
+    method: str
+    seed: int | None
+    properties: list[PropertyReport]
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.properties)
+
+    def render(self, replay: Callable[[PropertyReport], str] | None = None) -> str:
+        lines = [f"lrp-invariants gate: {self.target} claims {self.method}"]
+        for report in self.properties:
+            status = "PASS" if report.ok else "FAIL"
+            lines.append(
+                f"{status}  {report.name:<24} {report.examples:>5} examples  worst error "
+                f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} values at kinks, "
+                f"{report.seconds:.1f} s)"
+            )
+        for report in self.properties:
+            if report.ok:
+                continue
+            lines += ["", f"FAILED {report.name}: {report.sentence}", str(report.failure)]
+            if report.case is not None:
+                lines.append(f"minimal counterexample: {describe_case(report.case)}")
+            if report.draws:
+                lines.append(f"with the choices: {report.draws}")
+            if report.saved is not None:
+                lines.append(f"saved to {report.saved}")
+            if replay is not None:
+                lines.append(f"replay with: {replay(report)}")
+        lines.append("")
+        lines.append("all claimed properties hold" if self.ok else "the target FAILED the gate")
+        return "\n".join(lines)
+
+
+def describe_case(case: SeedCase) -> str:
+    """Sizes and values of a case, small enough to read."""
+    with np.printoptions(precision=17, threshold=200, linewidth=100):
+        weights = "; ".join(
+            f"W{i}={w.tolist()} b{i}={b.tolist()}"
+            for i, (w, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True))
+        )
+        return (
+            f"network {'-'.join(map(str, case.net1.widths))} ({case.net1.dtype}): {weights}; "
+            f"x1={case.x1.tolist()}; m={case.m.tolist()}; classes={case.classes.tolist()}"
+        )
+
+
+def resolve_method(method: str | Method) -> Method:
+    if isinstance(method, Method):
+        return method
+    try:
+        return METHODS[method]
+    except KeyError:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}") from None
+
+
+class _Recorder:
+    """Logs every value a property draws, so that a failure can be replayed without Hypothesis."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data, self.values = data, []  # type: ignore[var-annotated]
+
+    def __call__(self, strategy: st.SearchStrategy[Any]) -> Any:
+        value = self.data.draw(strategy)
+        self.values.append(value)
+        return value
+
+
+class Replayer:
+    """Returns recorded draws in order, in place of Hypothesis (see :func:`replay_property`)."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        self.values = list(values)
+
+    def __call__(self, strategy: st.SearchStrategy[Any]) -> Any:
+        if not self.values:
+            raise ValueError("the saved case has fewer recorded choices than the property draws")
+        return self.values.pop(0)
+
+
+def _with_time_limit(target: Target, limit: float | None) -> Target:
+    """Run each call in a daemon thread and give up on it after ``limit`` seconds."""
+    if limit is None:
+        return target
+
+    def limited(*args: Any) -> Any:
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = target(*args)
+            except BaseException as error:  # handed back to the caller's thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            raise TargetHung(f"the target did not return within {limit} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return limited
+
+
+def run_property(
+    prop: Property,
+    target: Target,
+    method: Method,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = None,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    cases: st.SearchStrategy[SeedCase] | None = None,
+) -> PropertyReport:
+    """Search for a counterexample to one property; shrink it if found."""
+    report = PropertyReport(prop.name, prop.sentence)
+    limited = _with_time_limit(target, time_limit)
+    strategy = cases if cases is not None else lst.seed_cases()
+    last: dict[str, Any] = {}
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is None,
+        phases=[Phase.generate, Phase.target, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    @given(case=strategy, data=st.data())
+    def search(case: SeedCase, data: st.DataObject) -> None:
+        recorder = _Recorder(data)
+        last.clear()
+        last.update(case=case, draws=recorder.values)
+        report.examples += 1
+        comparisons = prop.check(case, limited, method, recorder)
+        _account(report, comparisons)
+        failed = [c for c in comparisons if not c.holds()]
+        if failed:
+            raise InvariantViolation("\n".join(c.describe() for c in failed))
+
+    if seed is not None:
+        search = hypothesis_seed(seed)(search)
+    start = time.perf_counter()
+    try:
+        search()
+    except (InvariantViolation, TargetMisbehaved) as error:
+        report.failure = str(error)
+        report.case, report.draws = last.get("case"), list(last.get("draws", []))
+    except TargetHung as error:
+        report.failure, report.hung = str(error), True
+        report.case, report.draws = last.get("case"), list(last.get("draws", []))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _account(report: PropertyReport, comparisons: Sequence[Comparison]) -> None:
+    for comparison in comparisons:
+        report.worst_ratio = max(report.worst_ratio, comparison.worst_ratio())
+        report.vacuous += comparison.vacuous()
+
+
+def run_gate(
+    target: Target,
+    method: str | Method,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = None,
+    properties: Sequence[str] | None = None,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    target_name: str | None = None,
+    cases: st.SearchStrategy[SeedCase] | None = None,
+) -> GateReport:
+    """Run every property ``method`` implies (or the chosen ``properties``) against ``target``."""
+    chosen = resolve_method(method)
+    names = list(properties) if properties is not None else list(chosen.properties)
+    unknown = [name for name in names if name not in PROPERTIES]
+    if unknown:
+        raise ValueError(f"unknown properties {unknown}; choose from {', '.join(PROPERTIES)}")
+    if not isinstance(examples, int) or examples < 1:
+        raise ValueError(f"examples must be a positive integer; got {examples!r}")
+    reports = []
+    for name in names:
+        reports.append(
+            run_property(
+                PROPERTIES[name],
+                target,
+                chosen,
+                examples=examples,
+                seed=seed,
+                time_limit=time_limit,
+                cases=cases,
+            )
+        )
+        if reports[-1].hung:
+            break  # a hung target would make every further call wait out the limit again
+    label = target_name or getattr(target, "__qualname__", repr(target))
+    return GateReport(label, chosen.name, seed, reports)
+
+
+def check(target: Target, method: str | Method, **options: Any) -> GateReport:
+    """Run the gate and raise :class:`GateFailure` with the report unless every property holds."""
+    report = run_gate(target, method, **options)
+    if not report.ok:
+        raise GateFailure(report.render())
+    return report

@@ -1,0 +1,146 @@
+"""Counterexample files: save a failing case, draw it, and replay it against a target.
+
+A case is saved as ``<property>.npz`` (plain arrays, loadable with ``allow_pickle=False``), with
+``<property>.txt`` (the report) and ``<property>.png`` (the input, the shift and the relevances
+that disagree).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cases import SeedCase
+from .gate import GateReport, PropertyReport, Replayer, describe_case
+from .invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
+from .methods import METHODS, Target
+from .network import Network
+
+FORMAT = 1
+
+
+def save_counterexample(folder: Path, prop: PropertyReport, gate: GateReport) -> Path:
+    """Write ``prop``'s minimal case to ``folder`` and return the path of the ``.npz``."""
+    assert prop.case is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    case = prop.case
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT),
+        "property": np.array(prop.name),
+        "method": np.array(gate.method),
+        "x1": case.x1,
+        "m": case.m,
+        "classes": case.classes,
+        "depth": np.array(case.net1.depth),
+        "draws": np.array(len(prop.draws)),
+    }
+    for i, (W, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    for i, value in enumerate(prop.draws):
+        arrays[f"draw{i}"] = np.asarray(value)
+    path = folder / f"{prop.name}.npz"
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+    text = [
+        f"{gate.target} claims {gate.method}",
+        f"{prop.name}: {prop.sentence}",
+        str(prop.failure),
+        f"case: {describe_case(case)}",
+    ]
+    path.with_suffix(".txt").write_text("\n".join(text) + "\n")
+    return path
+
+
+@dataclass
+class Saved:
+    """A counterexample read back from disk."""
+
+    property: str
+    method: str
+    case: SeedCase
+    draws: list[object]
+
+
+def load_counterexample(path: Path) -> Saved:
+    """Read a ``.npz`` written by :func:`save_counterexample` (never with pickle)."""
+    with np.load(path, allow_pickle=False) as data:
+        if int(data["format"]) != FORMAT:
+            raise ValueError(f"{path} has format {int(data['format'])}; expected {FORMAT}")
+        depth = int(data["depth"])
+        network = Network.from_arrays(
+            [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
+        )
+        case = SeedCase(network, data["x1"], data["m"], data["classes"])
+        draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
+        return Saved(str(data["property"]), str(data["method"]), case, draws)
+
+
+@dataclass
+class ReplayOutcome:
+    ok: bool
+    text: str
+    comparisons: list[Comparison]
+
+
+def replay(path: Path, target: Target) -> ReplayOutcome:
+    """Run the saved property on the saved case against ``target``."""
+    saved = load_counterexample(path)
+    prop, method = PROPERTIES[saved.property], METHODS[saved.method]
+    header = f"replaying {saved.property} ({method.name}) on {describe_case(saved.case)}"
+    try:
+        comparisons = prop.check(saved.case, target, method, Replayer(saved.draws))
+    except (TargetMisbehaved, InvariantViolation) as error:
+        return ReplayOutcome(False, f"{header}\nFAIL {error}", [])
+    failed = [c for c in comparisons if not c.holds()]
+    lines = [header] + [("FAIL " if not c.holds() else "ok   ") + c.describe() for c in comparisons]
+    return ReplayOutcome(not failed, "\n".join(lines), comparisons)
+
+
+def draw_counterexample(path: Path, target: Target) -> Path:
+    """A figure of the saved case: input, shift, and each comparison's two sides (sample 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    saved = load_counterexample(path)
+    outcome = replay(path, target)
+    panels: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+        ("x1 (sample 0)", saved.case.x1[0], None),
+        ("m", saved.case.m, None),
+    ]
+    for comparison in outcome.comparisons:
+        actual = np.atleast_2d(np.asarray(comparison.actual, float))
+        expected = np.atleast_2d(np.asarray(comparison.expected, float))
+        panels.append((comparison.claim, actual[0], expected[0]))
+    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 1.8 * len(panels)), squeeze=False)
+    for axis, (title, first, second) in zip(axes[:, 0], panels, strict=True):
+        index = np.arange(np.size(first))
+        if second is None:
+            axis.bar(index, first, color="0.4")
+        else:
+            axis.bar(index - 0.2, first, width=0.4, label="actual", color="tab:red")
+            axis.bar(index + 0.2, second, width=0.4, label="expected", color="tab:blue")
+            axis.legend(loc="upper right", fontsize=7)
+        axis.set_title(title, fontsize=8)
+        axis.set_xticks(index, [f"feature {i}" for i in index] if index.size <= 12 else None)
+        axis.axhline(0, color="black", linewidth=0.5)
+        axis.tick_params(labelsize=7)
+    figure.tight_layout()
+    out = path.with_suffix(".png")
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
+def replay_command(prop: PropertyReport, gate: GateReport, args: argparse.Namespace) -> str:
+    """The command line that reproduces ``prop``'s failure."""
+    if prop.saved is not None:
+        return f"lrp-invariants replay {prop.saved} {gate.target}"
+    seed = f" --seed {gate.seed}" if gate.seed is not None else ""
+    return (
+        f"lrp-invariants check {gate.target} --method {gate.method} --property {prop.name} "
+        f"--examples {args.examples}{seed}"
+    )
