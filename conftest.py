@@ -38,3 +38,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def rng() -> np.random.Generator:
     """One seeded generator per test: fixed numbers, independent of test order."""
     return np.random.default_rng(20180323)
+
+
+pytest_plugins = ["pytester"]

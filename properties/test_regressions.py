@@ -59,10 +59,29 @@ def test_a_case_found_by_a_campaign_stays_fixed(name: str, method: str, case: Se
     check_property(PROPERTIES[name], case, chosen.reference, chosen, Replayer([]))
 
 
-def test_alpha_beta_conserves_relevance_with_a_subnormal_negative_sum() -> None:
-    # one contribution of 2.9e-297 * -5.5e-16 = -1.6e-312 beside a bias of 1: β R / z⁻ overflows
-    case = _case([[[-5.46390365e-16]], [[1.0]]], [[1.0], [0.0]], [[2.90287748e-297]], [-1.0], [0])
+@pytest.mark.parametrize(
+    ("weights", "biases", "x1"),
+    [
+        pytest.param(
+            [[[-5.46390365e-16]], [[1.0]]],
+            [[1.0], [0.0]],
+            [[2.90287748e-297]],
+            id="beta-share-over-a-subnormal-sum",
+        ),
+        pytest.param([[[5e-324]]], [[1.0]], [[0.0]], id="smallest-subnormal-weight"),
+        pytest.param(
+            [[[-5e-324, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]]],
+            [[0.0, 0.0], [0.0, 0.0]],
+            [[5.0, 5.0]],
+            id="lone-subnormal-contribution",
+        ),
+    ],
+)
+def test_alpha_beta_conserves_relevance_when_a_sign_side_is_subnormal(
+    weights: Any, biases: Any, x1: Any
+) -> None:
+    case = _case(weights, biases, x1, [-1.0] * len(x1[0]), [0])
     require(
-        "αβ with a subnormal negative sum",
+        "αβ with a subnormal sign side",
         layerwise_conservation(case.net1, case.x1, case.classes, AlphaBeta(2.0, 1.0)),
     )

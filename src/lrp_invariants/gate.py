@@ -191,8 +191,9 @@ def run_property(
     seed: int | None = None,
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     cases: st.SearchStrategy[SeedCase] | None = None,
+    shrink: bool = True,
 ) -> PropertyReport:
-    """Search for a counterexample to one property; shrink it if found."""
+    """Search for a counterexample to one property; shrink it to a minimal one if ``shrink``."""
     report = PropertyReport(prop.name, prop.sentence)
     limited = _with_time_limit(target, time_limit)
     strategy = cases if cases is not None else lst.seed_cases()
@@ -203,7 +204,7 @@ def run_property(
         database=None,
         deadline=None,
         derandomize=seed is None,
-        phases=[Phase.generate, Phase.target, Phase.shrink],
+        phases=[Phase.generate, Phase.target, *([Phase.shrink] if shrink else [])],
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
         print_blob=False,
@@ -252,6 +253,7 @@ def run_gate(
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     target_name: str | None = None,
     cases: st.SearchStrategy[SeedCase] | None = None,
+    shrink: bool = True,
 ) -> GateReport:
     """Run every property ``method`` implies (or the chosen ``properties``) against ``target``."""
     chosen = resolve_method(method)
@@ -272,11 +274,12 @@ def run_gate(
                 seed=seed,
                 time_limit=time_limit,
                 cases=cases,
+                shrink=shrink,
             )
         )
         if reports[-1].hung:
             break  # a hung target would make every further call wait out the limit again
-    label = target_name or getattr(target, "__qualname__", repr(target))
+    label = target_name or str(getattr(target, "__qualname__", repr(target)))
     return GateReport(label, chosen.name, seed, reports)
 
 

@@ -234,11 +234,13 @@ def _add_explicit_shares(
     mv, ev = np.frexp(values)
     mw, ew = np.frexp(weights)
     exponent = ev + ew
-    nonzero = (mv != 0) & (mw != 0)
-    if not nonzero.any():
+    mantissa = mv * mw  # exact: the product of two mantissas in [0.5, 1) needs no rounding
+    side = mantissa > 0 if positive else mantissa < 0
+    if not side.any():
         return
-    scaled = np.ldexp(mv * mw, exponent - exponent[nonzero].max())
-    part = np.maximum(scaled, 0) if positive else np.minimum(scaled, 0)
+    # scale this sign's largest contribution to about 1: none of its peers can vanish
+    part = np.zeros_like(mantissa)
+    part[side] = np.ldexp(mantissa[side], exponent[side] - exponent[side].max())
     shares, zero = divide(part, np.asarray(part.sum()))
     if zero is not None:
         return

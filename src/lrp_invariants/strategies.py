@@ -137,7 +137,7 @@ def networks(
     min_depth: int = 1,
     max_depth: int = 3,
     min_width: int = 1,
-    max_width: int = 5,
+    max_width: int = 4,
     n_inputs: int | None = None,
     n_outputs: int | None = None,
     dtype: Any = np.float64,
@@ -180,7 +180,7 @@ def networks(
 
 
 def inputs(
-    network: Network, *, min_batch: int = 1, max_batch: int = 4, bound: float = 1.0
+    network: Network, *, min_batch: int = 1, max_batch: int = 3, bound: float = 1.0
 ) -> st.SearchStrategy[Array]:
     """Batches (n, d) for ``network`` with entries in [-bound, bound], exact zeros included.
 
@@ -280,8 +280,8 @@ def _seed_case(
 def seed_cases(
     *,
     max_depth: int = 3,
-    max_width: int = 5,
-    max_batch: int = 4,
+    max_width: int = 4,
+    max_batch: int = 3,
     dtype: Any = np.float64,
     kinds: tuple[str, ...] = SHIFT_KINDS,
     dead_units: bool = True,

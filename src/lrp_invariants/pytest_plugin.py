@@ -1,0 +1,87 @@
+"""pytest plugin: ``pytest --lrp-target=TARGET --lrp-method=METHOD`` adds one test per property
+that METHOD implies, run against TARGET (``package.module:function`` or ``file.py:function``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lrp-invariants", "gate attribution code with lrp-invariants")
+    group.addoption(
+        "--lrp-target",
+        default=None,
+        help="attribution function to gate: package.module:function or file.py:function",
+    )
+    group.addoption(
+        "--lrp-method", default=None, help="what the target claims to compute, e.g. lrp-epsilon"
+    )
+    group.addoption("--lrp-examples", type=int, default=100, help="examples per property")
+    group.addoption("--lrp-seed", type=int, default=None, help="random seed (default: fixed)")
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    spec = config.getoption("lrp_target")
+    if not spec:
+        return
+    from .cli import UsageError, load_target
+    from .methods import METHODS
+
+    method = config.getoption("lrp_method")
+    if method not in METHODS:
+        raise pytest.UsageError(
+            f"--lrp-target needs --lrp-method, one of {', '.join(METHODS)}; got {method!r}"
+        )
+    try:
+        target = load_target(spec)
+    except UsageError as error:
+        raise pytest.UsageError(str(error)) from None
+    for name in METHODS[method].properties:
+        items.append(
+            GateItem.from_parent(
+                session,
+                name=f"lrp-gate[{method}:{name}]",
+                target=target,
+                spec=spec,
+                method=method,
+                prop=name,
+            )
+        )
+
+
+class GateItem(pytest.Item):
+    """One property of the gate, run against the target under test."""
+
+    def __init__(self, *, target: Any, spec: str, method: str, prop: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target, self.spec, self.method, self.prop = target, spec, method, prop
+
+    def runtest(self) -> None:
+        from .gate import GateFailure, GateReport, run_property
+        from .invariants import PROPERTIES
+        from .methods import METHODS
+
+        report = run_property(
+            PROPERTIES[self.prop],
+            self.target,
+            METHODS[self.method],
+            examples=self.config.getoption("lrp_examples"),
+            seed=self.config.getoption("lrp_seed"),
+        )
+        if not report.ok:
+            gate = GateReport(self.spec, self.method, self.config.getoption("lrp_seed"), [report])
+            raise GateFailure(gate.render())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        from .gate import GateFailure
+
+        if isinstance(excinfo.value, GateFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.name

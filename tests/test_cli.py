@@ -1,0 +1,193 @@
+"""``lrp-invariants check | replay | methods``: exit 0 when the claims hold, 1 when they fail or
+the target misbehaves, 2 when it cannot be loaded or the arguments are wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrp_invariants.cli import main
+from lrp_invariants.reports import load_counterexample
+
+BROKEN = """
+import numpy as np
+from lrp_invariants import LRP0, Network, explain
+
+def absolute(weights, biases, x, classes):
+    return np.abs(explain(Network.from_arrays(weights, biases), x, classes, LRP0())[1].input)
+
+def doubled(weights, biases, x, classes):
+    return 2 * explain(Network.from_arrays(weights, biases), x, classes, LRP0())[1].input
+
+def sleepy(weights, biases, x, classes):
+    import time
+    time.sleep(30)
+    return x
+"""
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "broken_lrp.py"
+    path.write_text(BROKEN)
+    return path
+
+
+def test_check_of_a_builtin_target_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        [
+            "check",
+            "lrp_invariants.targets:lrp_epsilon",
+            "--method",
+            "lrp-epsilon",
+            "--examples",
+            "10",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "PASS  shift-decomposition" in out and "all claimed properties hold" in out
+
+
+def test_check_of_a_broken_file_target_exits_1_with_a_replayable_report(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report"
+    status = main(
+        [
+            "check",
+            f"{broken}:absolute",
+            "--method",
+            "lrp-0",
+            "--property",
+            "bias-proxy-conservation",
+            "--report",
+            str(report),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAILED bias-proxy-conservation" in out and "minimal counterexample" in out
+    assert f"replay with: lrp-invariants replay {report}" in out
+    assert sorted(p.name for p in report.iterdir()) == [
+        "bias-proxy-conservation.npz",
+        "bias-proxy-conservation.png",
+        "bias-proxy-conservation.txt",
+    ]
+    with np.load(report / "bias-proxy-conservation.npz", allow_pickle=False) as data:
+        assert str(data["method"]) == "lrp-0"
+
+
+def test_replay_of_a_saved_case_fails_again_for_the_broken_target(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(
+        [
+            "check",
+            f"{broken}:absolute",
+            "--method",
+            "lrp-0",
+            "--property",
+            "reference",
+            "--report",
+            str(tmp_path),
+        ]
+    )
+    capsys.readouterr()
+    saved = tmp_path / "reference.npz"
+    assert load_counterexample(saved).property == "reference"
+    assert main(["replay", str(saved), f"{broken}:absolute"]) == 1
+    assert "FAIL target == lrp-invariants' lrp-0" in capsys.readouterr().out
+
+
+def test_replay_of_a_saved_case_passes_for_the_reference(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(
+        [
+            "check",
+            f"{broken}:absolute",
+            "--method",
+            "lrp-0",
+            "--property",
+            "reference",
+            "--report",
+            str(tmp_path),
+        ]
+    )
+    assert main(["replay", str(tmp_path / "reference.npz"), "lrp_invariants.targets:lrp_0"]) == 0
+
+
+def test_a_target_that_cannot_be_imported_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "no_such_package.module:fn", "--method", "lrp-0"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "lrp-invariants: error: cannot import no_such_package.module: "
+        "ModuleNotFoundError: No module named 'no_such_package'"
+    )
+
+
+def test_a_missing_function_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "lrp_invariants.targets:lrp_9", "--method", "lrp-0"])
+    assert exit_.value.code == 2
+    assert "has no attribute 'lrp_9'" in capsys.readouterr().err
+
+
+def test_a_target_without_a_colon_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "lrp_invariants.targets", "--method", "lrp-0"])
+    assert exit_.value.code == 2
+    assert "must look like package.module:function" in capsys.readouterr().err
+
+
+def test_an_unknown_method_exits_2() -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "lrp_invariants.targets:lrp_0", "--method", "lrp-7"])
+    assert exit_.value.code == 2
+
+
+def test_methods_prints_which_property_holds_for_which_method(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["methods"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "property",
+        "gradient",
+        "gradient-x-input",
+        "lrp-0",
+        "lrp-epsilon",
+        "lrp-alpha-beta",
+        "lrp-zplus",
+    ]
+    assert lines[2].split() == ["shift-decomposition", "-", "yes", "yes", "yes", "-", "-"]
+
+
+def test_the_console_script_stops_a_hanging_target(broken: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from lrp_invariants.cli import run; run()",
+            "check",
+            f"{broken}:sleepy",
+            "--method",
+            "lrp-0",
+            "--time-limit",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "did not return within 0.5 s" in result.stdout

@@ -1,0 +1,50 @@
+"""The demo at a small size: it trains, checks every invariant, writes figures and a summary,
+and exits non-zero naming the check when an invariant fails."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrp_invariants import demo
+from lrp_invariants.network import Array, LayerTrace, Linear
+from lrp_invariants.rules import LRP0, LayerRelevance
+
+
+def test_demo_writes_both_figures_and_a_summary_of_passing_checks(tmp_path: Path) -> None:
+    out = io.StringIO()
+    status = demo.run_demo(out=tmp_path, hidden=(16, 16), epochs=2, seed=1, stream=out)
+    assert status == 0, out.getvalue()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["failed"] == []
+    assert all(check["ok"] for check in summary["checks"])
+    assert summary["decomposition_gap"] < 1e-12
+    assert {"net1 (x1)", "net2 (x1 + m, compensated)"} <= set(summary["accuracy"][0])
+    for name in ("relevance_and_sensitivity.png", "shift_decomposition.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = out.getvalue()
+    assert "with bias proxies (constant total), net2" in text
+    assert "every invariant holds on the trained network" in text
+
+
+class _Leaky(LRP0):
+    """LRP-0 that loses a tenth of every layer's relevance: conservation must fail."""
+
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        result = super().backward(layer, forward, R)
+        return LayerRelevance(result.R_out, 0.9 * result.R, result.Rb, result.Rs, result.Rm)
+
+
+def test_demo_exits_non_zero_naming_the_failing_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "RULE", _Leaky())
+    out = io.StringIO()
+    status = demo.run_demo(out=tmp_path, hidden=(8,), epochs=1, seed=0, stream=out)
+    assert status == 1
+    assert "FAILED: bias-proxy conservation, net1, layer 0" in out.getvalue()
+    assert np.isfinite(json.loads((tmp_path / "summary.json").read_text())["lrp_input_change"])

@@ -1,0 +1,85 @@
+"""The gate from Python: it passes the references, reports misbehaving targets plainly, and
+raises with the full report."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from lrp_invariants import targets
+from lrp_invariants.gate import GateFailure, check, run_gate
+from lrp_invariants.methods import METHODS
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_builtin_target_passes_the_gate_for_its_method(method: str) -> None:
+    report = run_gate(METHODS[method].reference, method, examples=15)
+    assert report.ok, report.render()
+    assert [p.name for p in report.properties] == list(METHODS[method].properties)
+
+
+def test_check_raises_with_the_report_when_a_property_fails() -> None:
+    with pytest.raises(GateFailure, match=r"FAILED reference"):
+        check(targets.gradient, "lrp-0", properties=["reference"], examples=20)
+
+
+def test_check_returns_the_report_when_every_property_holds() -> None:
+    report = check(targets.lrp_0, "lrp-0", properties=["reference"], examples=10)
+    assert report.ok and report.properties[0].examples == 10
+
+
+def test_a_target_that_raises_is_reported_with_its_one_line_summary() -> None:
+    def broken(weights, biases, x, classes):  # type: ignore[no-untyped-def]
+        raise ValueError("no such layer\nsecond line")
+
+    report = run_gate(broken, "lrp-0", properties=["reference"], examples=5)
+    failure = report.properties[0].failure
+    assert failure == "the target raised ValueError: no such layer"
+
+
+def test_a_target_returning_the_wrong_shape_is_reported() -> None:
+    report = run_gate(
+        lambda w, b, x, c: np.zeros((len(x), x.shape[1] + 1)),
+        "gradient",
+        properties=["reference"],
+        examples=5,
+    )
+    assert "returned shape" in str(report.properties[0].failure)
+
+
+def test_a_target_returning_float32_is_reported() -> None:
+    report = run_gate(
+        lambda w, b, x, c: x.astype(np.float32), "gradient", properties=["reference"], examples=5
+    )
+    assert "returned dtype float32; expected float64" in str(report.properties[0].failure)
+
+
+def test_a_target_returning_nan_is_reported() -> None:
+    report = run_gate(
+        lambda w, b, x, c: np.full_like(x, np.nan), "gradient", properties=["reference"], examples=5
+    )
+    assert "returned nan at index (0, 0)" in str(report.properties[0].failure)
+
+
+def test_a_target_that_hangs_is_stopped_after_the_time_limit() -> None:
+    def slow(weights, biases, x, classes):  # type: ignore[no-untyped-def]
+        time.sleep(5)
+        return x
+
+    start = time.perf_counter()
+    report = run_gate(slow, "lrp-0", examples=5, time_limit=0.2)
+    assert time.perf_counter() - start < 4
+    assert len(report.properties) == 1 and report.properties[0].hung
+    assert "did not return within 0.2 s" in str(report.properties[0].failure)
+
+
+def test_run_gate_rejects_an_unknown_method() -> None:
+    with pytest.raises(ValueError, match=r"unknown method 'lrp-7'"):
+        run_gate(targets.lrp_0, "lrp-7")
+
+
+def test_run_gate_rejects_an_unknown_property() -> None:
+    with pytest.raises(ValueError, match=r"unknown properties \['speed'\]"):
+        run_gate(targets.lrp_0, "lrp-0", properties=["speed"])
