@@ -138,9 +138,9 @@ def _accuracy(network: Network, x: Array, y: Array) -> float:
 
 def _layer_table(
     demo: Demo, title: str, relevance: Relevance, proxies: bool
-) -> list[dict[str, float]]:
+) -> list[dict[str, object]]:
     """The seed's table: per module, the total, R at the input and R at the bias."""
-    rows = []
+    rows: list[dict[str, object]] = []
     demo.say(f"  {title}")
     depth = len(relevance.layers)
     module = 2 * depth - 1  # the seed's numbering: Linear 0, ReLU 1, ..., the output's softmax
