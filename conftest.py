@@ -5,7 +5,9 @@ Profiles, chosen with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME
 * ``ci`` (the default): derandomised, no example database, 100 examples per property, so a run
   is reproducible and its length predictable;
 * ``dev``: 25 random examples per property, for a quick loop while editing;
-* ``thorough``: 2000 random examples per property, for soundness campaigns.
+* ``thorough``: 2000 random examples per property, for soundness campaigns;
+* ``campaign`` and ``campaign-replay``: a shared example database for many workers, and a run
+  that only replays what the workers found there (README, "Campaigns").
 
 No profile has a deadline: timing belongs in benchmarks, not in assertions.
 """
@@ -16,7 +18,9 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+
+from lrp_invariants.campaign import shared_database
 
 settings.register_profile(
     "ci",
@@ -28,6 +32,21 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=25, deadline=None)
+# campaigns: many workers (HypoFuzz or pytest-xdist) share one example database, a directory or
+# a Redis server named by LRP_CAMPAIGN_DB; campaign-replay runs only what that database holds
+settings.register_profile(
+    "campaign",
+    database=shared_database(),
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "campaign-replay",
+    database=shared_database(),
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.shrink],
+)
 settings.register_profile(
     "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -41,3 +60,15 @@ def rng() -> np.random.Generator:
 
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """File every Hypothesis test under the database key HypoFuzz gives it.
+
+    HypoFuzz mixes each test's node id into its database key; Hypothesis' pytest plugin does so
+    only for parametrised tests. Doing it for every test lets a plain pytest run with the
+    campaign's database replay what fuzzing workers found there.
+    """
+    inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test", None)
+    if inner is not None:
+        inner._hypothesis_internal_add_digest = item.nodeid.encode()
