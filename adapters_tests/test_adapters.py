@@ -1,0 +1,118 @@
+"""Zennit and Captum through the gate: what each keeps, and each finding pinned to a witness.
+
+Runs in the ``gate-torch`` tox environment (the ``torch`` extra). A property an adapter keeps is
+searched for a counterexample with the gate's 100 examples and must hold. A property it breaks
+is a finding: the minimal case the gate found is kept here as a witness and must still fail,
+so the README's table stays true; a library release that changes it fails this test.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lrp_invariants import Network
+from lrp_invariants.adapters import captum_adapter as captum
+from lrp_invariants.adapters import zennit_adapter as zennit
+from lrp_invariants.cases import SeedCase
+from lrp_invariants.gate import Replayer, run_property
+from lrp_invariants.invariants import PROPERTIES, TargetMisbehaved
+from lrp_invariants.methods import METHODS
+
+
+def _case(weights: list[Any], biases: list[Any], x1: Any) -> SeedCase:
+    network = Network.from_arrays(
+        [np.array(w, float) for w in weights], [np.array(b, float) for b in biases]
+    )
+    x = np.array(x1, float)
+    return SeedCase(network, x, -np.ones(x.shape[1]), np.zeros(len(x), int))
+
+
+Witness = tuple[SeedCase, list[Any]]  # a case and the choices a metamorphic property draws
+RESCALE_UNIT_0 = [0, 0, 1]  # layer 0, unit 0, by 2**1
+PERMUTE = [0, [0]]  # layer 0, identity order (a NaN shows anyway)
+
+
+def _witnesses(case: SeedCase, names: tuple[str, ...]) -> dict[str, Witness]:
+    draws = {"rescaling": RESCALE_UNIT_0, "permutation": PERMUTE}
+    return {name: (case, draws.get(name, [])) for name in names}
+
+
+# z = 0 exactly in both layers: LRP-0 divides 0 by 0
+ZERO_PREACTIVATION = _case([[[1.0]], [[1.0]]], [[0.0], [0.0]], [[0.0]])
+# z⁺ = 1 in every layer: a stabiliser of 1e-9 shows at 1e-9
+UNIT = _case([[[1.0]], [[1.0]]], [[0.0], [0.0]], [[1.0]])
+NEGATIVE_BIAS = _case([[[1.0]]], [[-2.0]], [[1.0]])  # a positive input, the bias below it
+SUBNORMAL_SIDE = _case([[[2.0], [-1.0]]], [[0.0]], [[1.0, 1.1125369292536007e-308]])
+SUBNORMAL_SHARE = _case([[[3.16e-322], [48.0]]], [[0.0]], [[1.0, 1.0]])
+
+Adapter = Callable[..., Any]
+STABILISED = ("bias-proxy-conservation", "rescaling", "reference")
+# (adapter, method, {property: witness}): every other property of the method must hold
+FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
+    (zennit.zennit_lrp_0, "lrp-0", _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties)),
+    (zennit.zennit_lrp_0_exact, "lrp-0", {}),
+    (captum.captum_lrp_0, "lrp-0", _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties)),
+    (zennit.zennit_epsilon, "lrp-epsilon", {}),
+    (captum.captum_epsilon, "lrp-epsilon", _witnesses(SUBNORMAL_SHARE, ("reference",))),
+    (zennit.zennit_alpha_beta, "lrp-alpha-beta", _witnesses(UNIT, STABILISED)),
+    (
+        zennit.zennit_alpha_beta_exact,
+        "lrp-alpha-beta",
+        _witnesses(
+            SUBNORMAL_SIDE,
+            (
+                "bias-proxy-conservation",
+                "bias-proxy-transparency",
+                "batch-consistency",
+                "reference",
+            ),
+        ),
+    ),
+    (zennit.zennit_zplus, "lrp-zplus", _witnesses(UNIT, STABILISED)),
+    (zennit.zennit_zplus_exact, "lrp-zplus", {}),
+    (
+        captum.captum_zplus,
+        "lrp-zplus",
+        {**_witnesses(UNIT, STABILISED), **_witnesses(NEGATIVE_BIAS, ("bias-proxy-transparency",))},
+    ),
+]
+
+KEPT = [
+    pytest.param(fn, method, name, id=f"{fn.__name__}-{name}")
+    for fn, method, broken in FINDINGS
+    for name in METHODS[method].properties
+    if name not in broken
+]
+BROKEN = [
+    pytest.param(fn, method, name, witness, id=f"{fn.__name__}-{name}")
+    for fn, method, broken in FINDINGS
+    for name, witness in broken.items()
+]
+
+
+@pytest.mark.parametrize(("adapter", "method", "name"), KEPT)
+def test_adapter_keeps_the_property(adapter: Adapter, method: str, name: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = run_property(PROPERTIES[name], adapter, METHODS[method])
+    assert report.ok, report.failure
+
+
+@pytest.mark.parametrize(("adapter", "method", "name", "witness"), BROKEN)
+def test_adapter_breaks_the_property_on_its_witness(
+    adapter: Adapter, method: str, name: str, witness: Witness
+) -> None:
+    case, draws = witness
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            comparisons = PROPERTIES[name].check(case, adapter, METHODS[method], Replayer(draws))
+        except TargetMisbehaved:
+            return  # a NaN, a crash: the finding stands
+    assert comparisons, "the witness exercised nothing"
+    assert not all(c.holds() for c in comparisons), "the finding no longer reproduces"

@@ -1,0 +1,64 @@
+"""Captum's ``captum.attr.LRP`` (https://captum.ai) in the gate's target protocol.
+
+Captum deletes a module's ``rule`` attribute after every ``attribute()`` call, so each call
+builds its model and sets the rules afresh. LRP starts from the target class output, the logit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..network import Array
+from . import to_numpy, torch_mlp
+
+EPSILON = 1e-9
+
+
+def _explain(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    rule: Callable[[], Any],
+) -> Array:
+    import torch
+    from captum.attr import LRP
+
+    model = torch_mlp(weights, biases)
+    for module in model:
+        if isinstance(module, torch.nn.Linear):
+            module.rule = rule()
+    inputs = torch.from_numpy(np.array(x, dtype=np.float64))
+    target = torch.from_numpy(np.asarray(classes, dtype=np.int64))
+    return to_numpy(LRP(model).attribute(inputs, target=target))
+
+
+def captum_lrp_0(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Captum's ``EpsilonRule(epsilon=0)``: LRP-0."""
+    from captum.attr._utils.lrp_rules import EpsilonRule
+
+    return _explain(weights, biases, x, classes, lambda: EpsilonRule(epsilon=0.0))
+
+
+def captum_epsilon(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Captum's ``EpsilonRule(epsilon=1e-9)``."""
+    from captum.attr._utils.lrp_rules import EpsilonRule
+
+    return _explain(weights, biases, x, classes, lambda: EpsilonRule(epsilon=EPSILON))
+
+
+def captum_zplus(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Captum's ``Alpha1_Beta0_Rule``, which it calls z⁺ / deep Taylor."""
+    from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule
+
+    return _explain(weights, biases, x, classes, Alpha1_Beta0_Rule)

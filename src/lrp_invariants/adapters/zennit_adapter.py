@@ -1,0 +1,112 @@
+"""Zennit (https://github.com/chr-peters/zennit) in the gate's target protocol.
+
+Each function maps every ``torch.nn.Linear`` to one Zennit rule through a ``LayerMapComposite``
+(ReLUs pass relevance through) and starts from the chosen class logit, as the gate expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..network import Array
+from . import to_numpy, torch_mlp
+
+EPSILON = 1e-9  # the ε of lrp_invariants.targets.lrp_epsilon, also the αβ and z⁺ stabiliser
+
+
+def exact(denominator: Any) -> Any:
+    """A Zennit stabiliser that changes nothing but exact zeros (to 1, so 0/0 gives 0): the
+    division convention of lrp-invariants, passed as Zennit's callable ``stabilizer``."""
+    return denominator + (denominator == 0).to(denominator.dtype)
+
+
+def _explain(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    rule: Any,
+) -> Array:
+    import torch
+    from zennit.attribution import Gradient
+    from zennit.composites import LayerMapComposite
+    from zennit.rules import Pass
+
+    model = torch_mlp(weights, biases)
+    inputs = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(True)
+    chosen = torch.from_numpy(np.asarray(classes, dtype=np.int64))
+    composite = LayerMapComposite(layer_map=[(torch.nn.ReLU, Pass()), (torch.nn.Linear, rule)])
+
+    def start(output: Any) -> Any:  # relevance of the chosen class logit, zero elsewhere
+        return output * torch.nn.functional.one_hot(chosen, output.shape[1]).to(output.dtype)
+
+    with Gradient(model=model, composite=composite) as attributor:
+        _, relevance = attributor(inputs, start)
+    return to_numpy(relevance)
+
+
+def zennit_lrp_0(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``Epsilon(epsilon=0)``, which its documentation calls LRP-0."""
+    from zennit.rules import Epsilon
+
+    return _explain(weights, biases, x, classes, Epsilon(epsilon=0.0))
+
+
+def zennit_epsilon(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``Epsilon(epsilon=1e-9)``."""
+    from zennit.rules import Epsilon
+
+    return _explain(weights, biases, x, classes, Epsilon(epsilon=EPSILON))
+
+
+def zennit_alpha_beta(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``AlphaBeta(alpha=2, beta=1)``, stabiliser 1e-9."""
+    from zennit.rules import AlphaBeta
+
+    return _explain(weights, biases, x, classes, AlphaBeta(alpha=2.0, beta=1.0, stabilizer=EPSILON))
+
+
+def zennit_zplus(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``ZPlus``, stabiliser 1e-9."""
+    from zennit.rules import ZPlus
+
+    return _explain(weights, biases, x, classes, ZPlus(stabilizer=EPSILON))
+
+
+def zennit_lrp_0_exact(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``Epsilon`` with the exact, zero-safe stabiliser: LRP-0 with 0/0 -> 0."""
+    from zennit.rules import Epsilon
+
+    return _explain(weights, biases, x, classes, Epsilon(epsilon=exact))
+
+
+def zennit_alpha_beta_exact(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``AlphaBeta(alpha=2, beta=1)`` with the exact, zero-safe stabiliser."""
+    from zennit.rules import AlphaBeta
+
+    return _explain(weights, biases, x, classes, AlphaBeta(alpha=2.0, beta=1.0, stabilizer=exact))
+
+
+def zennit_zplus_exact(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``ZPlus`` with the exact, zero-safe stabiliser."""
+    from zennit.rules import ZPlus
+
+    return _explain(weights, biases, x, classes, ZPlus(stabilizer=exact))
