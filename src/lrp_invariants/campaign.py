@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,16 +27,16 @@ DEFAULT_DATABASE = ".hypothesis/campaign"
 
 
 @functools.cache
-def _redis_database_class() -> type[ExampleDatabase]:
+def _redis_database_class() -> Callable[[str], ExampleDatabase]:
     """Defined on first use, once: ``redis`` is only needed by those who use it."""
     from hypothesis.extra.redis import RedisExampleDatabase
 
-    class SharedRedisDatabase(RedisExampleDatabase):  # type: ignore[misc]
+    class SharedRedisDatabase(RedisExampleDatabase):
         """A Redis database equal to every other one on the same URL.
 
-        Hypothesis' Redis database compares by identity, so two settings objects that each open
-        the same server look like different databases, and HypoFuzz skips every test whose
-        database differs from the default one. Equality on the URL fixes that.
+        Hypothesis' Redis database compares its client objects, and a client is equal only to
+        itself, so two databases opened on the same server look different; HypoFuzz then skips
+        every test whose database differs from the default one. Equality on the URL fixes that.
         """
 
         def __init__(self, url: str, **kwargs: Any) -> None:
