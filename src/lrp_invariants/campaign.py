@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
