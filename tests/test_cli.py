@@ -170,6 +170,7 @@ def test_methods_prints_which_property_holds_for_which_method(
         "lrp-zplus",
     ]
     assert lines[2].split() == ["shift-decomposition", "-", "yes", "yes", "yes", "-", "-"]
+    assert lines[8].split() == ["determinism", "yes", "yes", "yes", "yes", "yes", "yes"]
 
 
 def test_the_console_script_stops_a_hanging_target(broken: Path) -> None:

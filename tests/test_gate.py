@@ -75,6 +75,17 @@ def test_a_target_that_hangs_is_stopped_after_the_time_limit() -> None:
     assert "did not return within 0.2 s" in str(report.properties[0].failure)
 
 
+def test_a_target_that_answers_differently_twice_fails_determinism() -> None:
+    calls = []
+
+    def drifting(weights, biases, x, classes):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return targets.lrp_0(weights, biases, x, classes) * (1 + 1e-15 * len(calls))
+
+    report = run_gate(drifting, "lrp-0", properties=["determinism"], examples=5)
+    assert "the second call == the first, bit for bit" in str(report.properties[0].failure)
+
+
 def test_run_gate_rejects_an_unknown_method() -> None:
     with pytest.raises(ValueError, match=r"unknown method 'lrp-7'"):
         run_gate(targets.lrp_0, "lrp-7")

@@ -498,6 +498,13 @@ def _batch_consistency(
     ]
 
 
+def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+    first = call_target(target, case.net1, case.x1, case.classes)
+    second = call_target(target, case.net1, case.x1, case.classes)
+    exact = np.zeros_like(first)  # the same call on the same arrays: the same bits
+    return [Comparison("the second call == the first, bit for bit", second, first, exact)]
+
+
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
     p = case.precision
     actual = call_target(target, case.net1, case.x1, case.classes)
@@ -555,6 +562,11 @@ PROPERTIES: dict[str, Property] = {
             "batch-consistency",
             "The relevance of a batch equals the relevance of its samples one by one.",
             _batch_consistency,
+        ),
+        Property(
+            "determinism",
+            "The same call on the same arrays gives the same relevance, bit for bit.",
+            _determinism,
         ),
         Property(
             "reference",

@@ -14,6 +14,7 @@ bias-proxy-transparency           yes       yes    yes    yes    yes     yes
 permutation                       yes       yes    yes    yes    yes     yes
 rescaling                         yes       yes    yes    -      yes     yes
 batch-consistency                 yes       yes    yes    yes    yes     yes
+determinism                       yes       yes    yes    yes    yes     yes
 reference                         yes       yes    yes    yes    yes     yes
 ================================  ========  =====  =====  =====  ======  ======
 
@@ -54,10 +55,17 @@ ALL_PROPERTIES = (
     "permutation",
     "rescaling",
     "batch-consistency",
+    "determinism",
     "reference",
 )
 
-_COMMON = ("bias-proxy-transparency", "permutation", "batch-consistency", "reference")
+_COMMON = (
+    "bias-proxy-transparency",
+    "permutation",
+    "batch-consistency",
+    "determinism",
+    "reference",
+)
 
 
 @dataclass(frozen=True)
