@@ -20,7 +20,7 @@ def test_the_plugin_runs_every_property_of_the_method(pytester: pytest.Pytester)
     result = pytester.runpytest(
         "--lrp-target=lrp_invariants.targets:lrp_0", "--lrp-method=lrp-0", "--lrp-examples=5"
     )
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_the_plugin_fails_a_broken_target_with_the_gate_report(pytester: pytest.Pytester) -> None:
