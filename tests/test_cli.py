@@ -82,9 +82,9 @@ def test_check_of_a_broken_file_target_exits_1_with_a_replayable_report(
         assert str(data["method"]) == "lrp-0"
 
 
-def test_replay_of_a_saved_case_fails_again_for_the_broken_target(
-    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def saved(broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A failing case of the broken target, saved by ``check --report`` (not minimised)."""
     main(
         [
             "check",
@@ -93,33 +93,25 @@ def test_replay_of_a_saved_case_fails_again_for_the_broken_target(
             "lrp-0",
             "--property",
             "reference",
+            "--no-shrink",
             "--report",
             str(tmp_path),
         ]
     )
     capsys.readouterr()
-    saved = tmp_path / "reference.npz"
+    return tmp_path / "reference.npz"
+
+
+def test_replay_of_a_saved_case_fails_again_for_the_broken_target(
+    saved: Path, broken: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert load_counterexample(saved).property == "reference"
     assert main(["replay", str(saved), f"{broken}:absolute"]) == 1
     assert "FAIL target == lrp-invariants' lrp-0" in capsys.readouterr().out
 
 
-def test_replay_of_a_saved_case_passes_for_the_reference(
-    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    main(
-        [
-            "check",
-            f"{broken}:absolute",
-            "--method",
-            "lrp-0",
-            "--property",
-            "reference",
-            "--report",
-            str(tmp_path),
-        ]
-    )
-    assert main(["replay", str(tmp_path / "reference.npz"), "lrp_invariants.targets:lrp_0"]) == 0
+def test_replay_of_a_saved_case_passes_for_the_reference(saved: Path) -> None:
+    assert main(["replay", str(saved), "lrp_invariants.targets:lrp_0"]) == 0
 
 
 def test_a_target_that_cannot_be_imported_exits_2_with_one_line(
