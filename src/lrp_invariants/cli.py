@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, default=10.0, help="seconds a single call may take (default 10)"
     )
     check.add_argument(
+        "--no-shrink",
+        dest="shrink",
+        action="store_false",
+        help="report the first failing case as found, without minimising it (faster)",
+    )
+    check.add_argument(
         "--report",
         type=Path,
         default=None,
@@ -139,6 +145,7 @@ def _check(args: argparse.Namespace) -> int:
         properties=args.properties,
         time_limit=args.time_limit,
         target_name=args.target,
+        shrink=args.shrink,
     )
     if args.report is not None:
         for prop in report.properties:
