@@ -59,6 +59,20 @@ def test_a_case_found_by_a_campaign_stays_fixed(name: str, method: str, case: Se
     check_property(PROPERTIES[name], case, chosen.reference, chosen, Replayer([]))
 
 
+def test_a_contribution_that_underflows_to_zero_may_or_may_not_count_as_a_source() -> None:
+    # 0.5 * -5e-324 rounds to -0: net1's αβ sees no negative source and keeps the β share,
+    # while the unit rescaled by 2**5 gives -5e-324 * 16 exactly, whose β share goes to x
+    case = _case(
+        [[[0.5, 0.5], [0.5, 0.5]], [[1.0, 1.0], [1.0, 1.0]]],
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[1.0, -5e-324]],
+        [-1.0, -1.0],
+        [0],
+    )
+    chosen = METHODS["lrp-alpha-beta"]
+    check_property(PROPERTIES["rescaling"], case, chosen.reference, chosen, Replayer([0, 0, 5]))
+
+
 @pytest.mark.parametrize(
     ("weights", "biases", "x1"),
     [
