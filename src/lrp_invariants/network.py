@@ -107,6 +107,11 @@ class Linear:
         return self.b + self.constant @ self.W
 
     @cached_property
+    def weight_scale(self) -> float:
+        """The largest ``|w_ij|`` (computed once)."""
+        return float(np.abs(self.W).max())
+
+    @cached_property
     def W_split(self) -> Array:
         """``[W⁺ | W⁻]`` (in, 2 out): the weights split by sign, side by side (computed once)."""
         split = np.concatenate([np.maximum(self.W, 0), np.minimum(self.W, 0)], axis=1)

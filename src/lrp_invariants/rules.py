@@ -184,8 +184,8 @@ class AlphaBeta(Rule):
             s[:, out:], zero_neg = divide(-self.beta * R, split[:, out:])
         # a sum of tiny contributions can make s overflow although every share is at most 1:
         # those few (sample, unit) pairs take the explicit path below instead
-        risky = ~(np.abs(s) <= _overflow_limit(layer))
-        if risky.any():
+        risky = _risky(s, layer)
+        if risky is not None:
             s[risky] = 0
         to_positive = s @ layer.W_split.T
         # a source of negative value flips the sign of each of its contributions: swap the halves
@@ -196,23 +196,26 @@ class AlphaBeta(Rule):
             R_out=R,
             R=_by_sign(a, to_positive, to_negative),
             Rb=_by_sign(layer.b, s[:, :out], s[:, out:]),
-            Rs=_lost(self.alpha * R, zero_pos) - _lost(self.beta * R, zero_neg),
+            Rs=_lost(self.alpha * R, zero_pos) - _lost(self.beta * R, zero_neg)
+            if zero_pos is not None or zero_neg is not None
+            else np.zeros_like(R),
             Rm=None if c is None else _by_sign(c, to_positive, to_negative),
         )
-        for row, column in zip(*np.nonzero(risky), strict=True):
+        for row, column in zip(*np.nonzero(risky if risky is not None else ()), strict=True):
             side, unit = divmod(int(column), out)
             weight = self.alpha * R[row, unit] if side == 0 else -self.beta * R[row, unit]
             _add_explicit_shares(result, layer, a[row], int(row), unit, side == 0, weight)
         return result
 
 
-def _overflow_limit(layer: Linear) -> Array:
-    """Per column of ``[W⁺ | W⁻]``, the largest ``|s_j|`` whose products with the weights and
-    their sum over ``2 out`` columns stay finite."""
-    info = np.finfo(layer.W.dtype)
-    largest = np.abs(layer.W).max(axis=0)
-    limit = info.max / (4 * (2 * layer.n_out + 1) * np.maximum(largest, 1))
-    return np.concatenate([limit, limit])
+def _risky(s: Array, layer: Linear) -> Array | None:
+    """Where ``|s_j|`` is so large that its products with the weights, summed over ``2 out``
+    columns, could overflow; None when nowhere (checked first on the largest entry alone)."""
+    limit = np.finfo(s.dtype).max / (4 * (2 * layer.n_out + 1) * max(layer.weight_scale, 1.0))
+    with np.errstate(invalid="ignore"):
+        if max(float(s.max(initial=0)), -float(s.min(initial=0))) <= limit:
+            return None
+        return ~(np.abs(s) <= limit)
 
 
 def _add_explicit_shares(
