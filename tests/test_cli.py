@@ -165,12 +165,12 @@ def test_methods_prints_which_property_holds_for_which_method(
     assert lines[8].split() == ["determinism", "yes", "yes", "yes", "yes", "yes", "yes"]
 
 
-def test_the_console_script_stops_a_hanging_target(broken: Path) -> None:
+def test_the_command_line_stops_a_hanging_target(broken: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
-            "-c",
-            "from lrp_invariants.cli import run; run()",
+            "-m",
+            "lrp_invariants",
             "check",
             f"{broken}:sleepy",
             "--method",
