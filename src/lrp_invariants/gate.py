@@ -136,7 +136,8 @@ class _Recorder:
     """Logs every value a property draws, so that a failure can be replayed without Hypothesis."""
 
     def __init__(self, data: st.DataObject) -> None:
-        self.data, self.values = data, []  # type: ignore[var-annotated]
+        self.data = data
+        self.values: list[Any] = []
 
     def __call__(self, strategy: st.SearchStrategy[Any]) -> Any:
         value = self.data.draw(strategy)

@@ -21,7 +21,7 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import strategies as st
@@ -38,7 +38,8 @@ SHIFT_KINDS = ("constant", "pattern", "random", "large")
 ``pattern``: a scaled input of the batch (the seed's 0.3 x a digit); ``random``: any vector of
 the inputs' magnitude; ``large``: up to 2**20 times the inputs, so that ``x1 + m`` cancels."""
 
-_DTYPES = {np.dtype(np.float64): 64, np.dtype(np.float32): 32}
+FloatWidth = Literal[32, 64]
+_DTYPES: dict[np.dtype[Any], FloatWidth] = {np.dtype(np.float64): 64, np.dtype(np.float32): 32}
 _DEFAULT_EXPONENTS = {64: 16, 32: 6}
 
 
@@ -55,7 +56,7 @@ def _check_range(name: str, value: tuple[int, int], low: int, high: int) -> None
         )
 
 
-def _width_of(dtype: Any) -> int:
+def _width_of(dtype: Any) -> FloatWidth:
     try:
         return _DTYPES[np.dtype(dtype)]
     except (TypeError, KeyError):
@@ -81,8 +82,8 @@ def _check_scale(
         )
 
 
-def _mantissas(width: int) -> st.SearchStrategy[float]:
-    return st.floats(-2.0, 2.0, width=width)  # type: ignore[arg-type]
+def _mantissas(width: FloatWidth) -> st.SearchStrategy[float]:
+    return st.floats(-2.0, 2.0, width=width)
 
 
 @st.composite
@@ -92,7 +93,7 @@ def _network(
     widths: tuple[int, int],
     n_inputs: int | None,
     n_outputs: int | None,
-    width: int,
+    width: FloatWidth,
     scale_exponents: tuple[int, int],
     input_bound: float,
     dead_units: bool,
@@ -191,7 +192,7 @@ def inputs(
     if not (isinstance(bound, (int, float)) and 0 < bound < 2.0**40):
         raise InvalidArgument(f"bound={bound!r}: expected a number in (0, 2**40)")
     width = _width_of(network.dtype)
-    elements = st.floats(-bound, bound, width=width)  # type: ignore[arg-type]
+    elements = st.floats(-bound, bound, width=width)
     return st.integers(min_batch, max_batch).flatmap(
         lambda n: st.tuples(
             hnp.arrays(network.dtype, (n, network.n_inputs), elements=elements),
@@ -242,10 +243,10 @@ def shifts(
     if "pattern" in kinds and x is None:
         raise InvalidArgument("kinds includes 'pattern' but no batch x to take the pattern from")
     dtype = np.dtype(dtype)
-    floats = st.floats(-1.0, 1.0, width=width)  # type: ignore[arg-type]
+    floats = st.floats(-1.0, 1.0, width=width)
     options: list[st.SearchStrategy[Array]] = []
     if "constant" in kinds:
-        value = st.sampled_from([-1.0, 1.0]) | st.floats(-4 * bound, 4 * bound, width=width)  # type: ignore[arg-type]
+        value = st.sampled_from([-1.0, 1.0]) | st.floats(-4 * bound, 4 * bound, width=width)
         options.append(value.map(lambda v: np.full(n_features, v, dtype)))
     if "pattern" in kinds and x is not None:
         rows = st.integers(0, x.shape[0] - 1)
