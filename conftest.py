@@ -31,7 +31,8 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", max_examples=25, deadline=None)
+# under CI=true Hypothesis' own defaults are derandomised; the random profiles say so explicitly
+settings.register_profile("dev", max_examples=25, deadline=None, derandomize=False)
 # campaigns: many workers (HypoFuzz or pytest-xdist) share one example database, a directory or
 # a Redis server named by LRP_CAMPAIGN_DB; campaign-replay runs only what that database holds
 settings.register_profile(
@@ -39,16 +40,22 @@ settings.register_profile(
     database=shared_database(),
     max_examples=10_000,
     deadline=None,
+    derandomize=False,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
     "campaign-replay",
     database=shared_database(),
     deadline=None,
+    derandomize=False,
     phases=[Phase.explicit, Phase.reuse, Phase.shrink],
 )
 settings.register_profile(
-    "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "thorough",
+    max_examples=2000,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
