@@ -58,7 +58,7 @@ class PropertyReport:
     sentence: str
     examples: int = 0
     worst_ratio: float = 0.0  # worst error / tolerance over every compared value
-    vacuous: int = 0  # compared values without a finite tolerance (kinks)
+    vacuous: int = 0  # compared values with no finite bound (unbounded ratios, subnormal kinks)
     failure: str | None = None
     case: SeedCase | None = None
     draws: list[Any] = field(default_factory=list)
@@ -90,7 +90,7 @@ class GateReport:
             status = "PASS" if report.ok else "FAIL"
             lines.append(
                 f"{status}  {report.name:<24} {report.examples:>5} examples  worst error "
-                f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} values at kinks, "
+                f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} unbounded, "
                 f"{report.seconds:.1f} s)"
             )
         for report in self.properties:
