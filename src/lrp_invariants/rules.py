@@ -187,7 +187,9 @@ class AlphaBeta(Rule):
         risky = _risky(s, layer)
         if risky is not None:
             s[risky] = 0
-        to_positive = s @ layer.W_split.T
+        # with β = 0 the negative half of s is zero: half the product does
+        W_split = layer.W_split
+        to_positive = s[:, :out] @ W_split[:, :out].T if self.beta == 0 else s @ W_split.T
         # a source of negative value flips the sign of each of its contributions: swap the halves
         to_negative = None
         if np.any(a < 0) or c is not None:
