@@ -638,8 +638,3 @@ def probability_tolerance(logits: Ball, output: str, p: Precision) -> F64:
     if output == "logistic" and logits.mid.shape[1] == 1:
         return 2 * (spread + p.gamma(k)) * np.ones((logits.mid.shape[0], 2))
     return 2 * (spread + p.gamma(k)) * np.ones_like(logits.mid)
-
-
-def count_vacuous(tolerance: F64) -> int:
-    """How many compared values have an unbounded tolerance (a kink reached them)."""
-    return int(np.count_nonzero(~np.isfinite(tolerance)))
