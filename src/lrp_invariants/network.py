@@ -268,6 +268,13 @@ class Trace:
 
 def check_input(network: Network, x: ArrayLike, name: str = "x") -> Array:
     """Validate a batch for ``network`` and return it as an array; raise before any work."""
+    array = check_shape(network, x, name)
+    _check_finite(array, name)
+    return array
+
+
+def check_shape(network: Network, x: ArrayLike, name: str = "x") -> Array:
+    """Check a batch's shape and dtype (not its values: that takes a pass over the data)."""
     array = np.asarray(x)
     if array.ndim != 2:
         hint = f" (a single sample: {name}[None, :])" if array.ndim == 1 else ""
@@ -284,7 +291,6 @@ def check_input(network: Network, x: ArrayLike, name: str = "x") -> Array:
             f"{name} has dtype {array.dtype} but the network is {network.dtype}; "
             f"convert one of them explicitly"
         )
-    _check_finite(array, name)
     return array
 
 

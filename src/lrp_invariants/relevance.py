@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .network import Array, Network, Trace, check_classes, check_input, forward, one_hot
+from .network import Array, Network, Trace, check_classes, check_shape, forward, one_hot
 from .rules import LayerRelevance, Rule
 
 
@@ -97,7 +97,7 @@ def explain(
 ) -> tuple[Trace, Relevance]:
     """Forward ``x``, then propagate the chosen class logits back with ``rules``."""
     per_layer = _rules_per_layer(network, rules)
-    batch = check_input(network, x)
+    batch = check_shape(network, x)  # the values are checked once, by forward
     chosen = check_classes(network, classes, batch.shape[0])
     trace = forward(network, batch, sign_split=[rule.uses_sign_split for rule in per_layer])
     return trace, lrp(network, trace, logit_relevance(network, trace, chosen), per_layer)
