@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from numpy.typing import ArrayLike
 
-from .network import Array, Network, check_classes, check_input, forward
+from .network import Array, Network, check_classes, check_shape, forward
 from .network import gradient as _gradient
 from .relevance import explain
 from .rules import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
@@ -33,23 +33,28 @@ def _explain(
     return explain(network, x, classes, rule)[1].input
 
 
+def _input_and_gradient(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> tuple[Array, Array]:
+    network = Network.from_arrays(weights, biases)
+    batch = check_shape(network, x)
+    chosen = check_classes(network, classes, batch.shape[0])
+    return batch, _gradient(network, forward(network, batch), chosen)
+
+
 def gradient(
     weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
 ) -> Array:
     """The gradient of the chosen logit with respect to the input (a sensitivity map)."""
-    network = Network.from_arrays(weights, biases)
-    batch = check_input(network, x)
-    chosen = check_classes(network, classes, batch.shape[0])
-    return _gradient(network, forward(network, batch), chosen)
+    return _input_and_gradient(weights, biases, x, classes)[1]
 
 
 def gradient_x_input(
     weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
 ) -> Array:
     """Gradient times input."""
-    return gradient(weights, biases, x, classes) * check_input(
-        Network.from_arrays(weights, biases), x
-    )
+    batch, g = _input_and_gradient(weights, biases, x, classes)
+    return g * batch
 
 
 def lrp_0(
