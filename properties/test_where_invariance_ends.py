@@ -32,7 +32,7 @@ def _lrp_input_relevance_moves(case: SeedCase) -> bool:
     rx2 = explain(case.net2, case.x2, case.classes, LRP0())[1].input
     tol = agreement_tolerance(
         enclose_relevance(case.net1, case.balls1, case.classes, LRP0(), p)[0].R,
-        enclose_relevance(case.net2, case.balls2, case.classes, LRP0(), p, case.first_bias2)[0].R,
+        enclose_relevance(case.net2, case.balls2, case.classes, LRP0(), p)[0].R,
     )
     return _certainly_differ(Comparison("rx1 == rx2", rx2, rx1, tol))
 

@@ -24,18 +24,15 @@ from lrp_invariants import (
 from lrp_invariants.bounds import (
     Ball,
     Precision,
-    affine,
     agreement_tolerance,
     compensated_bias,
     count_kinks,
-    divide,
     enclose_forward,
     enclose_gradient,
     enclose_relevance,
-    fraction,
-    relu,
     shifted_input,
 )
+from lrp_invariants.bounds.balls import affine, divide, fraction, relu
 
 from .helpers import random_batch, random_network
 

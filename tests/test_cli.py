@@ -151,8 +151,11 @@ def test_methods_prints_which_property_holds_for_which_method(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["methods"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == [
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in capsys.readouterr().out.splitlines()
+    ]
+    assert rows[0] == [
         "property",
         "gradient",
         "gradient-x-input",
@@ -161,8 +164,16 @@ def test_methods_prints_which_property_holds_for_which_method(
         "lrp-alpha-beta",
         "lrp-zplus",
     ]
-    assert lines[2].split() == ["shift-decomposition", "-", "yes", "yes", "yes", "-", "-"]
-    assert lines[8].split() == ["determinism", "yes", "yes", "yes", "yes", "yes", "yes"]
+    assert rows[3] == ["shift-decomposition: rx1 == rx3 + rm3", "-", "yes", "yes", "yes", "-", "-"]
+    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 6
+
+
+def test_the_readme_shows_the_table_that_methods_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["methods"]) == 0
+    table = capsys.readouterr().out.strip()
+    assert table in (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def test_the_command_line_stops_a_hanging_target(broken: Path) -> None:

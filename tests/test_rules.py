@@ -30,7 +30,7 @@ from lrp_invariants.bounds import (
     trace_balls,
 )
 from lrp_invariants.network import LayerTrace
-from lrp_invariants.reference import reference_lrp
+from lrp_invariants.per_contribution import per_contribution_lrp
 
 from .helpers import hand_network, random_batch, random_network
 
@@ -48,8 +48,8 @@ def test_fast_rule_agrees_with_the_per_contribution_reference(
     classes = rng.integers(0, widths[-1], size=6)
     trace = forward(network, x)
     start = logit_relevance(network, trace, classes)
-    fast, slow = lrp(network, trace, start, rule), reference_lrp(network, trace, start, rule)
-    balls = enclose_relevance(network, trace_balls(trace), classes, rule)
+    fast, slow = lrp(network, trace, start, rule), per_contribution_lrp(network, trace, start, rule)
+    balls = enclose_relevance(network, trace_balls(network, trace), classes, rule)
     for layer in range(network.depth):
         for field in FIELDS:
             ball = getattr(balls[layer], field)
@@ -68,7 +68,8 @@ def test_every_rule_conserves_relevance_once_every_sink_is_counted(
     classes = rng.integers(0, 3, size=8)
     trace, relevance = explain(network, random_batch(rng, network, n=8), classes, rule)
     bound = conservation_tolerance(
-        enclose_relevance(network, trace_balls(trace), classes, rule), Precision.of(np.float64)
+        enclose_relevance(network, trace_balls(network, trace), classes, rule),
+        Precision.of(np.float64),
     )
     for layer in range(network.depth):
         residual = relevance.total(layer) - relevance.output_total

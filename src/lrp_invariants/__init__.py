@@ -2,6 +2,12 @@
 
 The core is a small numpy implementation of LRP whose every relevance sink is visible; on top of
 it sit Hypothesis strategies, a property suite and a gate for other people's attribution code.
+
+"The reply", in this package's docstrings, is S. Lapuschkin's answer to P.-J. Kindermans et al.,
+"The (Un)reliability of saliency methods" (arXiv:1711.00867, 2017; in *Explainable AI*, LNCS
+11700, 2019): a notebook that repeats their shifted-input experiment with LRP and shows that the
+relevance leaving the input goes to the first bias. Its names (net1, net2, net3, ``Rb``, ``Rm``)
+are used here.
 """
 
 from .constructions import (

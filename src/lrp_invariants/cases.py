@@ -1,4 +1,4 @@
-"""One instance of the seed's experiment: net1, a batch x1, a shift m and the chosen classes.
+"""One instance of the reply's experiment: net1, a batch x1, a shift m and the chosen classes.
 
 Everything else — net2, net3, the bias proxy, their inputs and the balls that give each
 comparison its tolerance — is derived from these four and computed once per case.
@@ -78,7 +78,7 @@ class SeedCase:
         """The bias-proxy network and its input ``[x1, 1, ..., 1]``."""
         return bias_proxy(self.net1), proxy_input(self.net1, self.x1)
 
-    # Balls: each encloses the exact value of the seed's experiment in its network.
+    # Balls: each encloses the exact value of the reply's experiment in its network.
 
     @cached_property
     def balls1(self) -> ForwardBalls:

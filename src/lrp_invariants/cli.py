@@ -4,7 +4,7 @@
   ``path/to/file.py:function``. Exit 0 if every claimed property holds, 1 if one fails or the
   target misbehaves, 2 if the target cannot be loaded or the arguments are wrong.
 * ``replay FILE TARGET``: rerun one saved counterexample (from ``check --report DIR``).
-* ``demo``: the seed's experiment on scikit-learn's handwritten digits.
+* ``demo``: the reply's experiment on scikit-learn's handwritten digits.
 * ``methods``: which property holds for which method.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from .defaults import DEFAULT_EXAMPLES, DEFAULT_TIME_LIMIT
 from .methods import ALL_PROPERTIES, METHODS, Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
         "--method", required=True, choices=sorted(METHODS), help="what the target claims to compute"
     )
     check.add_argument(
-        "--examples", type=_positive, default=100, help="examples per property (default 100)"
+        "--examples",
+        type=_positive,
+        default=DEFAULT_EXAMPLES,
+        help=f"examples per property (default {DEFAULT_EXAMPLES})",
     )
     check.add_argument(
         "--seed", type=int, default=None, help="random seed (default: a fixed, derandomised search)"
@@ -91,7 +95,10 @@ def _parser() -> argparse.ArgumentParser:
         help="check only this property (repeatable)",
     )
     check.add_argument(
-        "--time-limit", type=float, default=10.0, help="seconds a single call may take (default 10)"
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        help=f"seconds a single call may take (default {DEFAULT_TIME_LIMIT:g})",
     )
     check.add_argument(
         "--no-shrink",
@@ -110,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path, help="a .npz written by check --report")
     replay.add_argument("target", help="package.module:function or path/to/file.py:function")
 
-    demo = commands.add_parser("demo", help="the seed's experiment on handwritten digits")
+    demo = commands.add_parser("demo", help="the reply's experiment on handwritten digits")
     demo.add_argument("--out", type=Path, default=None, help="folder for figures and summary")
     demo.add_argument("--hidden", type=_positive, nargs="+", default=[1024, 1024])
     demo.add_argument("--epochs", type=_positive, default=10)
@@ -166,11 +173,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _methods(args: argparse.Namespace) -> int:
-    header = f"{'property':<26}" + "".join(f"{name:>18}" for name in METHODS)
-    print(header)
-    for prop in ALL_PROPERTIES:
-        row = "".join(f"{'yes' if prop in m.properties else '-':>18}" for m in METHODS.values())
-        print(f"{prop:<26}{row}")
+    from .invariants import property_table
+
+    print(property_table())
     return EXIT_OK
 
 

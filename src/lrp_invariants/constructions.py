@@ -1,13 +1,14 @@
-"""The seed's networks, built from net1 and a shift ``m``.
+"""The reply's networks, built from net1 and a shift ``m``.
 
 * net2 (:func:`compensate_shift`): sees ``x2 = x1 + m``; its first bias absorbs the shift,
   ``b2 = b1 - m @ W1``, so every layer's activation equals net1's on ``x1``.
 * net3 (:func:`shift_as_input`): keeps ``b1`` and takes ``-m`` as a second, constant input through
-  the same ``W1`` (the seed's ``CustomLinear``), so the shift's relevance ``Rm`` is visible.
-* the bias-proxy network (:func:`bias_proxy`): the seed's option TWO. Every bias becomes an
-  always-on input neuron relayed by identity units to the layer where it acts, so a bias-free
-  network carries the same function and bias relevance arrives at the input.
-* net1b (:func:`zero_first_bias`): net1 with its first bias removed, from the seed's table
+  the same ``W1`` (the reply's ``CustomLinear``), so the shift's relevance ``Rm`` is visible.
+* the bias-proxy network (:func:`bias_proxy`): the reply's preferred treatment of biases (its
+  option TWO). Every bias becomes an always-on input neuron relayed by identity units to the
+  layer where it acts, so a bias-free network carries the same function and bias relevance
+  arrives at the input.
+* net1b (:func:`zero_first_bias`): net1 with its first bias removed, from the reply's table
   (net2b is net1 itself, fed the shifted input).
 """
 
@@ -75,7 +76,7 @@ def net3_as_plain_network(network: Network, m: ArrayLike) -> tuple[Network, Arra
 
 
 def bias_proxy(network: Network) -> Network:
-    """The seed's option TWO: a bias-free network with one always-on input per layer's bias.
+    """A bias-free network with one always-on input per layer's bias (the reply's option TWO).
 
     Its input is ``[x, 1, ..., 1]`` (:func:`proxy_input`), one 1 per Linear layer. Layer ``l``
     takes the constant for its own bias through a weight row equal to ``b_l`` and relays the

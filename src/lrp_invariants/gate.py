@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from . import strategies as lst
 from .cases import SeedCase
+from .defaults import DEFAULT_EXAMPLES, DEFAULT_TIME_LIMIT
 from .invariants import (
     PROPERTIES,
     Comparison,
@@ -36,9 +37,6 @@ from .invariants import (
     TargetMisbehaved,
 )
 from .methods import METHODS, Method, Target
-
-DEFAULT_EXAMPLES = 100
-DEFAULT_TIME_LIMIT = 10.0
 
 
 class GateFailure(AssertionError):

@@ -2,21 +2,9 @@
 
 A :class:`Method` ties a name (``lrp-epsilon``) to the reference implementation in
 :mod:`lrp_invariants.targets`, to the enclosure of its exact value that gives every comparison
-its tolerance, and to the properties that hold for it:
-
-================================  ========  =====  =====  =====  ======  ======
-property                          gradient  g x i  lrp-0  lrp-ε  lrp-αβ  lrp-z⁺
-================================  ========  =====  =====  =====  ======  ======
-input-invariance                  yes       -      -      -      -       -
-shift-decomposition               -         yes    yes    yes    -       -
-bias-proxy-conservation           -         yes    yes    yes    yes     yes
-bias-proxy-transparency           yes       yes    yes    yes    yes     yes
-permutation                       yes       yes    yes    yes    yes     yes
-rescaling                         yes       yes    yes    -      yes     yes
-batch-consistency                 yes       yes    yes    yes    yes     yes
-determinism                       yes       yes    yes    yes    yes     yes
-reference                         yes       yes    yes    yes    yes     yes
-================================  ========  =====  =====  =====  ======  ======
+its tolerance, and to the properties that hold for it. ``lrp-invariants methods`` prints the
+table of which property each method implies (README shows the same table, generated from
+:data:`METHODS` by :func:`lrp_invariants.invariants.property_table`).
 
 LRP is not input-invariant, and should not be: a shifted input moves relevance between the
 input and the first bias. αβ splits the contributions of ``x3`` and ``-m`` by sign separately,
@@ -84,11 +72,10 @@ class Method:
         forward: ForwardBalls,
         classes: ArrayLike,
         p: Precision,
-        first_bias: Ball | None = None,
     ) -> Ball:
         """A ball around the exact input relevance of this method (n, d)."""
         if self.rule is not None:
-            return enclose_relevance(network, forward, classes, self.rule, p, first_bias)[0].R
+            return enclose_relevance(network, forward, classes, self.rule, p)[0].R
         gradient = enclose_gradient(network, forward, classes, p)
         return mul(forward.a[0], gradient, p) if self.times_input else gradient
 

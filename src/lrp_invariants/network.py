@@ -3,7 +3,7 @@
 A network is a chain of dense layers ``Linear(W, b)`` (``W`` of shape ``(in, out)``) with a ReLU
 after every layer but the last, whose outputs are the logits. Nothing is stored on a network when
 it runs: :func:`forward` returns a :class:`Trace` holding every layer's input and pre-activation
-(the seed's ``modules[i].Y``), and every other computation is a pure function of the two.
+(the reply's ``modules[i].Y``), and every other computation is a pure function of the two.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def _check_finite(a: np.ndarray, name: str) -> None:
 class Linear:
     """A dense layer ``z = a @ W + b``, optionally with a constant second input ``m`` through ``W``.
 
-    ``constant`` is the seed's ``CustomLinear``: a vector fed through the same weights as the
+    ``constant`` is the reply's ``CustomLinear``: a vector fed through the same weights as the
     input, ``z = a @ W + constant @ W + b``, whose relevance is reported apart (``Rm``). net3 of
-    the seed has ``constant = -m`` in its first layer.
+    the reply's net3 has ``constant = -m`` in its first layer.
     """
 
     W: Array
@@ -150,7 +150,7 @@ class Network:
     """Linear -> ReLU -> ... -> Linear, with an optional output nonlinearity for probabilities.
 
     ``output`` only affects :func:`predict_proba`; relevance and gradients always start from
-    the logits, the output of the last Linear layer (as in the seed).
+    the logits, the output of the last Linear layer (as in the reply).
     """
 
     layers: tuple[Linear, ...]
@@ -342,7 +342,7 @@ def one_hot(classes: NDArray[np.intp], n_outputs: int, dtype: np.dtype[np.floati
 
 
 def gradient(network: Network, trace: Trace, classes: ArrayLike) -> Array:
-    """d logit[class] / d x per sample: the seed's sensitivity map. ReLU'(0) is taken as 0."""
+    """d logit[class] / d x per sample: the reply's sensitivity map. ReLU'(0) is taken as 0."""
     chosen = check_classes(network, classes, trace.a[0].shape[0])
     g = one_hot(chosen, network.n_outputs, network.dtype)
     for i in range(network.depth - 1, -1, -1):

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from .defaults import DEFAULT_EXAMPLES
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lrp-invariants", "gate attribution code with lrp-invariants")
@@ -18,7 +20,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lrp-method", default=None, help="what the target claims to compute, e.g. lrp-epsilon"
     )
-    group.addoption("--lrp-examples", type=int, default=100, help="examples per property")
+    group.addoption(
+        "--lrp-examples", type=int, default=DEFAULT_EXAMPLES, help="examples per property"
+    )
     group.addoption("--lrp-seed", type=int, default=None, help="random seed (default: fixed)")
 
 

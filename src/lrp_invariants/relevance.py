@@ -38,7 +38,7 @@ class Relevance:
     def total(self, layer: int) -> Array:
         """Per sample, layer ``layer``'s input relevance plus every sink at and above it.
 
-        This is the seed's bias-proxy total: each bias acts as an always-on neuron relayed from
+        This is the reply's bias-proxy total: each bias acts as an always-on neuron relayed from
         the input, so the relevance it absorbed still counts at every layer below it. It equals
         :attr:`output_total` at every layer when relevance is conserved.
         """

@@ -2,7 +2,7 @@
 
 Every rule redistributes a Linear layer's output relevance ``R`` (n, out) onto the layer's
 *sources*: its input neurons ``a`` (n, in), the bias ``b`` (an always-on neuron, relevance ``Rb``)
-and, in the seed's net3, the constant second input ``m`` (relevance ``Rm``). Whatever a rule does
+and, in the reply's net3, the constant second input ``m`` (relevance ``Rm``). Whatever a rule does
 not pass on — the share a stabiliser absorbs, or the share of a neuron with no source of the
 required sign — is reported as ``Rs``. With every sink counted a rule conserves relevance exactly:
 
@@ -27,7 +27,7 @@ import numpy as np
 from .network import Array, LayerTrace, Linear
 
 
-def divide(numerator: Array, denominator: Array) -> tuple[Array, Array | None]:
+def divide_or_zero(numerator: Array, denominator: Array) -> tuple[Array, Array | None]:
     """``numerator / denominator`` with 0 where the denominator is exactly zero.
 
     Also returns the mask of zero denominators, or None when there is none (the common case,
@@ -103,7 +103,7 @@ def _lost(R: Array, zero: Array | None) -> Array:
 
 @dataclass(frozen=True)
 class LRP0(Rule):
-    """LRP-0 (Bach et al. eq. 56): R_i = sum_j a_i w_ij / z_j R_j, the seed's rule.
+    """LRP-0 (Bach et al. eq. 56): R_i = sum_j a_i w_ij / z_j R_j, the reply's rule.
 
     On ReLU networks it equals gradient x input, with the bias relevance ``b_j R_j / z_j`` apart.
     """
@@ -113,7 +113,7 @@ class LRP0(Rule):
         return "lrp-0"
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        s, zero = divide(R, forward.z)
+        s, zero = divide_or_zero(R, forward.z)
         return _to_sources(layer, forward.a, R, s, _lost(R, zero))
 
 
@@ -180,8 +180,8 @@ class AlphaBeta(Rule):
         # positive value its relevance per unit, Σ_j α w⁺_ij R_j / z⁺_j - β w⁻_ij R_j / z⁻_j
         s = np.empty_like(split)
         with np.errstate(over="ignore"):
-            s[:, :out], zero_pos = divide(self.alpha * R, split[:, :out])
-            s[:, out:], zero_neg = divide(-self.beta * R, split[:, out:])
+            s[:, :out], zero_pos = divide_or_zero(self.alpha * R, split[:, :out])
+            s[:, out:], zero_neg = divide_or_zero(-self.beta * R, split[:, out:])
         # a sum of tiny contributions can make s overflow although every share is at most 1:
         # those few (sample, unit) pairs take the explicit path below instead
         risky = _risky(s, layer)
@@ -246,7 +246,7 @@ def _add_explicit_shares(
     # scale this sign's largest contribution to about 1: none of its peers can vanish
     part = np.zeros_like(mantissa)
     part[side] = np.ldexp(mantissa[side], exponent[side] - exponent[side].max())
-    shares, zero = divide(part, np.asarray(part.sum()))
+    shares, zero = divide_or_zero(part, np.asarray(part.sum()))
     if zero is not None:
         return
     n_in = layer.n_in
@@ -301,7 +301,7 @@ class WSquare(Rule):
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         W2 = column_normalised(_stacked_sources(layer)) ** 2
-        s, zero = divide(R, W2.sum(axis=0))
+        s, zero = divide_or_zero(R, W2.sum(axis=0))
         return _split_stacked(layer, R, s @ W2.T, _lost(R, zero))
 
 

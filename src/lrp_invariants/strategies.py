@@ -35,7 +35,7 @@ __all__ = ["classes", "inputs", "networks", "seed_cases", "shifts"]
 
 SHIFT_KINDS = ("constant", "pattern", "random", "large")
 """``constant``: the same value for every feature (-1, as Kindermans et al., among others);
-``pattern``: a scaled input of the batch (the seed's 0.3 x a digit); ``random``: any vector of
+``pattern``: a scaled input of the batch (the reply's 0.3 x a digit); ``random``: any vector of
 the inputs' magnitude; ``large``: up to 2**20 times the inputs, so that ``x1 + m`` cancels."""
 
 FloatWidth = Literal[32, 64]
@@ -287,12 +287,13 @@ def seed_cases(
     kinds: tuple[str, ...] = SHIFT_KINDS,
     dead_units: bool = True,
 ) -> st.SearchStrategy[SeedCase]:
-    """Whole cases of the seed's experiment: net1, a batch x1, a shift m and chosen classes.
+    """Whole cases of the reply's experiment: net1, a batch x1, a shift m and chosen classes.
 
     >>> seed_cases(max_depth=2).example()  # doctest: +SKIP
     SeedCase(net1=Network(2-3-1, ...), n=1, |x1| <= 0.5, |m| <= 1, classes=[0])
     """
-    _check_range("(1, max_batch)", (1, max_batch), 1, 256)
+    if not isinstance(max_batch, int) or not 1 <= max_batch <= 256:
+        raise InvalidArgument(f"max_batch={max_batch!r}: expected an integer in [1, 256]")
     net_kwargs = {
         "max_depth": max_depth,
         "max_width": max_width,

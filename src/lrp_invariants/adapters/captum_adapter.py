@@ -13,9 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Array
+from ..targets import EPSILON
 from . import to_numpy, torch_mlp
-
-EPSILON = 1e-9
 
 
 def _explain(

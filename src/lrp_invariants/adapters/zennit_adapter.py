@@ -13,9 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Array
+from ..targets import EPSILON
 from . import to_numpy, torch_mlp
-
-EPSILON = 1e-9  # the ε of lrp_invariants.targets.lrp_epsilon, also the αβ and z⁺ stabiliser
 
 
 def exact(denominator: Any) -> Any:

@@ -69,10 +69,10 @@ def shares(rule: Rule, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]
         column = weights.sum(axis=1)
         share = np.concatenate([_share(weights, column), np.zeros_like(zij[:, -1:])], axis=1)
         return share, (column == 0).astype(z.dtype)
-    raise NotImplementedError(f"no reference for rule {rule!r}")
+    raise NotImplementedError(f"no per-contribution form for the rule {rule!r}")
 
 
-def reference_lrp(
+def per_contribution_lrp(
     network: Network, trace: Trace, R_out: Array, rules: Rule | Sequence[Rule]
 ) -> Relevance:
     """LRP by explicit contributions: R_i = Σ_j share_ij R_j for every source i."""

@@ -1,0 +1,232 @@
+"""Ball arithmetic: midpoint-radius intervals that enclose every correct floating-point result.
+
+A :class:`Ball` ``(mid, rad)`` encloses a quantity's exact value and every value a correct
+floating-point evaluation of it can produce (the model is explained once, in
+:mod:`lrp_invariants.bounds`). The operations here (``affine``, ``add``, ``mul``, ``total``,
+``monotone``, ``fraction``, ``divide``, ...) each return a ball for their result under that model;
+they know nothing of networks or rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..network import Array
+
+F64 = Array  # ball arithmetic runs in float64; the alias keeps numpy's typing simple
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The unit roundoff ``u`` and underflow unit ``eta`` of the arithmetic being bounded."""
+
+    u: float
+    eta: float
+    tiny: float  # the smallest normal number: below it, products lose relative accuracy
+
+    @classmethod
+    def of(cls, dtype: np.dtype[np.floating] | type[np.floating]) -> Precision:
+        info = np.finfo(dtype)
+        return cls(u=float(info.eps) / 2, eta=float(info.smallest_subnormal), tiny=float(info.tiny))
+
+    def gamma(self, k: int) -> float:
+        """γ_k = k u / (1 - k u): the relative error bound of a sum of k terms."""
+        ku = k * self.u
+        if ku >= 0.5:
+            raise ValueError(f"sums of {k} terms are too long to bound at u = {self.u}")
+        return ku / (1 - ku)
+
+    def widen(self, rad: F64, k: int) -> F64:
+        """Cover the rounding of a radius computed by at most ``k`` operations (zero stays zero)."""
+        return rad * (1 + 2 * self.gamma(k + 2))
+
+
+@dataclass(frozen=True, eq=False)
+class Ball:
+    """``mid ± rad``: encloses a quantity's exact value and every correct evaluation of it."""
+
+    mid: F64
+    rad: F64
+
+    @classmethod
+    def exact(cls, value: ArrayLike) -> Ball:
+        mid = np.asarray(value, dtype=np.float64)
+        return cls(mid, np.zeros_like(mid))
+
+    @property
+    def upper(self) -> F64:
+        """An upper bound of the magnitude: ``|mid| + rad``."""
+        return np.abs(self.mid) + self.rad
+
+    def bounds(self, p: Precision) -> tuple[F64, F64]:
+        """Lower and upper ends, rounded outward (exact where the radius is zero)."""
+        slack = np.where(
+            self.rad > 0, self.rad + 2 * p.u * (np.abs(self.mid) + self.rad) + p.eta, 0
+        )
+        return self.mid - slack, self.mid + slack
+
+    def __getitem__(self, index: Any) -> Ball:
+        return Ball(self.mid[index], self.rad[index])
+
+
+def times(x: F64, y: F64) -> F64:
+    """``x * y`` for nonnegative bounds, where ``0 * inf`` is 0: a factor known to be exactly
+    zero bounds the product by zero, however loose the other factor is."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        product = x * y
+    return np.where(np.isnan(product), 0.0, product)
+
+
+def bound_matmul(x: F64, M: F64) -> F64:
+    """``x @ M`` for nonnegative bounds, with ``0 * inf`` taken as 0 (see :func:`times`)."""
+    infinite = np.isinf(x)
+    with np.errstate(over="ignore"):
+        if not infinite.any():
+            return x @ M
+        finite = np.where(infinite, 0.0, x) @ M
+    reached = infinite.astype(np.float64) @ (M > 0).astype(np.float64)
+    return np.where(reached > 0, np.inf, finite)
+
+
+def underflow_slack(magnitudes: F64, W_mask: F64, p: Precision) -> F64:
+    """η for every product that is not exactly zero (each may underflow once)."""
+    return p.eta * ((magnitudes > 0).astype(np.float64) @ W_mask)
+
+
+def affine(a: Ball, W: F64, bias: Ball | None, p: Precision, constant: F64 | None = None) -> Ball:
+    """``a @ W + constant @ W + bias`` as one sum of ``K`` terms per output, in any order."""
+    absW = np.abs(W)
+    nonzero = (absW > 0).astype(np.float64)
+    mid = a.mid @ W
+    terms = bound_matmul(a.upper, absW)
+    rad = bound_matmul(a.rad, absW)
+    slack = underflow_slack(a.upper, nonzero, p)
+    k = W.shape[0]
+    if constant is not None:
+        mid = mid + constant @ W
+        terms = terms + np.abs(constant) @ absW
+        slack = slack + underflow_slack(np.abs(constant), nonzero, p)
+        k += W.shape[0]
+    if bias is not None:
+        mid = mid + bias.mid
+        terms = terms + bias.upper
+        rad = rad + bias.rad
+        k += 1
+    rad = rad + 2 * p.gamma(k) * terms + slack
+    return Ball(mid, p.widen(rad, k))
+
+
+def add(a: Ball, b: Ball, p: Precision) -> Ball:
+    mid = a.mid + b.mid
+    rad = a.rad + b.rad
+    return Ball(mid, p.widen(rad + 2 * p.u * (np.abs(mid) + rad), 4))
+
+
+def mul(a: Ball, b: Ball, p: Precision) -> Ball:
+    """``a * b``. A product of two nonzero factors may underflow, even to zero: such a zero is
+    not exact, so the underflow slack goes wherever neither factor is known to be zero."""
+    mid = a.mid * b.mid
+    spread = times(np.abs(a.mid), b.rad) + times(np.abs(b.mid), a.rad) + times(a.rad, b.rad)
+    magnitude = np.abs(mid) + spread
+    may_underflow = (a.upper > 0) & (b.upper > 0)
+    rad = spread + 2 * p.u * magnitude + 2 * p.eta * may_underflow
+    return Ball(mid, p.widen(rad, 6))
+
+
+def scale(a: Ball, factor: float, p: Precision) -> Ball:
+    return mul(a, Ball.exact(factor), p)
+
+
+def _clip(a: Ball, low: float, high: float, p: Precision) -> Ball:
+    """``min(max(a, low), high)``: exact and monotone, so the clipped ends bound it."""
+    lo, hi = a.bounds(p)
+    mid = np.clip(a.mid, low, high)
+    rad = np.maximum(np.abs(np.clip(hi, low, high) - mid), np.abs(np.clip(lo, low, high) - mid))
+    return Ball(mid, rad)
+
+
+def relu(a: Ball, p: Precision) -> Ball:
+    """ReLU: exactly 0 where every value in the ball is <= 0, the ball itself where all are >= 0."""
+    return _clip(a, 0.0, np.inf, p)
+
+
+def negative_part(a: Ball, p: Precision) -> Ball:
+    return _clip(a, -np.inf, 0.0, p)
+
+
+def total(a: Ball, axis: int, p: Precision) -> Ball:
+    """The sum of the terms along ``axis``, in any order."""
+    k = a.mid.shape[axis]
+    rad = a.rad.sum(axis=axis) + 2 * p.gamma(k) * a.upper.sum(axis=axis)
+    return Ball(a.mid.sum(axis=axis), p.widen(rad, k))
+
+
+def monotone(f: Callable[[F64], F64], x: Ball, p: Precision, ops: int) -> Ball:
+    """``f(x)`` for a monotone ``f`` (either direction) evaluated with at most ``ops`` roundings.
+
+    A monotone function takes its extremes over an interval at the interval's ends. Each
+    rounding errs by a factor ``1 ± u`` or, below the smallest normal number, by ``η``; ``f``
+    must divide before it multiplies, so that no division amplifies such an ``η``.
+    """
+    lo, hi = x.bounds(p)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        f_lo, f_hi, mid = f(lo), f(hi), f(x.mid)
+        largest = np.maximum(np.abs(f_lo), np.abs(f_hi))
+        rad = (
+            np.maximum(np.abs(f_hi - mid), np.abs(f_lo - mid))
+            + 2 * p.gamma(ops) * largest
+            + 2 * ops * p.eta * (largest > 0)
+        )
+    # an unbounded end (an infinite radius) can leave f undefined there: say nothing
+    return Ball(mid, p.widen(np.where(np.isnan(rad), np.inf, rad), ops))
+
+
+def magnitude(x: Ball, p: Precision) -> Ball:
+    """``|x|``: exact, 1-Lipschitz."""
+    lo, hi = x.bounds(p)
+    low = np.where((lo <= 0) & (hi >= 0), 0, np.minimum(np.abs(lo), np.abs(hi)))
+    high = np.maximum(np.abs(lo), np.abs(hi))
+    mid = np.abs(x.mid)
+    return Ball(mid, np.maximum(high - mid, mid - low))
+
+
+def fraction(part: Ball, rest: Ball, p: Precision) -> Ball:
+    """``part / (part + rest)`` for nonnegative ``part`` and ``rest``, with 0/0 -> 0.
+
+    Increasing in ``part`` and decreasing in ``rest``, so the corners bound it; it lies in
+    [0, 1] however small the denominator, which keeps sign-split rules well-conditioned.
+    """
+    p_lo, p_hi = part.bounds(p)
+    r_lo, r_hi = rest.bounds(p)
+    p_lo, r_lo = np.maximum(p_lo, 0), np.maximum(r_lo, 0)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isinf(r_hi), 0.0, ratio_or_zero(p_lo, p_lo + r_hi))
+        hi = np.where(p_hi > 0, np.where(np.isinf(p_hi), 1.0, ratio_or_zero(p_hi, p_hi + r_lo)), 0)
+    mid = np.clip(ratio_or_zero(part.mid, part.mid + rest.mid), 0, 1)
+    rad = np.maximum(hi - mid, mid - lo) + 4 * p.u * hi
+    return Ball(mid, p.widen(rad, 4))
+
+
+def ratio_or_zero(numerator: F64, denominator: F64) -> F64:
+    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def divide(numerator: Ball, denominator: Ball, p: Precision) -> Ball:
+    """``numerator / denominator`` with 0 where the denominator is exactly 0; unbounded if it
+    may be zero without being exactly zero (only reached when no structure says better)."""
+    d_lo, d_hi = denominator.bounds(p)
+    straddles = (d_lo <= 0) & (d_hi >= 0) & ~((denominator.mid == 0) & (denominator.rad == 0))
+    safe = np.where(straddles, 1.0, np.minimum(np.abs(d_lo), np.abs(d_hi)))
+    mid = ratio_or_zero(numerator.mid, denominator.mid)
+    # |n/d - n0/d0| <= (|n - n0| + |n0/d0| |d - d0|) / min|d|
+    spread = ratio_or_zero(numerator.rad + times(np.abs(mid), denominator.rad), safe)
+    rad = spread + 2 * p.u * (np.abs(mid) + spread)
+    rad = np.where(straddles, np.inf, rad)
+    return Ball(mid, p.widen(rad, 6))

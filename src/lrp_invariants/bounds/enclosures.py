@@ -1,0 +1,383 @@
+"""Enclosures: the forward pass, the gradient and LRP of a network, evaluated on balls.
+
+Each function mirrors one computation of the core (:mod:`lrp_invariants.network`,
+:mod:`lrp_invariants.rules`) in ball arithmetic (:mod:`lrp_invariants.bounds.balls`), so that
+its result encloses the exact value and every correct evaluation of the same formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..network import Network, Trace
+from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Rule, WSquare, column_normalised
+from .balls import (
+    F64,
+    Ball,
+    Precision,
+    add,
+    affine,
+    bound_matmul,
+    divide,
+    fraction,
+    magnitude,
+    monotone,
+    mul,
+    negative_part,
+    ratio_or_zero,
+    relu,
+    scale,
+    times,
+    total,
+    underflow_slack,
+)
+
+# --------------------------------------------------------------------------------------------
+# Seeds: the uncertainty a construction introduces, so that balls enclose the exact shifted value.
+
+
+def shifted_input(x2: ArrayLike, p: Precision) -> Ball:
+    """``x2 = fl(x1 + m)`` encloses the exact ``x1 + m``: rounding to nearest errs by ``u|x2|``."""
+    mid = np.asarray(x2, dtype=np.float64)
+    return Ball(mid, p.widen(p.u * np.abs(mid) * (1 + 2 * p.u), 2))
+
+
+def compensated_bias(b2: ArrayLike, W1: ArrayLike, m: ArrayLike, p: Precision) -> Ball:
+    """``b2 = fl(b1 - fl(m @ W1))`` encloses the exact ``b1 - m @ W1``."""
+    shift = np.abs(np.asarray(m, dtype=np.float64))
+    absW = np.abs(np.asarray(W1, dtype=np.float64))
+    mid = np.asarray(b2, dtype=np.float64)
+    product = p.gamma(absW.shape[0]) * (shift @ absW) + underflow_slack(
+        shift, (absW > 0).astype(np.float64), p
+    )
+    rad = product + p.u * (np.abs(mid) + product) * (1 + 2 * p.u)
+    return Ball(mid, p.widen(rad, 4))
+
+
+# --------------------------------------------------------------------------------------------
+# Enclosures of a forward pass, of the gradient and of LRP.
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardBalls:
+    """Balls of every layer's input ``a[l]`` and pre-activation ``z[l]``, with the balls of the
+    biases the pass used: a relevance enclosure divides by the same ``z`` and reads the same ``b``
+    (net2's compensated first bias is not exact), so it takes both from here."""
+
+    a: tuple[Ball, ...]
+    z: tuple[Ball, ...]
+    biases: tuple[Ball, ...]
+
+
+def enclose_forward(
+    network: Network, x: Ball, first_bias: Ball | None = None, p: Precision | None = None
+) -> ForwardBalls:
+    """Enclose the forward pass of ``network`` on every input in ``x``.
+
+    ``first_bias`` replaces the first layer's bias by a ball (net2's compensated bias).
+    """
+    p = p or Precision.of(network.dtype)
+    a_balls, z_balls, biases = [x], [], []
+    a = x
+    for i, layer in enumerate(network.layers):
+        bias = first_bias if (i == 0 and first_bias is not None) else Ball.exact(layer.b)
+        biases.append(bias)
+        constant = None if layer.constant is None else layer.constant.astype(np.float64)
+        z = affine(a, layer.W.astype(np.float64), bias, p, constant)
+        z_balls.append(z)
+        if i < network.depth - 1:
+            a = relu(z, p)
+            a_balls.append(a)
+    return ForwardBalls(tuple(a_balls), tuple(z_balls), tuple(biases))
+
+
+def trace_balls(network: Network, trace: Trace) -> ForwardBalls:
+    """A computed trace taken as exact: for rules evaluated on that very trace."""
+    return ForwardBalls(
+        tuple(Ball.exact(a) for a in trace.a),
+        tuple(Ball.exact(z) for z in trace.z),
+        tuple(Ball.exact(b) for b in network.biases),
+    )
+
+
+def count_kinks(forward: ForwardBalls, p: Precision) -> int:
+    """How many hidden pre-activations may have either sign: their ReLU branch is not certain."""
+    kinks = 0
+    for z in forward.z[:-1]:
+        lo, hi = z.bounds(p)
+        kinks += int(np.count_nonzero((lo <= 0) & (hi > 0)))
+    return kinks
+
+
+def _one_hot(classes: ArrayLike, shape: tuple[int, ...]) -> F64:
+    chosen = np.asarray(classes, dtype=np.intp)
+    selector = np.zeros(shape)
+    selector[np.arange(shape[0]), chosen] = 1
+    return selector
+
+
+def _step(z: F64) -> F64:
+    return (z > 0).astype(np.float64)
+
+
+def enclose_gradient(
+    network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision | None = None
+) -> Ball:
+    """Enclose d logit[class] / d x; at a kink the ReLU derivative may be 0 or 1."""
+    p = p or Precision.of(network.dtype)
+    g = Ball.exact(_one_hot(classes, forward.z[-1].mid.shape))
+    for i in range(network.depth - 1, -1, -1):
+        g = affine(g, network.layers[i].W.T.astype(np.float64), None, p)
+        if i > 0:
+            g = mul(monotone(_step, forward.z[i - 1], p, 0), g, p)
+    return g
+
+
+@dataclass(frozen=True, eq=False)
+class LayerBalls:
+    """Balls of one layer's relevances (see :class:`~lrp_invariants.rules.LayerRelevance`).
+
+    ``mass`` (n,) bounds the sum of the absolute values of every term the layer's relevance
+    identity adds up; ``length`` is the longest chain of roundings one of them goes through;
+    ``underflow`` (n,) bounds what products that fall below the smallest normal number can add.
+    """
+
+    R_out: Ball
+    R: Ball
+    Rb: Ball
+    Rs: Ball
+    Rm: Ball | None
+    mass: F64
+    length: int
+    underflow: F64
+
+
+def _per_layer(network: Network, rules: Rule | Sequence[Rule]) -> tuple[Rule, ...]:
+    return (rules,) * network.depth if isinstance(rules, Rule) else tuple(rules)
+
+
+def enclose_relevance(
+    network: Network,
+    forward: ForwardBalls,
+    classes: ArrayLike,
+    rules: Rule | Sequence[Rule],
+    p: Precision | None = None,
+) -> tuple[LayerBalls, ...]:
+    """Enclose LRP from the chosen class logit, layer by layer (index 0 is the input layer).
+
+    LRP-0 and LRP-ε are evaluated in the form ``s_j = φ(z_j) h_j`` with ``R_j = act(z_j) h_j``,
+    ``φ = act(z) / (z + ε sign z)``: the ratio of a neuron's activation to its own pre-activation
+    is bounded (between 0 and 1) even where ``z`` is within rounding of zero. Sign-split rules
+    (αβ) and the input-blind ones (w², flat) are evaluated per contribution as fractions of
+    same-signed sums, which lie in [0, 1] however small the sum.
+    """
+    p = p or Precision.of(network.dtype)
+    per_layer = _per_layer(network, rules)
+    z_top = forward.z[-1]
+    selector = _one_hot(classes, z_top.mid.shape)
+    R = mul(Ball.exact(selector), z_top, p)
+    h: Ball | None = Ball.exact(selector)  # R = act(z) * h, act = identity at the logits
+    out: list[LayerBalls] = []
+    for i in range(network.depth - 1, -1, -1):
+        layer, rule, top = network.layers[i], per_layer[i], i == network.depth - 1
+        a, z = forward.a[i], forward.z[i]
+        bias = forward.biases[i]
+        W = layer.W.astype(np.float64)
+        c = None if layer.constant is None else layer.constant.astype(np.float64)
+        if isinstance(rule, (LRP0, Epsilon)):
+            eps = rule.epsilon if isinstance(rule, Epsilon) else 0.0
+            result, h = _stabilised(W, bias, c, a, z, R, h, eps, top, p)
+        elif isinstance(rule, AlphaBeta):
+            result, h = _alpha_beta(W, bias, c, a, z, R, rule, p), None
+        elif isinstance(rule, (WSquare, Flat)):
+            result, h = _input_blind(W, c, R, isinstance(rule, Flat), p), None
+        else:
+            raise NotImplementedError(f"no error bound is known for the rule {rule!r}")
+        out.append(result)
+        R = result.R
+    return tuple(reversed(out))
+
+
+def _stabilised(
+    W: F64,
+    bias: Ball,
+    c: F64 | None,
+    a: Ball,
+    z: Ball,
+    R: Ball,
+    h: Ball | None,
+    eps: float,
+    top: bool,
+    p: Precision,
+) -> tuple[LayerBalls, Ball]:
+    """LRP-0 (eps = 0) and LRP-ε: s = R / (z + ε sign z)."""
+    if h is not None and top:
+        # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
+        factor = monotone(
+            lambda v: ratio_or_zero(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
+        )
+        s = mul(factor, h, p)
+        absorbed = monotone(lambda v: eps * (v / (np.abs(v) + eps)) if eps else 0 * v, z, p, 4)
+        Rs = mul(absorbed, h, p)
+    elif h is not None:
+        # s = relu(z) / (z + ε): 0 below zero, increasing above
+        factor = monotone(
+            lambda v: ratio_or_zero(np.maximum(v, 0), np.maximum(v, 0) + eps) if eps else _step(v),
+            z,
+            p,
+            2,
+        )
+        s = _with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, z, eps, p)
+        Rs = scale(s, eps, p)  # the stabiliser's share, ε s_j, where s_j != 0 (z_j > 0)
+    else:
+        sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
+        denominator = add(z, scale(sign, eps, p), p)
+        s = divide(R, denominator, p)
+        Rs = scale(mul(sign, s, p), eps, p)
+    below = affine(s, W.T, None, p)
+    R_in = mul(a, below, p)
+    Rm = None if c is None else mul(Ball.exact(np.broadcast_to(c, R_in.mid.shape)), below, p)
+    Rb = mul(bias, s, p)
+    terms = bound_matmul(a.upper, np.abs(W)) + bias.upper + eps
+    if c is not None:
+        terms = terms + np.abs(c) @ np.abs(W)
+    mass = 2 * times(s.upper, terms).sum(axis=1) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
+    n_sources = W.shape[0] * (1 if c is None else 2) + 1
+    length = n_sources + W.shape[0] + W.shape[1] + 6
+    underflow = _underflow_mass(s.upper, a.upper, length, p)
+    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow), below
+
+
+def _underflow_mass(s_upper: F64, a_upper: F64, length: int, p: Precision) -> F64:
+    """Each of a layer's products may underflow once, by at most ``η``; an underflow in a
+    denominator is then multiplied by ``|s_j|``, one in ``w_ij s_j`` by ``|a_i|``."""
+    n_in, n_out = a_upper.shape[1], s_upper.shape[1]
+    with np.errstate(invalid="ignore"):
+        per_sample = s_upper.sum(axis=1) + n_out * a_upper.sum(axis=1) + n_in * n_out
+    return p.eta * length * np.nan_to_num(per_sample, nan=np.inf)
+
+
+def _quotient_upper(numerator_upper: F64, denominator: Ball, p: Precision) -> F64:
+    """An upper bound of ``|numerator / denominator|`` for a nonnegative sum as denominator;
+    0 where nothing is divided (numerator 0, or a denominator exactly 0: nothing passes)."""
+    low, _ = denominator.bounds(p)
+    low = np.maximum(low, 0)
+    exact_zero = (denominator.mid == 0) & (denominator.rad == 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bound = np.where(low > 0, numerator_upper / np.where(low > 0, low, 1), np.inf)
+    return np.where((numerator_upper == 0) | exact_zero, 0.0, bound)
+
+
+def _with_subnormal_relevance(
+    s: Ball, unit: Ball, h: Ball, z: Ball, eps: float, p: Precision
+) -> Ball:
+    """Code under test divides the relevance ``R_j = fl(act_j h_j)``, not ``h_j``, by the
+    denominator. Where that product may be subnormal its absolute error, up to ``η``, is divided
+    too: unbounded if the denominator may be zero (a kink in the subnormal range)."""
+    product = times(unit.upper, h.upper)
+    at_risk = (product > 0) & (product < p.tiny)
+    if not np.any(at_risk):
+        return s
+    low, _ = magnitude(z, p).bounds(p)
+    denominator = np.maximum(low, 0) + eps
+    with np.errstate(divide="ignore"):
+        extra = np.where(at_risk, p.eta / denominator, 0.0)
+    return Ball(s.mid, s.rad + extra)
+
+
+def _contributions(a: Ball, W: F64, bias: Ball, c: F64 | None, p: Precision) -> Ball:
+    """Every source's contribution ``z_ij`` (n, sources, out): inputs, constant input, bias."""
+    n = a.mid.shape[0]
+    parts = [mul(Ball(a.mid[:, :, None], a.rad[:, :, None]), Ball.exact(W[None]), p)]
+    if c is not None:
+        parts.append(mul(Ball.exact(c[None, :, None]), Ball.exact(W[None]), p))
+        parts[-1] = Ball(
+            np.broadcast_to(parts[-1].mid, (n, *W.shape)),
+            np.broadcast_to(parts[-1].rad, (n, *W.shape)),
+        )
+    shape = (n, 1, W.shape[1])
+    parts.append(Ball(np.broadcast_to(bias.mid, shape), np.broadcast_to(bias.rad, shape)))
+    return Ball(
+        np.concatenate([q.mid for q in parts], axis=1),
+        np.concatenate([q.rad for q in parts], axis=1),
+    )
+
+
+def _shares(terms: Ball, p: Precision) -> tuple[Ball, Ball, Ball]:
+    """Each same-signed term's share of its sum, whether the sum may be zero (0 or 1), and the
+    sum itself."""
+    summed = total(terms, axis=1, p=p)
+    rest = Ball(
+        summed.mid[:, None, :] - terms.mid,
+        summed.rad[:, None, :] + terms.rad + 2 * p.u * np.abs(summed.mid[:, None, :] - terms.mid),
+    )
+    empty = monotone(lambda v: (v <= 0) * 1.0, summed, p, 0)
+    return fraction(terms, rest, p), empty, summed
+
+
+def _distribute(
+    shares: Ball, R: Ball, n_in: int, has_constant: bool, p: Precision
+) -> tuple[Ball, Ball, Ball | None, F64]:
+    """Source relevance Σ_j share_ij R_j, split into inputs, constant input and bias."""
+    per_term = mul(shares, Ball(R.mid[:, None, :], R.rad[:, None, :]), p)
+    to_inputs = total(per_term[:, :n_in, :], axis=2, p=p)
+    Rm = total(per_term[:, n_in : 2 * n_in, :], axis=2, p=p) if has_constant else None
+    Rb = per_term[:, -1, :]
+    return to_inputs, Rb, Rm, per_term.upper.sum(axis=(1, 2))
+
+
+def _alpha_beta(
+    W: F64, bias: Ball, c: F64 | None, a: Ball, z: Ball, R: Ball, rule: AlphaBeta, p: Precision
+) -> LayerBalls:
+    contributions = _contributions(a, W, bias, c, p)
+    pos_share, pos_empty, pos_sum = _shares(relu(contributions, p), p)
+    neg = negative_part(contributions, p)
+    neg_share, neg_empty, neg_sum = _shares(Ball(-neg.mid, neg.rad), p)
+    Rp, Rbp, Rmp, mass_p = _distribute(
+        pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p
+    )
+    Rn, Rbn, Rmn, mass_n = _distribute(
+        neg_share, scale(R, rule.beta, p), W.shape[0], c is not None, p
+    )
+    R_in = add(Rp, scale(Rn, -1.0, p), p)
+    Rb = add(Rbp, scale(Rbn, -1.0, p), p)
+    Rm = None if Rmp is None or Rmn is None else add(Rmp, scale(Rmn, -1.0, p), p)
+    Rs = add(
+        mul(pos_empty, scale(R, rule.alpha, p), p),
+        scale(mul(neg_empty, scale(R, rule.beta, p), p), -1.0, p),
+        p,
+    )
+    mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
+    length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
+    s_upper = _quotient_upper(rule.alpha * R.upper, pos_sum, p) + _quotient_upper(
+        rule.beta * R.upper, neg_sum, p
+    )
+    underflow = _underflow_mass(s_upper, a.upper, length, p)
+    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
+
+
+def _input_blind(W: F64, c: F64 | None, R: Ball, flat: bool, p: Precision) -> LayerBalls:
+    """w² and flat: shares that depend on the weights only; the bias is no source."""
+    stacked = column_normalised(W if c is None else np.vstack([W, W]))
+    n = R.mid.shape[0]
+    weights = np.ones_like(stacked) if flat else stacked**2
+    terms = Ball(
+        np.broadcast_to(weights, (n, *weights.shape)),
+        np.broadcast_to(0 if flat else p.u * weights, (n, *weights.shape)),
+    )
+    shares, empty, summed = _shares(terms, p)
+    per_term = mul(shares, Ball(R.mid[:, None, :], R.rad[:, None, :]), p)
+    R_all = total(per_term, axis=2, p=p)
+    n_in = W.shape[0]
+    Rm = None if c is None else R_all[:, n_in:]
+    Rs = mul(empty, R, p)
+    zero = Ball.exact(np.zeros_like(R.mid))
+    mass = 2 * per_term.upper.sum(axis=(1, 2)) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
+    length = 2 * stacked.shape[0] + W.shape[1] + 8
+    s_upper = _quotient_upper(R.upper, summed, p)
+    underflow = _underflow_mass(s_upper, np.zeros((n, stacked.shape[0])), length, p)
+    return LayerBalls(R, R_all[:, :n_in], zero, Rs, Rm, mass, length, underflow)

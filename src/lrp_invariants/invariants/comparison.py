@@ -1,0 +1,90 @@
+"""One comparison of two computations against an error bound, and the failure it raises.
+
+A :class:`Comparison` holds ``actual``, ``expected`` and a per-element ``tolerance`` from
+:mod:`lrp_invariants.bounds`; :func:`require` turns a list of them into an assertion whose
+message names the worst element against its bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..network import Array
+
+
+class InvariantViolation(AssertionError):
+    """An invariant does not hold: the message names it and shows the worst value."""
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """``actual == expected`` elementwise, within ``tolerance`` (an error bound, per element)."""
+
+    claim: str
+    actual: Array
+    expected: Array
+    tolerance: Array
+
+    @property
+    def error(self) -> Array:
+        with np.errstate(invalid="ignore"):
+            return np.abs(
+                np.asarray(self.actual, np.float64) - np.asarray(self.expected, np.float64)
+            )
+
+    @property
+    def failing(self) -> NDArray[np.bool_]:
+        """Elements out of tolerance; NaN anywhere fails, an infinite tolerance passes."""
+        error = self.error
+        with np.errstate(invalid="ignore"):
+            return ~(error <= self.tolerance) | np.isnan(error)
+
+    def holds(self) -> bool:
+        return not bool(np.any(self.failing))
+
+    def worst_ratio(self) -> float:
+        """The largest error / tolerance over elements with a finite tolerance (0 if none)."""
+        error, tol = self.error, np.broadcast_to(self.tolerance, self.error.shape)
+        finite = np.isfinite(tol)
+        if not np.any(finite):
+            return 0.0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.where(error[finite] == 0, 0.0, error[finite] / tol[finite])
+        return float(np.nan_to_num(ratio, nan=np.inf).max())
+
+    def vacuous(self) -> int:
+        """How many elements had no finite tolerance (a kink or an unbounded ratio)."""
+        return int(
+            np.count_nonzero(~np.isfinite(np.broadcast_to(self.tolerance, self.error.shape)))
+        )
+
+    def describe(self) -> str:
+        error = self.error
+        tol = np.broadcast_to(self.tolerance, error.shape)
+        failing = self.failing
+        if not np.any(failing):
+            return f"{self.claim}: holds (worst error {self.worst_ratio():.3g} x tolerance)"
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            badness = np.where(failing, np.nan_to_num(error / tol, nan=np.inf), -1.0)
+        index = np.unravel_index(int(np.argmax(badness)), error.shape)
+        where = tuple(int(i) for i in index)
+        actual = np.asarray(self.actual)[index]
+        expected = np.asarray(self.expected)[index]
+        return (
+            f"{self.claim}: {int(np.count_nonzero(failing))} of {error.size} values out of "
+            f"tolerance; worst at index {where}: actual {actual!r}, expected {expected!r}, "
+            f"|error| {error[index]:.6g} > tolerance {tol[index]:.6g}"
+        )
+
+
+def require(sentence: str, comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """Raise :class:`InvariantViolation` with ``sentence`` unless every comparison holds."""
+    failed = [c for c in comparisons if not c.holds()]
+    if failed:
+        details = "\n  ".join(c.describe() for c in failed)
+        raise InvariantViolation(f"{sentence}\n  {details}")
+    return list(comparisons)

@@ -1,0 +1,318 @@
+"""The target invariants: each only calls a function in the gate protocol
+``fn(weights, biases, x, classes) -> relevance`` on networks built from a case, so it applies to
+anyone's attribution code. :data:`PROPERTIES` names them; a method's claim says which hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..bounds import (
+    Ball,
+    LayerBalls,
+    Precision,
+    add,
+    agreement_tolerance,
+    conservation_tolerance,
+    enclose_forward,
+    total,
+)
+from ..cases import SeedCase
+from ..constructions import exact_rescaling_exponent, permute_hidden_units, rescale_hidden_unit
+from ..methods import METHODS, Method, Target
+from ..network import Array, Network
+from .calling import call_target
+from .comparison import Comparison, require
+
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+def _selected(balls: Ball, classes: Array) -> Ball:
+    rows = np.arange(balls.mid.shape[0])
+    return Ball(balls.mid[rows, classes], balls.rad[rows, classes])
+
+
+@dataclass(frozen=True)
+class Property:
+    """A target invariant: its name, a one-line claim for tables, the sentence it proves, and
+    its check."""
+
+    name: str
+    claim: str
+    sentence: str
+    check: Callable[[SeedCase, Target, Method, Draw], list[Comparison]]
+
+
+def _input_invariance(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    p = case.precision
+    a = call_target(target, case.net1, case.x1, case.classes)
+    b = call_target(target, case.net2, case.x2, case.classes)
+    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball2 = method.enclose(case.net2, case.balls2, case.classes, p)
+    return [
+        Comparison(
+            "relevance(net2, x1 + m) == relevance(net1, x1)",
+            b,
+            a,
+            agreement_tolerance(ball2, ball1),
+        )
+    ]
+
+
+def _shift_decomposition(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    p = case.precision
+    d = case.net1.n_inputs
+    rx1 = call_target(target, case.net1, case.x1, case.classes)
+    network, x3 = case.plain_net3
+    r3 = call_target(target, network, x3, case.classes)
+    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball3 = method.enclose(network, case.plain_balls3, case.classes, p)
+    return [
+        Comparison(
+            "rx1 == rx3 + rm3",
+            rx1,
+            r3[:, :d] + r3[:, d:],
+            agreement_tolerance(ball1, add(ball3[:, :d], ball3[:, d:], p)),
+        )
+    ]
+
+
+def _bias_proxy_conservation(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    p = case.precision
+    proxy, xp = case.proxy
+    relevance = call_target(target, proxy, xp, case.classes).astype(np.float64)
+    layers = method.enclose_layers(proxy, case.proxy_balls, case.classes, p)
+    logit = _selected(case.proxy_balls.z[-1], case.classes)
+    unassigned = (
+        _unassigned(layers, p) if method.rule is not None else Ball.exact(np.zeros_like(logit.mid))
+    )
+    k = relevance.shape[1] + 2
+    tolerance = (
+        conservation_tolerance(layers, p)[:, 0]
+        + logit.rad
+        + unassigned.rad
+        + p.gamma(k) * (np.abs(relevance).sum(axis=1) + np.abs(logit.mid) + np.abs(unassigned.mid))
+    )
+    return [
+        Comparison(
+            "sum of relevance on the bias-proxy network == logit - unassigned",
+            relevance.sum(axis=1),
+            logit.mid - unassigned.mid,
+            tolerance,
+        )
+    ]
+
+
+def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
+    """All relevance the rule kept back (``Rs``) over the network, per sample."""
+    per_layer = [total(layer.Rs, axis=1, p=p) for layer in layers]
+    result = per_layer[0]
+    for ball in per_layer[1:]:
+        result = add(result, ball, p)
+    return result
+
+
+def _bias_proxy_transparency(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    p = case.precision
+    d = case.net1.n_inputs
+    proxy, xp = case.proxy
+    a = call_target(target, case.net1, case.x1, case.classes)
+    b = call_target(target, proxy, xp, case.classes)[:, :d]
+    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball_p = method.enclose(proxy, case.proxy_balls, case.classes, p)[:, :d]
+    return [
+        Comparison(
+            "relevance at x: bias-proxy network == net1", b, a, agreement_tolerance(ball_p, ball1)
+        )
+    ]
+
+
+def _changed_network(
+    case: SeedCase, other: Network, target: Target, method: Method, claim: str
+) -> list[Comparison]:
+    p = case.precision
+    a = call_target(target, case.net1, case.x1, case.classes)
+    b = call_target(target, other, case.x1, case.classes)
+    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball_o = method.enclose(
+        other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
+    )
+    return [Comparison(claim, b, a, agreement_tolerance(ball_o, ball1))]
+
+
+def _permutation(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+    if case.net1.depth < 2:
+        return []  # no hidden units to permute
+    layer = draw(st.integers(0, case.net1.depth - 2))
+    order = draw(st.permutations(range(case.net1.layers[layer].n_out)))
+    other = permute_hidden_units(case.net1, layer, order)
+    return _changed_network(
+        case,
+        other,
+        target,
+        method,
+        f"relevance with layer {layer}'s units in order {list(order)} == net1's",
+    )
+
+
+def _rescaling(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+    if case.net1.depth < 2:
+        return []  # no hidden units to rescale
+    layer = draw(st.integers(0, case.net1.depth - 2))
+    unit = draw(st.integers(0, case.net1.layers[layer].n_out - 1))
+    exponent = exact_rescaling_exponent(case.net1, layer, unit, draw(st.integers(-12, 12)))
+    other = rescale_hidden_unit(case.net1, layer, unit, exponent)
+    return _changed_network(
+        case,
+        other,
+        target,
+        method,
+        f"relevance with unit {unit} of layer {layer} rescaled by 2**{exponent} == net1's",
+    )
+
+
+def _batch_consistency(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    p = case.precision
+    batch = call_target(target, case.net1, case.x1, case.classes)
+    one_by_one = np.vstack(
+        [
+            call_target(target, case.net1, case.x1[i : i + 1], case.classes[i : i + 1])
+            for i in range(case.x1.shape[0])
+        ]
+    )
+    ball = method.enclose(case.net1, case.balls1, case.classes, p)
+    return [
+        Comparison(
+            "relevance of the batch == relevance of each sample alone",
+            batch,
+            one_by_one,
+            agreement_tolerance(ball, ball),
+        )
+    ]
+
+
+def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+    first = call_target(target, case.net1, case.x1, case.classes)
+    second = call_target(target, case.net1, case.x1, case.classes)
+    exact = np.zeros_like(first)  # the same call on the same arrays: the same bits
+    return [Comparison("the second call == the first, bit for bit", second, first, exact)]
+
+
+def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+    p = case.precision
+    actual = call_target(target, case.net1, case.x1, case.classes)
+    expected = np.asarray(
+        method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes)
+    )
+    ball = method.enclose(case.net1, case.balls1, case.classes, p)
+    return [
+        Comparison(
+            f"target == lrp-invariants' {method.name}",
+            actual,
+            expected,
+            agreement_tolerance(ball, ball),
+        )
+    ]
+
+
+PROPERTIES: dict[str, Property] = {
+    prop.name: prop
+    for prop in (
+        Property(
+            "input-invariance",
+            "relevance(net2, x1 + m) == relevance(net1, x1)",
+            "A constant input shift m, compensated in net2's first bias, changes nothing: "
+            "relevance(net2, x1 + m) == relevance(net1, x1).",
+            _input_invariance,
+        ),
+        Property(
+            "shift-decomposition",
+            "rx1 == rx3 + rm3",
+            "On net3, which takes -m as a second input through W1, the relevance of x1 "
+            "splits into that of x3 = x1 + m and that of -m: rx1 == rx3 + rm3.",
+            _shift_decomposition,
+        ),
+        Property(
+            "bias-proxy-conservation",
+            "sum(R) on the bias proxy == logit - unassigned",
+            "With every bias an always-on input relayed to its layer (the reply's preferred "
+            "treatment of biases), the input relevance adds up to the logit, less what the "
+            "rule keeps back (ε's stabiliser, αβ's empty sides).",
+            _bias_proxy_conservation,
+        ),
+        Property(
+            "bias-proxy-transparency",
+            "biases as inputs change nothing at x",
+            "Turning biases into relayed inputs changes no relevance at x.",
+            _bias_proxy_transparency,
+        ),
+        Property(
+            "permutation",
+            "reordering hidden units changes nothing",
+            "Reordering hidden units changes no input relevance.",
+            _permutation,
+        ),
+        Property(
+            "rescaling",
+            "rescaling a hidden unit by 2**k changes nothing",
+            "Scaling a hidden unit's incoming weights and bias by 2**k and its outgoing "
+            "weights by 2**-k changes no input relevance.",
+            _rescaling,
+        ),
+        Property(
+            "batch-consistency",
+            "a batch == its samples one by one",
+            "The relevance of a batch equals the relevance of its samples one by one.",
+            _batch_consistency,
+        ),
+        Property(
+            "determinism",
+            "the same call twice gives the same bits",
+            "The same call on the same arrays gives the same relevance, bit for bit.",
+            _determinism,
+        ),
+        Property(
+            "reference",
+            "agrees with this package's implementation",
+            "The target agrees with lrp-invariants' reference implementation of the "
+            "method it claims.",
+            _reference,
+        ),
+    )
+}
+
+
+def check_property(
+    prop: Property, case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    """Run one target property on one case; raise :class:`InvariantViolation` if it fails."""
+    return require(prop.sentence, prop.check(case, target, method, draw))
+
+
+def property_table() -> str:
+    """The Markdown table of which property each method implies, as README shows it and
+    ``lrp-invariants methods`` prints it; generated from :data:`PROPERTIES` and ``METHODS``."""
+    names = list(METHODS)
+    lines = [
+        "| property | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
+    for prop in PROPERTIES.values():
+        cells = ["yes" if prop.name in METHODS[m].properties else "-" for m in names]
+        lines.append(f"| {prop.name}: {prop.claim} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
