@@ -9,8 +9,10 @@ they know nothing of networks or rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -208,7 +210,8 @@ def fraction(part: Ball, rest: Ball, p: Precision) -> Ball:
         lo = np.where(np.isinf(r_hi), 0.0, ratio_or_zero(p_lo, p_lo + r_hi))
         hi = np.where(p_hi > 0, np.where(np.isinf(p_hi), 1.0, ratio_or_zero(p_hi, p_hi + r_lo)), 0)
     mid = np.clip(ratio_or_zero(part.mid, part.mid + rest.mid), 0, 1)
-    rad = np.maximum(hi - mid, mid - lo) + 4 * p.u * hi
+    # the quotient itself may round in the subnormal range: η (0 when nothing is divided)
+    rad = np.maximum(hi - mid, mid - lo) + 4 * p.u * hi + p.eta * (hi > 0)
     return Ball(mid, p.widen(rad, 4))
 
 
@@ -227,6 +230,111 @@ def divide(numerator: Ball, denominator: Ball, p: Precision) -> Ball:
     mid = ratio_or_zero(numerator.mid, denominator.mid)
     # |n/d - n0/d0| <= (|n - n0| + |n0/d0| |d - d0|) / min|d|
     spread = ratio_or_zero(numerator.rad + times(np.abs(mid), denominator.rad), safe)
-    rad = spread + 2 * p.u * (np.abs(mid) + spread)
+    rad = spread + 2 * p.u * (np.abs(mid) + spread) + p.eta * (np.abs(mid) + spread > 0)
     rad = np.where(straddles, np.inf, rad)
     return Ball(mid, p.widen(rad, 6))
+
+
+# --------------------------------------------------------------------------------------------
+# Underflow in a product whose association is not known.
+#
+# Code under test may evaluate a product such as ``a_i w_ij R_j / d_j`` in any association:
+# shares first ``((a w) / d) R``, relevance first ``a (w (R / d))``, ``(a w R) / d``, a reciprocal
+# ``1 / d`` first, ... Each operation whose exact result lies below the smallest normal number
+# rounds with an absolute error up to ``η / 2``, and that error is multiplied by every factor
+# applied later. So for every *intermediate* (a subset of the factors whose product some
+# association computes: two or more factors, or a reciprocal computed alone) the final result can
+# be off by ``η / 2`` times the product of the other factors. A rounding also never moves a value
+# by more than its own magnitude (0 is representable), and never more than doubles it, so the
+# same error is at most ``2**(k-1) |P|`` for a product ``P`` of ``k`` factors: where the other
+# factors are unbounded (a denominator that may be zero) the bound stays that of the term itself.
+# An intermediate of factors that are all exactly zero somewhere contributes nothing there, and
+# one whose magnitude cannot fall below the smallest normal number contributes nothing at all.
+
+
+@dataclass(frozen=True, eq=False)
+class Factor:
+    """One factor of a product of unknown association: bounds on its magnitude.
+
+    ``upper`` bounds ``|f|`` elementwise (``inf`` where unbounded); ``smallest`` bounds ``|f|``
+    from below wherever ``f`` may be nonzero (0 when nothing better is known); ``computed`` marks
+    a factor that is itself the result of an operation, such as a reciprocal ``1 / d``.
+    """
+
+    upper: F64
+    smallest: float
+    computed: bool = False
+
+    @classmethod
+    def exact(cls, values: ArrayLike) -> Factor:
+        magnitude = np.abs(np.asarray(values, dtype=np.float64))
+        nonzero = magnitude[magnitude > 0]
+        return cls(magnitude, float(nonzero.min()) if nonzero.size else np.inf)
+
+    @classmethod
+    def of(cls, ball: Ball, p: Precision) -> Factor:
+        lo, hi = ball.bounds(p)
+        lower = np.where((lo > 0) | (hi < 0), np.minimum(np.abs(lo), np.abs(hi)), 0.0)
+        live = ball.upper > 0
+        return cls(ball.upper, float(lower[live].min()) if np.any(live) else np.inf)
+
+    @classmethod
+    def reciprocal(cls, lower: F64, upper: F64) -> Factor:
+        """``1 / d`` for ``lower <= |d| <= upper`` (a zero ``lower`` leaves it unbounded)."""
+        with np.errstate(divide="ignore", over="ignore"):
+            bound = np.where(lower > 0, 1.0 / np.where(lower > 0, lower, 1.0), np.inf)
+        largest = float(np.max(upper, initial=0.0))
+        return cls(bound, 1.0 / largest if largest > 0 else np.inf, computed=True)
+
+
+def association_slack(
+    factors: Sequence[Factor], combine: Callable[[Sequence[F64]], F64], p: Precision
+) -> tuple[F64, F64, int]:
+    """How far underflow can move ``combine(factors)`` in any association of each product.
+
+    ``combine`` maps one array per factor to the quantity being bounded (a product, or a sum of
+    products: ``a ⊙ ((R ⊙ inv) @ Wᵀ)``); it must be nondecreasing in each argument. Returns the
+    bound, and what a caller that divides the result by something later needs: the sum over
+    intermediates of ``η x (the other factors)``, and how many intermediates were counted (each
+    also bounded by ``cap_factor(k) x |P|``).
+    """
+    k = len(factors)
+    cap = cap_factor(k, p) * combine([f.upper for f in factors])
+    slack = np.zeros_like(cap)
+    spread = np.zeros_like(cap)
+    counted = 0
+    threshold = p.tiny * (1 + 2 * p.gamma(k))
+    for size in range(1, k + 1):
+        for chosen in combinations(range(k), size):
+            if size == 1 and not factors[chosen[0]].computed:
+                continue  # a single operand is no operation
+            smallest = [factors[i].smallest for i in chosen]
+            if math.inf in smallest:
+                continue  # one of its factors is zero everywhere: so is the intermediate
+            with np.errstate(over="ignore"):
+                if float(np.prod(smallest)) >= threshold:
+                    continue  # this intermediate cannot come near the subnormal range
+            parts = [
+                (f.upper > 0).astype(np.float64) if i in chosen else f.upper
+                for i, f in enumerate(factors)
+            ]
+            with np.errstate(invalid="ignore", over="ignore"):
+                error = p.eta * combine(parts)
+            error = np.where(np.isnan(error), np.inf, error)
+            slack += np.minimum(error, cap)
+            spread += error
+            counted += 1
+    return slack, spread, counted
+
+
+def cap_factor(k: int, p: Precision) -> float:
+    """How many times its own magnitude one underflow can move a product of ``k`` factors."""
+    return 2.0 ** (k - 1) * (1 + 2 * p.gamma(k))
+
+
+def product_of(parts: Sequence[F64]) -> F64:
+    """``combine`` for a plain elementwise product (no sum)."""
+    result: F64 = np.asarray(parts[0], dtype=np.float64)
+    for part in parts[1:]:
+        result = times(result, part)
+    return result

@@ -7,8 +7,9 @@ its result encloses the exact value and every correct evaluation of the same for
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -18,16 +19,20 @@ from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Rule, WSquare, column_normal
 from .balls import (
     F64,
     Ball,
+    Factor,
     Precision,
     add,
     affine,
+    association_slack,
     bound_matmul,
+    cap_factor,
     divide,
     fraction,
     magnitude,
     monotone,
     mul,
     negative_part,
+    product_of,
     ratio_or_zero,
     relu,
     scale,
@@ -125,16 +130,94 @@ def _step(z: F64) -> F64:
 
 
 def enclose_gradient(
-    network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision | None = None
+    network: Network,
+    forward: ForwardBalls,
+    classes: ArrayLike,
+    p: Precision | None = None,
+    times_input: bool = False,
 ) -> Ball:
-    """Enclose d logit[class] / d x; at a kink the ReLU derivative may be 0 or 1."""
+    """Enclose d logit[class] / d x (times x if ``times_input``), evaluated in any order.
+
+    At a kink the ReLU derivative may be 0 or 1. The gradient is a chain of matrix products
+    (``diag(x) W_0 D_1 W_1 ... W_L e_c``) that code under test may associate in any way:
+    backward (reverse mode), forward (a Jacobian from the input up), or mixed; see
+    :func:`_chain_underflow` for the products that may underflow on the way.
+    """
     p = p or Precision.of(network.dtype)
     g = Ball.exact(_one_hot(classes, forward.z[-1].mid.shape))
+    masks: list[F64] = []
     for i in range(network.depth - 1, -1, -1):
         g = affine(g, network.layers[i].W.T.astype(np.float64), None, p)
         if i > 0:
-            g = mul(monotone(_step, forward.z[i - 1], p, 0), g, p)
-    return g
+            step = monotone(_step, forward.z[i - 1], p, 0)
+            masks.insert(0, step.upper)
+            g = mul(step, g, p)
+    if times_input:
+        g = mul(forward.a[0], g, p)
+    slack = _chain_underflow(network, masks, classes, forward.a[0].upper, times_input, p)
+    return Ball(g.mid, g.rad + slack)
+
+
+def _abs_layer(absW: F64, mask: F64 | None, column: bool, v: F64) -> F64:
+    """``|M| v`` for one matrix of the gradient chain, on row vectors, then its ReLU mask."""
+    out = times(absW, v) if column else bound_matmul(v, absW.T)
+    return out if mask is None else times(out, mask)
+
+
+def _chain_underflow(
+    network: Network,
+    masks: Sequence[F64],
+    classes: ArrayLike,
+    x_upper: F64,
+    times_input: bool,
+    p: Precision,
+) -> F64:
+    """Underflow slack of the gradient's matrix chain in every association (n, d).
+
+    Any association computes some contiguous sub-chain ``M_p ... M_q`` as an intermediate; each
+    of its entries sums at most ``width`` products, each of which may underflow by ``η / 2``,
+    and that error reaches feature ``i`` multiplied by the chain before it (summed over its
+    columns: ``(|M_0 ... M_{p-1}| 1)_i``) and after it (summed: ``1ᵀ |M_{q+1} ... M_last|``).
+    Each path's error is also at most ``cap_factor`` times the path itself, which bounds the
+    sum by the gradient of absolute values (see
+    :func:`~lrp_invariants.bounds.balls.association_slack`).
+    """
+    n = x_upper.shape[0]
+    chosen = np.asarray(classes, dtype=np.intp)
+    # the chain's matrices, input side first, each as (rows, v -> |M| v on row vectors)
+    chain: list[tuple[int, Callable[[F64], F64]]] = []
+    if times_input:
+        chain.append((network.n_inputs, lambda v: times(x_upper, v)))
+    for i, layer in enumerate(network.layers):
+        absW = np.abs(layer.W.astype(np.float64))
+        mask = masks[i - 1] if i > 0 else None
+        last = i == network.depth - 1
+        # the last matrix is the chosen class's column: one row vector per sample
+        chain.append(
+            (layer.n_in, partial(_abs_layer, absW[:, chosen].T if last else absW, mask, last))
+        )
+
+    def through(first: int, last: int, v: F64) -> F64:
+        for index in range(last, first - 1, -1):
+            v = chain[index][1](v)
+        return v
+
+    K = len(chain)
+    columns = [rows for rows, _ in chain[1:]] + [1]  # M_k's columns are M_{k+1}'s rows
+    before = [np.ones_like(x_upper)] + [
+        through(0, start - 1, np.ones((n, columns[start - 1]))) for start in range(1, K)
+    ]
+    after = [through(end + 1, K - 1, np.ones((n, 1))).sum(axis=1) for end in range(K - 1)]
+    after.append(np.ones(n))
+    cap = cap_factor(K, p) * through(0, K - 1, np.ones((n, 1)))  # the gradient of |paths|
+    width = float(max(network.widths))
+    slack = np.zeros_like(x_upper)
+    for start in range(K):
+        for end in range(start + 1, K):
+            with np.errstate(invalid="ignore", over="ignore"):
+                error = p.eta * width * times(before[start], after[end][:, None])
+            slack += np.minimum(np.where(np.isnan(error), np.inf, error), cap)
+    return slack
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +264,7 @@ def enclose_relevance(
     selector = _one_hot(classes, z_top.mid.shape)
     R = mul(Ball.exact(selector), z_top, p)
     h: Ball | None = Ball.exact(selector)  # R = act(z) * h, act = identity at the logits
+    carry: tuple[F64, F64] | None = None
     out: list[LayerBalls] = []
     for i in range(network.depth - 1, -1, -1):
         layer, rule, top = network.layers[i], per_layer[i], i == network.depth - 1
@@ -190,11 +274,11 @@ def enclose_relevance(
         c = None if layer.constant is None else layer.constant.astype(np.float64)
         if isinstance(rule, (LRP0, Epsilon)):
             eps = rule.epsilon if isinstance(rule, Epsilon) else 0.0
-            result, h = _stabilised(W, bias, c, a, z, R, h, eps, top, p)
+            result, h, carry = _stabilised(W, bias, c, a, z, R, h, eps, top, p, carry)
         elif isinstance(rule, AlphaBeta):
-            result, h = _alpha_beta(W, bias, c, a, z, R, rule, p), None
+            result, h, carry = _alpha_beta(W, bias, c, a, z, R, rule, p), None, None
         elif isinstance(rule, (WSquare, Flat)):
-            result, h = _input_blind(W, c, R, isinstance(rule, Flat), p), None
+            result, h, carry = _input_blind(W, c, R, isinstance(rule, Flat), p), None, None
         else:
             raise NotImplementedError(f"no error bound is known for the rule {rule!r}")
         out.append(result)
@@ -213,8 +297,16 @@ def _stabilised(
     eps: float,
     top: bool,
     p: Precision,
-) -> tuple[LayerBalls, Ball]:
-    """LRP-0 (eps = 0) and LRP-ε: s = R / (z + ε sign z)."""
+    carry: tuple[F64, F64] | None,
+) -> tuple[LayerBalls, Ball, tuple[F64, F64]]:
+    """LRP-0 (eps = 0) and LRP-ε: s = R / (z + ε sign z).
+
+    ``carry`` is what the layer above may have lost to underflow in ``R`` in an association
+    unlike this module's (see :func:`_underflow_of_sums`); the ``h``-form here never divides
+    ``R`` itself, so that loss is divided by the denominator and added to ``s``.
+    """
+    low, high = magnitude(z, p).bounds(p)
+    den_low, den_high = np.maximum(low, 0) + eps, high + eps  # |z + ε sign z| = |z| + ε
     if h is not None and top:
         # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
         factor = monotone(
@@ -232,6 +324,11 @@ def _stabilised(
             2,
         )
         s = _with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, z, eps, p)
+        if carry is not None:
+            spread, cap_per_unit = carry
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lost = np.where(den_low > 0, spread / np.where(den_low > 0, den_low, 1), np.inf)
+            s = Ball(s.mid, s.rad + np.minimum(lost, times(cap_per_unit, factor.upper)))
         Rs = scale(s, eps, p)  # the stabiliser's share, ε s_j, where s_j != 0 (z_j > 0)
     else:
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
@@ -249,7 +346,40 @@ def _stabilised(
     n_sources = W.shape[0] * (1 if c is None else 2) + 1
     length = n_sources + W.shape[0] + W.shape[1] + 6
     underflow = _underflow_mass(s.upper, a.upper, length, p)
-    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow), below
+    # the same products in every other association: a_i w_ij R_j / den_j, b_j R_j / den_j
+    R_factor, inverse = Factor.of(R, p), Factor.reciprocal(den_low, den_high)
+    slack_in, carry_out = _underflow_of_sums(Factor.of(a, p), W, R_factor, inverse, p)
+    R_in = Ball(R_in.mid, R_in.rad + slack_in)
+    underflow = underflow + slack_in.sum(axis=1)
+    if Rm is not None and c is not None:
+        constant = Factor.exact(np.broadcast_to(c, R_in.mid.shape))
+        slack_m, _ = _underflow_of_sums(constant, W, R_factor, inverse, p)
+        Rm = Ball(Rm.mid, Rm.rad + slack_m)
+        underflow = underflow + slack_m.sum(axis=1)
+    bias_factor = Factor.of(
+        Ball(np.broadcast_to(bias.mid, R.mid.shape), np.broadcast_to(bias.rad, R.mid.shape)), p
+    )
+    slack_b, _, _ = association_slack([bias_factor, R_factor, inverse], product_of, p)
+    Rb = Ball(Rb.mid, Rb.rad + slack_b)
+    underflow = underflow + slack_b.sum(axis=1)
+    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow), below, carry_out
+
+
+def _underflow_of_sums(
+    a: Factor, W: F64, R: Factor, inverse: Factor, p: Precision
+) -> tuple[F64, tuple[F64, F64]]:
+    """Underflow slack of ``Σ_j a_i w_ij R_j / den_j`` in every association (n, in), and what
+    the layer below needs to bound the same loss divided by its own denominators: the sum over
+    intermediates of ``η x (other factors)``, and the cap per unit of ``a`` (see
+    :func:`~lrp_invariants.bounds.balls.association_slack`)."""
+    absW = np.abs(W)
+
+    def combine(parts: Sequence[F64]) -> F64:
+        return times(parts[0], bound_matmul(times(parts[2], parts[3]), parts[1].T))
+
+    slack, spread, counted = association_slack([a, Factor.exact(W), R, inverse], combine, p)
+    per_unit = counted * cap_factor(4, p) * bound_matmul(times(R.upper, inverse.upper), absW.T)
+    return slack, (spread, per_unit)
 
 
 def _underflow_mass(s_upper: F64, a_upper: F64, length: int, p: Precision) -> F64:

@@ -1,0 +1,290 @@
+"""Correct attribution functions written unlike this package's core: the gate must pass them all.
+
+Each function follows the gate protocol ``fn(weights, biases, x, classes) -> relevance`` and
+computes exactly what its method defines, with every operation correctly rounded, but in another
+evaluation order than :mod:`lrp_invariants.rules`: shares before relevance, the explicit
+``(n, in, out)`` contribution tensor, a forward-mode Jacobian, ``math.fsum`` sums, per-sample
+Python loops, torch's ``(out, in)`` weight layout with the "gradient x (input / z)" form of
+autograd-based LRP, and einsum. They are written from the equations, independently of the core,
+and share nothing with it but the conventions the gate's methods document: the relevance starts
+at the chosen class logit; a zero denominator passes nothing (0/0 -> 0); the ε stabiliser has
+sign(0) = +1; αβ splits each contribution ``a_i w_ij`` (and the bias) by its own sign, with a
+side that has no source passing nothing.
+
+A gate that fails one of these on any seed raises a false alarm (issue: "Zero false alarms for
+every correct evaluation order").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from lrp_invariants.network import Array
+from lrp_invariants.targets import EPSILON
+
+Weights = Sequence[Array]
+
+
+def _forward(weights: Weights, biases: Weights, x: Array) -> tuple[list[Array], list[Array]]:
+    """Every layer's input and pre-activation, ReLU between layers."""
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        inputs.append(a)
+        z = a @ W + b
+        pre.append(z)
+        a = np.maximum(z, 0) if i < len(weights) - 1 else z
+    return inputs, pre
+
+
+def _logit_relevance(z_top: Array, classes: Array) -> Array:
+    R = np.zeros_like(z_top)
+    rows = np.arange(len(classes))
+    R[rows, classes] = z_top[rows, classes]
+    return R
+
+
+def _signed_epsilon(z: Array, epsilon: float) -> Array:
+    """``z + ε sign(z)`` with sign(0) = +1."""
+    return z + np.where(z >= 0, epsilon, -epsilon).astype(z.dtype)
+
+
+def _safe_ratio(numerator: Array, denominator: Array) -> Array:
+    """numerator / denominator, 0 where the denominator is 0 (0/0 -> 0)."""
+    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape), numerator.dtype)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+# --- αβ and z⁺, shares first: R_i = Σ_j (α z⁺_ij / Z⁺_j - β z⁻_ij / Z⁻_j) R_j --------------------
+
+
+def _alpha_beta_shares_first(
+    weights: Weights, biases: Weights, x: Array, classes: Array, alpha: float, beta: float
+) -> Array:
+    inputs, pre = _forward(weights, biases, x)
+    R = _logit_relevance(pre[-1], classes)
+    for i in range(len(weights) - 1, -1, -1):
+        zij = inputs[i][:, :, None] * weights[i][None, :, :]  # (n, in, out)
+        b = np.broadcast_to(biases[i], (zij.shape[0], 1, zij.shape[2]))
+        sources = np.concatenate([zij, b], axis=1)  # the bias is a source like any other
+        positive, negative = np.maximum(sources, 0), np.minimum(sources, 0)
+        share_pos = _safe_ratio(positive, positive.sum(axis=1, keepdims=True))
+        share_neg = _safe_ratio(negative, negative.sum(axis=1, keepdims=True))
+        shares = alpha * share_pos - beta * share_neg  # the textbook's fractions, then R
+        R = (shares[:, :-1, :] * R[:, None, :]).sum(axis=2)
+    return R
+
+
+def alpha_beta_shares_first(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """LRP-α2β1 as the textbook writes it: each contribution's share of its sign's sum, times R."""
+    return _alpha_beta_shares_first(weights, biases, x, classes, 2.0, 1.0)
+
+
+def zplus_shares_first(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """z⁺ (α1β0) with shares first."""
+    return _alpha_beta_shares_first(weights, biases, x, classes, 1.0, 0.0)
+
+
+def zplus_relevance_first(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """z⁺ with the relevance per unit of positive contribution first: (R_j / Z⁺_j) z⁺_ij."""
+    inputs, pre = _forward(weights, biases, x)
+    R = _logit_relevance(pre[-1], classes)
+    for i in range(len(weights) - 1, -1, -1):
+        a, W = inputs[i], weights[i]
+        positive = np.maximum(a[:, :, None] * W[None, :, :], 0)
+        total = positive.sum(axis=1) + np.maximum(biases[i], 0)
+        per_unit = _safe_ratio(R, total)  # (n, out)
+        R = np.einsum("nio,no->ni", positive, per_unit)
+    return R
+
+
+# --- LRP-ε and LRP-0 -------------------------------------------------------------------------
+
+
+def epsilon_contribution_tensor(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """LRP-ε with the explicit (n, in, out) tensor: (a_i w_ij) first, then times R_j / den_j."""
+    inputs, pre = _forward(weights, biases, x)
+    R = _logit_relevance(pre[-1], classes)
+    for i in range(len(weights) - 1, -1, -1):
+        zij = inputs[i][:, :, None] * weights[i][None, :, :]
+        s = R / _signed_epsilon(pre[i], EPSILON)
+        R = (zij * s[:, None, :]).sum(axis=2)
+    return R
+
+
+def epsilon_per_sample_loops(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """LRP-ε in plain Python loops, one sample, one unit, one contribution at a time:
+    R_i = Σ_j (a_i w_ij) R_j / den_j, multiplied left to right."""
+    out = np.zeros_like(x)
+    for n in range(x.shape[0]):
+        a = [float(v) for v in x[n]]
+        activations, pre = [], []
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+            activations.append(a)
+            z = [sum(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j]) for j in range(len(b))]
+            pre.append(z)
+            a = [max(v, 0.0) for v in z] if i < len(weights) - 1 else z
+        R = [0.0] * len(pre[-1])
+        R[int(classes[n])] = pre[-1][int(classes[n])]
+        for i in range(len(weights) - 1, -1, -1):
+            a, z, W = activations[i], pre[i], weights[i]
+            den = [v + (EPSILON if v >= 0 else -EPSILON) for v in z]
+            R = [
+                sum(a[k] * float(W[k, j]) * R[j] / den[j] for j in range(len(z)))
+                for k in range(len(a))
+            ]
+        out[n] = R
+    return out
+
+
+def _fsum_matmul(a: Array, W: Array) -> Array:
+    """``a @ W`` with every dot product summed exactly once (math.fsum)."""
+    return np.array(
+        [[math.fsum(a[n, k] * W[k, j] for k in range(W.shape[0])) for j in range(W.shape[1])]
+         for n in range(a.shape[0])]
+    ).reshape(a.shape[0], W.shape[1])
+
+
+def lrp0_fsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """LRP-0 with every sum (forward and backward) correctly rounded by math.fsum."""
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        inputs.append(a)
+        z = np.array(
+            [[math.fsum([*(a[n, k] * W[k, j] for k in range(W.shape[0])), b[j]])
+              for j in range(W.shape[1])] for n in range(a.shape[0])]
+        ).reshape(a.shape[0], W.shape[1])
+        pre.append(z)
+        a = np.maximum(z, 0) if i < len(weights) - 1 else z
+    R = _logit_relevance(pre[-1], classes)
+    for i in range(len(weights) - 1, -1, -1):
+        s = _safe_ratio(R, pre[i])
+        R = inputs[i] * _fsum_matmul(s, weights[i].T)
+    return R
+
+
+def _torch_layout(weights: Weights) -> list[Array]:
+    """Weights as torch.nn.Linear keeps them: (out, in)."""
+    return [np.ascontiguousarray(W.T) for W in weights]
+
+
+def _gradient_times_input_over_z(
+    weights: Weights, biases: Weights, x: Array, classes: Array, epsilon: float
+) -> Array:
+    """Autograd-style LRP: at every layer, R_in = a * (d/da of z . stop(R / den)), which for a
+    Linear layer in torch's (out, in) layout is a * ((R / den) @ W_t)."""
+    W_t = _torch_layout(weights)
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(W_t, biases, strict=True)):
+        inputs.append(a)
+        z = a @ W.T + b  # torch's F.linear
+        pre.append(z)
+        a = np.maximum(z, 0) if i < len(W_t) - 1 else z
+    R = _logit_relevance(pre[-1], classes)
+    for i in range(len(W_t) - 1, -1, -1):
+        den = _signed_epsilon(pre[i], epsilon) if epsilon else pre[i]
+        grad_seed = _safe_ratio(R, den)
+        R = inputs[i] * (grad_seed @ W_t[i])
+    return R
+
+
+def lrp0_autograd_torch_layout(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """LRP-0 as gradient x (input / z) in torch's weight layout."""
+    return _gradient_times_input_over_z(weights, biases, x, classes, 0.0)
+
+
+def epsilon_autograd_torch_layout(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """LRP-ε as gradient x (input / (z + ε sign z)) in torch's weight layout."""
+    return _gradient_times_input_over_z(weights, biases, x, classes, EPSILON)
+
+
+def alpha_beta_einsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """LRP-α2β1 with einsum for every product and sum, relevance per unit first."""
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        inputs.append(a)
+        z = np.einsum("ni,ij->nj", a, W) + b
+        pre.append(z)
+        a = np.maximum(z, 0) if i < len(weights) - 1 else z
+    R = _logit_relevance(pre[-1], classes)
+    for i in range(len(weights) - 1, -1, -1):
+        zij = np.einsum("ni,ij->nij", inputs[i], weights[i])
+        pos, neg = np.maximum(zij, 0), np.minimum(zij, 0)
+        Zp = np.einsum("nij->nj", pos) + np.maximum(biases[i], 0)
+        Zn = np.einsum("nij->nj", neg) + np.minimum(biases[i], 0)
+        R = np.einsum("nij,nj->ni", pos, _safe_ratio(2.0 * R, Zp)) - np.einsum(
+            "nij,nj->ni", neg, _safe_ratio(1.0 * R, Zn)
+        )
+    return R
+
+
+# --- gradients --------------------------------------------------------------------------------
+
+
+def _forward_mode_jacobian(weights: Weights, biases: Weights, x: Array) -> Array:
+    """d logits / d x per sample, (n, d, outputs), accumulated from the input forwards."""
+    a = x
+    J = np.broadcast_to(np.eye(x.shape[1], dtype=x.dtype), (x.shape[0], x.shape[1], x.shape[1]))
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        z = a @ W + b
+        J = J @ W  # (n, d, in) @ (in, out)
+        if i < len(weights) - 1:
+            J = J * (z > 0)[:, None, :]
+            a = np.maximum(z, 0)
+    return J
+
+
+def gradient_forward_mode(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """The gradient by forward-mode accumulation: the Jacobian from the input up, then a column."""
+    J = _forward_mode_jacobian(weights, biases, x)
+    return J[np.arange(x.shape[0]), :, classes]
+
+
+def gradient_x_input_forward_mode(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """Gradient x input with the forward-mode Jacobian."""
+    return gradient_forward_mode(weights, biases, x, classes) * x
+
+
+def gradient_x_input_einsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """Gradient x input, backward with einsum, the input multiplied into the first layer's
+    weights before the rest of the chain: Σ_j (x_i w_ij) g_j."""
+    a, pre = x, []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        z = np.einsum("ni,ij->nj", a, W) + b
+        pre.append(z)
+        a = np.maximum(z, 0)
+    g = np.zeros_like(pre[-1])
+    g[np.arange(len(classes)), classes] = 1
+    for i in range(len(weights) - 1, 0, -1):
+        g = np.einsum("nj,ij->ni", g, weights[i]) * (pre[i - 1] > 0)
+    return np.einsum("ni,ij,nj->ni", x, weights[0], g)
+
+
+ALTERNATIVES: dict[str, tuple[Callable[..., Array], str]] = {
+    fn.__name__: (fn, method)
+    for fn, method in (
+        (alpha_beta_shares_first, "lrp-alpha-beta"),
+        (zplus_shares_first, "lrp-zplus"),
+        (zplus_relevance_first, "lrp-zplus"),
+        (alpha_beta_einsum, "lrp-alpha-beta"),
+        (epsilon_contribution_tensor, "lrp-epsilon"),
+        (epsilon_per_sample_loops, "lrp-epsilon"),
+        (epsilon_autograd_torch_layout, "lrp-epsilon"),
+        (lrp0_fsum, "lrp-0"),
+        (lrp0_autograd_torch_layout, "lrp-0"),
+        (gradient_forward_mode, "gradient"),
+        (gradient_x_input_forward_mode, "gradient-x-input"),
+        (gradient_x_input_einsum, "gradient-x-input"),
+    )
+}
