@@ -47,6 +47,29 @@ class Precision:
         """Cover the rounding of a radius computed by at most ``k`` operations (zero stays zero)."""
         return rad * (1 + 2 * self.gamma(k + 2))
 
+    def grain(self, values: ArrayLike) -> float:
+        """The largest power of two that every number in ``values`` is a multiple of: the ulp of
+        the smallest nonzero magnitude (inf if all are zero).
+
+        Sums and products of floating-point numbers stay on their grid: a correctly rounded sum
+        of multiples of ``g`` is a multiple of ``g``, a product of multiples of ``g1`` and ``g2``
+        a multiple of ``max(g1 g2, η)``. A computed value that is not zero is therefore at least
+        its grain in magnitude, however much the sum cancelled: a pre-activation within rounding
+        of zero is 0 or far above the subnormal range (see :func:`association_slack`).
+        """
+        magnitude = np.abs(np.asarray(values, dtype=np.float64))
+        nonzero = magnitude[magnitude > 0]
+        if not nonzero.size:
+            return math.inf
+        _, exponent = np.frexp(nonzero.min())  # 2**(exponent - 1) <= smallest < 2**exponent
+        return max(self.u * 2.0 ** int(exponent), self.eta)
+
+    def product_grain(self, *grains: float) -> float:
+        """The grain of a product of numbers with these grains."""
+        if math.inf in grains:
+            return math.inf
+        return max(float(np.prod(grains)), self.eta)
+
 
 @dataclass(frozen=True, eq=False)
 class Ball:
@@ -244,12 +267,14 @@ def divide(numerator: Ball, denominator: Ball, p: Precision) -> Ball:
 # rounds with an absolute error up to ``η / 2``, and that error is multiplied by every factor
 # applied later. So for every *intermediate* (a subset of the factors whose product some
 # association computes: two or more factors, or a reciprocal computed alone) the final result can
-# be off by ``η / 2`` times the product of the other factors. A rounding also never moves a value
-# by more than its own magnitude (0 is representable), and never more than doubles it, so the
-# same error is at most ``2**(k-1) |P|`` for a product ``P`` of ``k`` factors: where the other
-# factors are unbounded (a denominator that may be zero) the bound stays that of the term itself.
-# An intermediate of factors that are all exactly zero somewhere contributes nothing there, and
-# one whose magnitude cannot fall below the smallest normal number contributes nothing at all.
+# be off by ``η / 2`` times the product of the other factors; summed over all subsets this is at
+# most ``η Π_f (|f| + [f != 0])``, one product instead of one per subset (the extra subsets it
+# counts only add multiples of ``η``). An intermediate of factors that are all exactly zero
+# somewhere contributes nothing there, and one whose magnitude cannot fall below the smallest
+# normal number contributes nothing at all. Independently of all that, a rounding never more than
+# doubles a magnitude (0 is representable), so a product ``P`` of ``k`` factors comes out within
+# ``(2**(k-1) + 1) |P|`` of itself whatever underflows: where the other factors are unbounded (a
+# denominator that may be zero) the bound stays that of the term itself.
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,11 +297,14 @@ class Factor:
         return cls(magnitude, float(nonzero.min()) if nonzero.size else np.inf)
 
     @classmethod
-    def of(cls, ball: Ball, p: Precision) -> Factor:
+    def of(cls, ball: Ball, p: Precision, grain: float = 0.0) -> Factor:
+        """A ball's magnitude; a computed value that is nonzero is also at least its ``grain``
+        (:meth:`Precision.grain`) however close to zero the ball reaches."""
         lo, hi = ball.bounds(p)
         lower = np.where((lo > 0) | (hi < 0), np.minimum(np.abs(lo), np.abs(hi)), 0.0)
         live = ball.upper > 0
-        return cls(ball.upper, float(lower[live].min()) if np.any(live) else np.inf)
+        smallest = float(lower[live].min()) if np.any(live) else np.inf
+        return cls(ball.upper, max(smallest, grain))
 
     @classmethod
     def reciprocal(cls, lower: F64, upper: F64) -> Factor:
@@ -288,48 +316,51 @@ class Factor:
 
 
 def association_slack(
-    factors: Sequence[Factor], combine: Callable[[Sequence[F64]], F64], p: Precision
-) -> tuple[F64, F64, int]:
+    factors: Sequence[Factor],
+    combine: Callable[[Sequence[F64]], F64],
+    p: Precision,
+    magnitude: F64 | None = None,
+) -> tuple[F64, F64]:
     """How far underflow can move ``combine(factors)`` in any association of each product.
 
     ``combine`` maps one array per factor to the quantity being bounded (a product, or a sum of
-    products: ``a ⊙ ((R ⊙ inv) @ Wᵀ)``); it must be nondecreasing in each argument. Returns the
-    bound, and what a caller that divides the result by something later needs: the sum over
-    intermediates of ``η x (the other factors)``, and how many intermediates were counted (each
-    also bounded by ``cap_factor(k) x |P|``).
+    products such as ``a ⊙ ((R ⊙ inv) @ Wᵀ)``); it must be a sum of products of its arguments,
+    with nonnegative coefficients. ``magnitude`` bounds ``combine`` of the exact factors where
+    structure knows better than the product of their bounds (a share ``z_ij / z_j`` lies in
+    [0, 1] even where ``1 / z_j`` is unbounded); by default it is ``combine`` of the bounds.
+    Returns the bound and its first part (``η`` times the other factors, summed), which a caller
+    that divides the result later needs.
     """
     k = len(factors)
-    cap = cap_factor(k, p) * combine([f.upper for f in factors])
-    slack = np.zeros_like(cap)
-    spread = np.zeros_like(cap)
-    counted = 0
+    if magnitude is None:
+        magnitude = combine([f.upper for f in factors])
     threshold = p.tiny * (1 + 2 * p.gamma(k))
-    for size in range(1, k + 1):
-        for chosen in combinations(range(k), size):
-            if size == 1 and not factors[chosen[0]].computed:
-                continue  # a single operand is no operation
-            smallest = [factors[i].smallest for i in chosen]
-            if math.inf in smallest:
-                continue  # one of its factors is zero everywhere: so is the intermediate
-            with np.errstate(over="ignore"):
-                if float(np.prod(smallest)) >= threshold:
-                    continue  # this intermediate cannot come near the subnormal range
-            parts = [
-                (f.upper > 0).astype(np.float64) if i in chosen else f.upper
-                for i, f in enumerate(factors)
-            ]
-            with np.errstate(invalid="ignore", over="ignore"):
-                error = p.eta * combine(parts)
-            error = np.where(np.isnan(error), np.inf, error)
-            slack += np.minimum(error, cap)
-            spread += error
-            counted += 1
-    return slack, spread, counted
+    if not any(
+        _may_underflow([factors[i] for i in chosen], threshold)
+        for size in range(1, k + 1)
+        for chosen in combinations(range(k), size)
+        if size > 1 or factors[chosen[0]].computed
+    ):
+        zero = np.zeros_like(magnitude)
+        return zero, zero
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = p.eta * (1 + 2 * p.gamma(k)) * combine([f.upper + (f.upper > 0) for f in factors])
+    spread = np.where(np.isnan(spread), np.inf, spread)
+    return np.minimum(spread, cap_factor(k, p) * magnitude), spread
+
+
+def _may_underflow(chosen: Sequence[Factor], threshold: float) -> bool:
+    smallest = [f.smallest for f in chosen]
+    if math.inf in smallest:
+        return False  # one of its factors is zero everywhere: so is the intermediate
+    with np.errstate(over="ignore"):
+        return bool(float(np.prod(smallest)) < threshold)
 
 
 def cap_factor(k: int, p: Precision) -> float:
-    """How many times its own magnitude one underflow can move a product of ``k`` factors."""
-    return 2.0 ** (k - 1) * (1 + 2 * p.gamma(k))
+    """How far, in multiples of its own magnitude, underflow can move a product of ``k``
+    factors: each of its ``k - 1`` roundings at most doubles a magnitude."""
+    return (2.0 ** (k - 1) + 1) * (1 + 2 * p.gamma(k))
 
 
 def product_of(parts: Sequence[F64]) -> F64:

@@ -7,6 +7,7 @@ its result encloses the exact value and every correct evaluation of the same for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -76,6 +77,7 @@ class ForwardBalls:
     a: tuple[Ball, ...]
     z: tuple[Ball, ...]
     biases: tuple[Ball, ...]
+    grains: tuple[float, ...] = ()  # per layer: a computed z[l] that is not 0 is at least this
 
 
 def enclose_forward(
@@ -97,15 +99,34 @@ def enclose_forward(
         if i < network.depth - 1:
             a = relu(z, p)
             a_balls.append(a)
-    return ForwardBalls(tuple(a_balls), tuple(z_balls), tuple(biases))
+    grains = _grains(network, x.mid, [b.mid for b in biases], p)
+    return ForwardBalls(tuple(a_balls), tuple(z_balls), tuple(biases), grains)
+
+
+def _grains(network: Network, x: F64, biases: Sequence[F64], p: Precision) -> tuple[float, ...]:
+    """Per layer, the grain of every pre-activation a correct evaluation can compute from the
+    arrays code under test receives (``x``, the weights, ``biases``): see
+    :meth:`~lrp_invariants.bounds.balls.Precision.grain`."""
+    grains = []
+    grain_a = p.grain(x)
+    for layer, b in zip(network.layers, biases, strict=True):
+        grain_w = p.grain(layer.W)
+        parts = [p.product_grain(grain_a, grain_w), p.grain(b)]
+        if layer.constant is not None:
+            parts.append(p.product_grain(p.grain(layer.constant), grain_w))
+        grain_a = min(parts)
+        grains.append(grain_a)
+    return tuple(grains)
 
 
 def trace_balls(network: Network, trace: Trace) -> ForwardBalls:
     """A computed trace taken as exact: for rules evaluated on that very trace."""
+    p = Precision.of(network.dtype)
     return ForwardBalls(
         tuple(Ball.exact(a) for a in trace.a),
         tuple(Ball.exact(z) for z in trace.z),
         tuple(Ball.exact(b) for b in network.biases),
+        _grains(network, trace.a[0], network.biases, p),
     )
 
 
@@ -154,7 +175,7 @@ def enclose_gradient(
             g = mul(step, g, p)
     if times_input:
         g = mul(forward.a[0], g, p)
-    slack = _chain_underflow(network, masks, classes, forward.a[0].upper, times_input, p)
+    slack = _chain_underflow(network, masks, classes, forward.a[0], times_input, p)
     return Ball(g.mid, g.rad + slack)
 
 
@@ -168,7 +189,7 @@ def _chain_underflow(
     network: Network,
     masks: Sequence[F64],
     classes: ArrayLike,
-    x_upper: F64,
+    x: Ball,
     times_input: bool,
     p: Precision,
 ) -> F64:
@@ -178,12 +199,14 @@ def _chain_underflow(
     of its entries sums at most ``width`` products, each of which may underflow by ``η / 2``,
     and that error reaches feature ``i`` multiplied by the chain before it (summed over its
     columns: ``(|M_0 ... M_{p-1}| 1)_i``) and after it (summed: ``1ᵀ |M_{q+1} ... M_last|``).
-    Each path's error is also at most ``cap_factor`` times the path itself, which bounds the
-    sum by the gradient of absolute values (see
+    Each path's result is also within ``cap_factor`` times the path itself, which bounds the
+    whole by the gradient of absolute values (see
     :func:`~lrp_invariants.bounds.balls.association_slack`).
     """
+    x_upper = x.upper
     n = x_upper.shape[0]
     chosen = np.asarray(classes, dtype=np.intp)
+    grains = ([p.grain(x.mid)] if times_input else []) + [p.grain(w) for w in network.weights]
     # the chain's matrices, input side first, each as (rows, v -> |M| v on row vectors)
     chain: list[tuple[int, Callable[[F64], F64]]] = []
     if times_input:
@@ -211,13 +234,14 @@ def _chain_underflow(
     after.append(np.ones(n))
     cap = cap_factor(K, p) * through(0, K - 1, np.ones((n, 1)))  # the gradient of |paths|
     width = float(max(network.widths))
-    slack = np.zeros_like(x_upper)
+    spread = np.zeros_like(x_upper)
     for start in range(K):
         for end in range(start + 1, K):
+            if p.product_grain(*grains[start : end + 1]) >= p.tiny:
+                continue  # its entries are 0 or normal numbers: nothing underflows
             with np.errstate(invalid="ignore", over="ignore"):
-                error = p.eta * width * times(before[start], after[end][:, None])
-            slack += np.minimum(np.where(np.isnan(error), np.inf, error), cap)
-    return slack
+                spread += p.eta * width * times(before[start], after[end][:, None])
+    return np.minimum(np.where(np.isnan(spread), np.inf, spread), cap)
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,11 +296,12 @@ def enclose_relevance(
         bias = forward.biases[i]
         W = layer.W.astype(np.float64)
         c = None if layer.constant is None else layer.constant.astype(np.float64)
+        grains = _layer_grains(forward, i, p)
         if isinstance(rule, (LRP0, Epsilon)):
             eps = rule.epsilon if isinstance(rule, Epsilon) else 0.0
-            result, h, carry = _stabilised(W, bias, c, a, z, R, h, eps, top, p, carry)
+            result, h, carry = _stabilised(W, bias, c, a, z, R, h, eps, top, p, carry, grains)
         elif isinstance(rule, AlphaBeta):
-            result, h, carry = _alpha_beta(W, bias, c, a, z, R, rule, p), None, None
+            result, h, carry = _alpha_beta(W, bias, c, a, z, R, rule, p, grains), None, None
         elif isinstance(rule, (WSquare, Flat)):
             result, h, carry = _input_blind(W, c, R, isinstance(rule, Flat), p), None, None
         else:
@@ -284,6 +309,14 @@ def enclose_relevance(
         out.append(result)
         R = result.R
     return tuple(reversed(out))
+
+
+def _layer_grains(forward: ForwardBalls, i: int, p: Precision) -> tuple[float, float]:
+    """Grains of layer ``i``'s input and of its pre-activation (0: nothing known)."""
+    if not forward.grains:
+        return 0.0, 0.0
+    grain_a = p.grain(forward.a[0].mid) if i == 0 else forward.grains[i - 1]
+    return grain_a, forward.grains[i]
 
 
 def _stabilised(
@@ -298,6 +331,7 @@ def _stabilised(
     top: bool,
     p: Precision,
     carry: tuple[F64, F64] | None,
+    grains: tuple[float, float],
 ) -> tuple[LayerBalls, Ball, tuple[F64, F64]]:
     """LRP-0 (eps = 0) and LRP-ε: s = R / (z + ε sign z).
 
@@ -306,7 +340,9 @@ def _stabilised(
     ``R`` itself, so that loss is divided by the denominator and added to ``s``.
     """
     low, high = magnitude(z, p).bounds(p)
-    den_low, den_high = np.maximum(low, 0) + eps, high + eps  # |z + ε sign z| = |z| + ε
+    grain_a, grain_z = grains
+    # |z + ε sign z| = |z| + ε; a z that is not 0 is at least its grain (a zero passes nothing)
+    den_low, den_high = np.maximum(np.maximum(low, 0), grain_z) + eps, high + eps
     if h is not None and top:
         # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
         factor = monotone(
@@ -323,7 +359,7 @@ def _stabilised(
             p,
             2,
         )
-        s = _with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, z, eps, p)
+        s = _with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, den_low, p)
         if carry is not None:
             spread, cap_per_unit = carry
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -347,26 +383,30 @@ def _stabilised(
     length = n_sources + W.shape[0] + W.shape[1] + 6
     underflow = _underflow_mass(s.upper, a.upper, length, p)
     # the same products in every other association: a_i w_ij R_j / den_j, b_j R_j / den_j
-    R_factor, inverse = Factor.of(R, p), Factor.reciprocal(den_low, den_high)
-    slack_in, carry_out = _underflow_of_sums(Factor.of(a, p), W, R_factor, inverse, p)
+    # the relevance of a logit is the logit itself: on the grain of z
+    R_factor = Factor.of(R, p, grain_z if top else 0.0)
+    inverse = Factor.reciprocal(den_low, den_high)
+    slack_in, carry_out = _underflow_of_sums(Factor.of(a, p, grain_a), W, R_factor, inverse, s, p)
     R_in = Ball(R_in.mid, R_in.rad + slack_in)
     underflow = underflow + slack_in.sum(axis=1)
     if Rm is not None and c is not None:
         constant = Factor.exact(np.broadcast_to(c, R_in.mid.shape))
-        slack_m, _ = _underflow_of_sums(constant, W, R_factor, inverse, p)
+        slack_m, _ = _underflow_of_sums(constant, W, R_factor, inverse, s, p)
         Rm = Ball(Rm.mid, Rm.rad + slack_m)
         underflow = underflow + slack_m.sum(axis=1)
     bias_factor = Factor.of(
         Ball(np.broadcast_to(bias.mid, R.mid.shape), np.broadcast_to(bias.rad, R.mid.shape)), p
     )
-    slack_b, _, _ = association_slack([bias_factor, R_factor, inverse], product_of, p)
+    slack_b, _ = association_slack(
+        [bias_factor, R_factor, inverse], product_of, p, times(bias_factor.upper, s.upper)
+    )
     Rb = Ball(Rb.mid, Rb.rad + slack_b)
     underflow = underflow + slack_b.sum(axis=1)
     return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow), below, carry_out
 
 
 def _underflow_of_sums(
-    a: Factor, W: F64, R: Factor, inverse: Factor, p: Precision
+    a: Factor, W: F64, R: Factor, inverse: Factor, s: Ball, p: Precision
 ) -> tuple[F64, tuple[F64, F64]]:
     """Underflow slack of ``Σ_j a_i w_ij R_j / den_j`` in every association (n, in), and what
     the layer below needs to bound the same loss divided by its own denominators: the sum over
@@ -377,9 +417,11 @@ def _underflow_of_sums(
     def combine(parts: Sequence[F64]) -> F64:
         return times(parts[0], bound_matmul(times(parts[2], parts[3]), parts[1].T))
 
-    slack, spread, counted = association_slack([a, Factor.exact(W), R, inverse], combine, p)
-    per_unit = counted * cap_factor(4, p) * bound_matmul(times(R.upper, inverse.upper), absW.T)
-    return slack, (spread, per_unit)
+    below = bound_matmul(s.upper, absW.T)  # Σ_j |w_ij| |s_j|, s = R / den bounded by structure
+    slack, spread = association_slack(
+        [a, Factor.exact(W), R, inverse], combine, p, times(a.upper, below)
+    )
+    return slack, (spread, cap_factor(4, p) * below)
 
 
 def _underflow_mass(s_upper: F64, a_upper: F64, length: int, p: Precision) -> F64:
@@ -402,18 +444,14 @@ def _quotient_upper(numerator_upper: F64, denominator: Ball, p: Precision) -> F6
     return np.where((numerator_upper == 0) | exact_zero, 0.0, bound)
 
 
-def _with_subnormal_relevance(
-    s: Ball, unit: Ball, h: Ball, z: Ball, eps: float, p: Precision
-) -> Ball:
+def _with_subnormal_relevance(s: Ball, unit: Ball, h: Ball, denominator: F64, p: Precision) -> Ball:
     """Code under test divides the relevance ``R_j = fl(act_j h_j)``, not ``h_j``, by the
-    denominator. Where that product may be subnormal its absolute error, up to ``η``, is divided
-    too: unbounded if the denominator may be zero (a kink in the subnormal range)."""
+    denominator (at least ``denominator``). Where that product may be subnormal its absolute
+    error, up to ``η``, is divided too: unbounded if the denominator may be zero."""
     product = times(unit.upper, h.upper)
     at_risk = (product > 0) & (product < p.tiny)
     if not np.any(at_risk):
         return s
-    low, _ = magnitude(z, p).bounds(p)
-    denominator = np.maximum(low, 0) + eps
     with np.errstate(divide="ignore"):
         extra = np.where(at_risk, p.eta / denominator, 0.0)
     return Ball(s.mid, s.rad + extra)
@@ -450,28 +488,95 @@ def _shares(terms: Ball, p: Precision) -> tuple[Ball, Ball, Ball]:
 
 
 def _distribute(
-    shares: Ball, R: Ball, n_in: int, has_constant: bool, p: Precision
+    shares: Ball, R: Ball, n_in: int, has_constant: bool, p: Precision, slack: F64
 ) -> tuple[Ball, Ball, Ball | None, F64]:
-    """Source relevance Σ_j share_ij R_j, split into inputs, constant input and bias."""
+    """Source relevance Σ_j share_ij R_j, split into inputs, constant input and bias;
+    ``slack`` (n, sources, out) is what each term may lose to underflow in other associations."""
     per_term = mul(shares, Ball(R.mid[:, None, :], R.rad[:, None, :]), p)
+    per_term = Ball(per_term.mid, per_term.rad + slack)
     to_inputs = total(per_term[:, :n_in, :], axis=2, p=p)
     Rm = total(per_term[:, n_in : 2 * n_in, :], axis=2, p=p) if has_constant else None
     Rb = per_term[:, -1, :]
     return to_inputs, Rb, Rm, per_term.upper.sum(axis=(1, 2))
 
 
+def _term_underflow(
+    sources: Factor,
+    weights: Factor,
+    coefficient: float,
+    R: Ball,
+    side_sum: Ball,
+    shares: Ball,
+    p: Precision,
+    grain: float,
+) -> F64:
+    """Per term (n, sources, out), what underflow may cost ``coefficient x v_i w_ij x R_j / Z_j``
+    in any association: shares first, relevance first, ``(v w R) / Z``, ... (see
+    :func:`~lrp_invariants.bounds.balls.association_slack`)."""
+    low, high = magnitude(side_sum, p).bounds(p)
+    factors = [
+        sources,
+        weights,
+        Factor.exact(np.full((1, 1, 1), coefficient)),
+        Factor.of(Ball(R.mid[:, None, :], R.rad[:, None, :]), p),
+        Factor.reciprocal(np.maximum(np.maximum(low, 0), grain)[:, None, :], high[:, None, :]),
+    ]
+    # each term is its share (in [0, 1]) of coefficient x R_j
+    term = times(shares.upper, coefficient * R.upper[:, None, :])
+    return association_slack(factors, product_of, p, term)[0]
+
+
 def _alpha_beta(
-    W: F64, bias: Ball, c: F64 | None, a: Ball, z: Ball, R: Ball, rule: AlphaBeta, p: Precision
+    W: F64,
+    bias: Ball,
+    c: F64 | None,
+    a: Ball,
+    z: Ball,
+    R: Ball,
+    rule: AlphaBeta,
+    p: Precision,
+    grains: tuple[float, float],
 ) -> LayerBalls:
+    grain_a, grain_z = grains  # a side's sum that is not 0 is on the grain of z's terms
     contributions = _contributions(a, W, bias, c, p)
-    pos_share, pos_empty, pos_sum = _shares(relu(contributions, p), p)
+    positive = relu(contributions, p)
+    pos_share, pos_empty, pos_sum = _shares(positive, p)
     neg = negative_part(contributions, p)
     neg_share, neg_empty, neg_sum = _shares(Ball(-neg.mid, neg.rad), p)
+    # the factors of each term v_i w_ij: the source's value and its weight
+    n = a.mid.shape[0]
+    ones = np.ones((n, 1))
+    values = [a] + ([Ball.exact(np.broadcast_to(c, a.mid.shape))] if c is not None else [])
+    sources = Factor.of(
+        Ball(
+            np.concatenate([v.mid for v in values] + [ones], axis=1)[:, :, None],
+            np.concatenate([v.rad for v in values] + [0 * ones], axis=1)[:, :, None],
+        ),
+        p,
+        min(grain_a, p.grain(c) if c is not None else math.inf, 1.0),
+    )
+    stacked = np.vstack([W] * len(values))
+    weights = Factor.of(
+        Ball(
+            np.vstack([stacked, bias.mid[None, :]])[None],
+            np.vstack([0 * stacked, bias.rad[None, :]])[None],
+        ),
+        p,
+    )
+    on_positive = (positive.upper > 0).astype(np.float64)
+    on_negative = (neg.upper > 0).astype(np.float64)
+    slack_p = times(
+        on_positive,
+        _term_underflow(sources, weights, rule.alpha, R, pos_sum, pos_share, p, grain_z),
+    )
+    slack_n = times(
+        on_negative, _term_underflow(sources, weights, rule.beta, R, neg_sum, neg_share, p, grain_z)
+    )
     Rp, Rbp, Rmp, mass_p = _distribute(
-        pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p
+        pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p, slack_p
     )
     Rn, Rbn, Rmn, mass_n = _distribute(
-        neg_share, scale(R, rule.beta, p), W.shape[0], c is not None, p
+        neg_share, scale(R, rule.beta, p), W.shape[0], c is not None, p, slack_n
     )
     R_in = add(Rp, scale(Rn, -1.0, p), p)
     Rb = add(Rbp, scale(Rbn, -1.0, p), p)
@@ -484,14 +589,19 @@ def _alpha_beta(
     mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
     length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
     s_upper = _quotient_upper(rule.alpha * R.upper, pos_sum, p) + _quotient_upper(
-        rule.beta * R.upper, neg_sum, p
+        times(np.full_like(R.upper, rule.beta), R.upper), neg_sum, p
     )
     underflow = _underflow_mass(s_upper, a.upper, length, p)
+    underflow = underflow + (slack_p + slack_n).sum(axis=(1, 2))
     return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
 
 
 def _input_blind(W: F64, c: F64 | None, R: Ball, flat: bool, p: Precision) -> LayerBalls:
-    """w² and flat: shares that depend on the weights only; the bias is no source."""
+    """w² and flat: shares that depend on the weights only; the bias is no source.
+
+    No gate method claims these rules, so their enclosure covers this package's evaluation
+    (squares of column-normalised weights, which cannot underflow), not every association.
+    """
     stacked = column_normalised(W if c is None else np.vstack([W, W]))
     n = R.mid.shape[0]
     weights = np.ones_like(stacked) if flat else stacked**2
