@@ -49,6 +49,9 @@ UNIT = _case([[[1.0]], [[1.0]]], [[0.0], [0.0]], [[1.0]])
 NEGATIVE_BIAS = _case([[[1.0]]], [[-2.0]], [[1.0]])  # a positive input, the bias below it
 # one sign's contributions sum to a subnormal number (-1.1e-308): β R / z⁻ overflows
 SUBNORMAL_SIDE = _case([[[2.0], [-1.0]], [[1.0]]], [[0.0], [0.0]], [[1.0, 1.1125369292536007e-308]])
+# Captum's ε normalises the relevance to 1 at the output and multiplies by the logit at the end:
+# the normalised share 3.16e-322 / 48 rounds to η, and 48 η is returned for an exact 64 η. Every
+# operation is correctly rounded, so this is a valid evaluation order, not a defect.
 SUBNORMAL_SHARE = _case([[[3.16e-322], [48.0]]], [[0.0]], [[1.0, 1.0]])
 
 Adapter = Callable[..., Any]
@@ -59,7 +62,7 @@ FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
     (zennit.zennit_lrp_0_exact, "lrp-0", {}),
     (captum.captum_lrp_0, "lrp-0", _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties)),
     (zennit.zennit_epsilon, "lrp-epsilon", {}),
-    (captum.captum_epsilon, "lrp-epsilon", _witnesses(SUBNORMAL_SHARE, ("reference",))),
+    (captum.captum_epsilon, "lrp-epsilon", {}),
     (zennit.zennit_alpha_beta, "lrp-alpha-beta", _witnesses(UNIT, STABILISED)),
     (
         zennit.zennit_alpha_beta_exact,
@@ -109,3 +112,16 @@ def test_adapter_breaks_the_property_on_its_witness(
             return  # a NaN, a crash: the finding stands
     assert comparisons, "the witness exercised nothing"
     assert not all(c.holds() for c in comparisons), "the finding no longer reproduces"
+
+
+def test_captum_epsilon_normalise_then_scale_is_a_valid_evaluation_order() -> None:
+    """Re-examined: the subnormal share Captum rounds is within the bound for every association
+    of ``a_i w_ij R_j / z_j``, so its result on the former witness agrees with the reference."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparisons = PROPERTIES["reference"].check(
+            SUBNORMAL_SHARE, captum.captum_epsilon, METHODS["lrp-epsilon"], Replayer([])
+        )
+    assert comparisons and all(c.holds() for c in comparisons)
+    # and it really did lose digits: the exact relevance is 64 η, Captum returns 48 η
+    assert float(comparisons[0].actual[0, 0]) != float(comparisons[0].expected[0, 0])

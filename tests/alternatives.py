@@ -88,6 +88,21 @@ def zplus_shares_first(weights: Weights, biases: Weights, x: Array, classes: Arr
     return _alpha_beta_shares_first(weights, biases, x, classes, 1.0, 0.0)
 
 
+def _relevance_first(parts: Array, side_sum: Array, R: Array) -> Array:
+    """Σ_j parts_ij (R_j / side_sum_j): the relevance per unit of contribution first. Where
+    R_j / side_sum_j overflows (a subnormal sum) the quotient is not finite, and that unit's
+    shares parts_ij / side_sum_j (all in [0, 1]) are taken first instead: a correct
+    implementation returns finite numbers."""
+    with np.errstate(over="ignore"):
+        per_unit = _safe_ratio(R, side_sum)  # (n, out)
+    finite = np.isfinite(per_unit)
+    relevance = np.einsum("nio,no->ni", parts, np.where(finite, per_unit, 0.0))
+    if not finite.all():
+        shares = _safe_ratio(parts, side_sum[:, None, :])
+        relevance += np.einsum("nio,no->ni", shares, np.where(finite, 0.0, R))
+    return relevance
+
+
 def zplus_relevance_first(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
     """z⁺ with the relevance per unit of positive contribution first: (R_j / Z⁺_j) z⁺_ij."""
     inputs, pre = _forward(weights, biases, x)
@@ -96,8 +111,7 @@ def zplus_relevance_first(weights: Weights, biases: Weights, x: Array, classes: 
         a, W = inputs[i], weights[i]
         positive = np.maximum(a[:, :, None] * W[None, :, :], 0)
         total = positive.sum(axis=1) + np.maximum(biases[i], 0)
-        per_unit = _safe_ratio(R, total)  # (n, out)
-        R = np.einsum("nio,no->ni", positive, per_unit)
+        R = _relevance_first(positive, total, R)
     return R
 
 
@@ -126,7 +140,10 @@ def epsilon_per_sample_loops(weights: Weights, biases: Weights, x: Array, classe
         activations, pre = [], []
         for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
             activations.append(a)
-            z = [sum(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j]) for j in range(len(b))]
+            z = [
+                sum(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j])
+                for j in range(len(b))
+            ]
             pre.append(z)
             a = [max(v, 0.0) for v in z] if i < len(weights) - 1 else z
         R = [0.0] * len(pre[-1])
@@ -145,8 +162,10 @@ def epsilon_per_sample_loops(weights: Weights, biases: Weights, x: Array, classe
 def _fsum_matmul(a: Array, W: Array) -> Array:
     """``a @ W`` with every dot product summed exactly once (math.fsum)."""
     return np.array(
-        [[math.fsum(a[n, k] * W[k, j] for k in range(W.shape[0])) for j in range(W.shape[1])]
-         for n in range(a.shape[0])]
+        [
+            [math.fsum(a[n, k] * W[k, j] for k in range(W.shape[0])) for j in range(W.shape[1])]
+            for n in range(a.shape[0])
+        ]
     ).reshape(a.shape[0], W.shape[1])
 
 
@@ -156,8 +175,13 @@ def lrp0_fsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Ar
     for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
         inputs.append(a)
         z = np.array(
-            [[math.fsum([*(a[n, k] * W[k, j] for k in range(W.shape[0])), b[j]])
-              for j in range(W.shape[1])] for n in range(a.shape[0])]
+            [
+                [
+                    math.fsum([*(a[n, k] * W[k, j] for k in range(W.shape[0])), b[j]])
+                    for j in range(W.shape[1])
+                ]
+                for n in range(a.shape[0])
+            ]
         ).reshape(a.shape[0], W.shape[1])
         pre.append(z)
         a = np.maximum(z, 0) if i < len(weights) - 1 else z
@@ -221,9 +245,7 @@ def alpha_beta_einsum(weights: Weights, biases: Weights, x: Array, classes: Arra
         pos, neg = np.maximum(zij, 0), np.minimum(zij, 0)
         Zp = np.einsum("nij->nj", pos) + np.maximum(biases[i], 0)
         Zn = np.einsum("nij->nj", neg) + np.minimum(biases[i], 0)
-        R = np.einsum("nij,nj->ni", pos, _safe_ratio(2.0 * R, Zp)) - np.einsum(
-            "nij,nj->ni", neg, _safe_ratio(1.0 * R, Zn)
-        )
+        R = _relevance_first(pos, Zp, 2.0 * R) - _relevance_first(neg, Zn, 1.0 * R)
     return R
 
 
@@ -260,7 +282,7 @@ def gradient_x_input_einsum(weights: Weights, biases: Weights, x: Array, classes
     """Gradient x input, backward with einsum, the input multiplied into the first layer's
     weights before the rest of the chain: Σ_j (x_i w_ij) g_j."""
     a, pre = x, []
-    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+    for W, b in zip(weights, biases, strict=True):
         z = np.einsum("ni,ij->nj", a, W) + b
         pre.append(z)
         a = np.maximum(z, 0)

@@ -4,11 +4,13 @@ raises with the full report."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lrp_invariants import targets
+from lrp_invariants.cli import load_target
 from lrp_invariants.gate import GateFailure, check, run_gate
 from lrp_invariants.methods import METHODS
 
@@ -94,3 +96,41 @@ def test_run_gate_rejects_an_unknown_method() -> None:
 def test_run_gate_rejects_an_unknown_property() -> None:
     with pytest.raises(ValueError, match=r"unknown properties \['speed'\]"):
         run_gate(targets.lrp_0, "lrp-0", properties=["speed"])
+
+
+TARGET_SOURCE = '''
+import numpy as np
+
+
+def relevance(weights, biases, x, classes):
+    """Gradient x input, written out."""
+    a, pre = x, []
+    for i, (W, b) in enumerate(zip(weights, biases)):
+        z = a @ W + b
+        pre.append(z)
+        a = np.maximum(z, 0)
+    g = np.zeros_like(pre[-1])
+    g[np.arange(len(classes)), classes] = 1
+    for i in range(len(weights) - 1, -1, -1):
+        g = g @ weights[i].T
+        if i:
+            g = g * (pre[i - 1] > 0)
+    return g * x
+'''
+UNRELATED = "\nTABLE = (0.1234567891, -3.5e-300, 65536.0, -2.75, 1e-320, 7.0, 1 / 3)\n"
+
+
+def test_the_verdict_does_not_depend_on_other_constants_in_the_target_file(
+    tmp_path: Path,
+) -> None:
+    """Two files that differ only in numbers the target never reads get the same search."""
+    folder = tmp_path
+    (folder / "plain.py").write_text(TARGET_SOURCE)
+    (folder / "with_table.py").write_text(TARGET_SOURCE + UNRELATED)
+    reports = [
+        run_gate(load_target(f"{folder / name}:relevance"), "gradient-x-input", examples=40)
+        for name in ("plain.py", "with_table.py")
+    ]
+    assert all(report.ok for report in reports), reports[0].render()
+    runs = [[(p.name, p.examples, p.worst_ratio, p.vacuous) for p in r.properties] for r in reports]
+    assert runs[0] == runs[1]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,37 @@ def _with_time_limit(target: Target, limit: float | None) -> Target:
     return limited
 
 
+@contextmanager
+def _no_constants_from_local_modules() -> Iterator[None]:
+    """Keep the search blind to literal constants in the code around it.
+
+    Hypothesis draws a few percent of its numbers from constants it finds in the source of every
+    local module loaded (the target's file included). The gate's verdict must depend on what
+    the target computes, not on the numbers that happen to stand in its file, so during a search
+    the pool of local constants is empty and its cache fresh; Hypothesis' own constants stay.
+    Versions of Hypothesis without the pool need nothing (``test_gate`` checks the effect).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without this module has no pool
+        yield
+        return
+    pool = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    constants = getattr(providers, "Constants", None)
+    if pool is None or cache is None or constants is None:  # pragma: no cover
+        yield
+        return
+    empty = constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE = type(cache)(1024)
+    try:
+        yield
+    finally:
+        providers._get_local_constants = pool
+        providers.CONSTANTS_CACHE = cache
+
+
 def run_property(
     prop: Property,
     target: Target,
@@ -225,7 +257,8 @@ def run_property(
         search = hypothesis_seed(seed)(search)
     start = time.perf_counter()
     try:
-        search()
+        with _no_constants_from_local_modules():
+            search()
     except (InvariantViolation, TargetMisbehaved) as error:
         report.failure = str(error)
         report.case, report.draws = last.get("case"), list(last.get("draws", []))
