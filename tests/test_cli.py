@@ -195,3 +195,93 @@ def test_the_command_line_stops_a_hanging_target(broken: Path) -> None:
     )
     assert result.returncode == 1
     assert "did not return within 0.5 s" in result.stdout
+
+
+def _rewrite(saved: Path, out: Path, drop: tuple[str, ...] = (), **changes: object) -> Path:
+    """A copy of a saved case without some arrays and with others replaced."""
+    with np.load(saved, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files if name not in drop}
+    arrays.update({name: np.asarray(value) for name, value in changes.items()})
+    np.savez(out, **arrays)  # type: ignore[arg-type]
+    return out
+
+
+def _replay_exits_2(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", str(path), "lrp_invariants.targets:lrp_0"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrp-invariants: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_replay_of_a_damaged_file_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"PK\x03\x04 this is no zip archive")
+    assert "damaged" in _replay_exits_2(damaged, capsys)
+
+
+def test_replay_of_a_missing_file_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "cannot read" in _replay_exits_2(tmp_path / "nowhere.npz", capsys)
+
+
+def test_replay_of_a_truncated_file_exits_2_naming_the_missing_array(
+    saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    truncated = _rewrite(saved, tmp_path / "truncated.npz", drop=("x1",))
+    assert "is truncated: x1" in _replay_exits_2(truncated, capsys)
+
+
+def test_replay_of_a_foreign_npz_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.ones(3))
+    assert "not a counterexample" in _replay_exits_2(foreign, capsys)
+
+
+def test_replay_of_a_file_that_needs_pickle_exits_2(
+    saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with np.load(saved, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["x1"] = np.array([object()], dtype=object)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, **arrays)  # type: ignore[arg-type]
+    assert "damaged or not a counterexample" in _replay_exits_2(pickled, capsys)
+
+
+def test_replay_of_a_case_with_fewer_choices_than_its_property_draws_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # permutation draws a layer and an order on this 1-2-1 network; the file records none
+    short = tmp_path / "short.npz"
+    np.savez(
+        short,
+        format=np.array(1),
+        property=np.array("permutation"),
+        method=np.array("lrp-0"),
+        x1=np.ones((1, 1)),
+        m=np.zeros(1),
+        classes=np.zeros(1, dtype=np.intp),
+        depth=np.array(2),
+        draws=np.array(0),
+        W0=np.ones((1, 2)),
+        b0=np.zeros(2),
+        W1=np.ones((2, 1)),
+        b1=np.zeros(1),
+    )
+    assert "fewer choices" in _replay_exits_2(short, capsys)
+
+
+def test_replay_of_a_plain_npy_array_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "array.npz"
+    with plain.open("wb") as handle:
+        np.save(handle, np.ones(3))
+    assert "not a counterexample" in _replay_exits_2(plain, capsys)

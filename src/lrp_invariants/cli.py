@@ -164,10 +164,17 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .reports import replay
+    from .reports import BadCounterexample, load_counterexample, replay
 
+    try:
+        load_counterexample(args.file)  # a bad file is a usage error, found before the target loads
+    except BadCounterexample as error:
+        raise UsageError(str(error)) from None
     target = load_target(args.target)
-    outcome = replay(args.file, target)
+    try:
+        outcome = replay(args.file, target)
+    except BadCounterexample as error:
+        raise UsageError(str(error)) from None
     print(outcome.text)
     return EXIT_OK if outcome.ok else EXIT_FAILED
 

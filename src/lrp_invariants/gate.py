@@ -144,6 +144,10 @@ class _Recorder:
         return value
 
 
+class MissingChoices(ValueError):
+    """A saved case records fewer choices than its property draws."""
+
+
 class Replayer:
     """Returns recorded draws in order, in place of Hypothesis (see :func:`replay_property`)."""
 
@@ -152,7 +156,10 @@ class Replayer:
 
     def __call__(self, strategy: st.SearchStrategy[Any]) -> Any:
         if not self.values:
-            raise ValueError("the saved case has fewer recorded choices than the property draws")
+            raise MissingChoices(
+                "the saved case records fewer choices than the property draws: it is truncated "
+                "or was saved for another property"
+            )
         return self.values.pop(0)
 
 

@@ -8,13 +8,14 @@ that disagree).
 from __future__ import annotations
 
 import argparse
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .cases import SeedCase
-from .gate import GateReport, PropertyReport, Replayer, describe_case
+from .gate import GateReport, MissingChoices, PropertyReport, Replayer, describe_case
 from .invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
 from .methods import METHODS, Target
 from .network import Network
@@ -63,18 +64,46 @@ class Saved:
     draws: list[object]
 
 
+class BadCounterexample(ValueError):
+    """A counterexample file that cannot be replayed: the message says why."""
+
+
 def load_counterexample(path: Path) -> Saved:
-    """Read a ``.npz`` written by :func:`save_counterexample` (never with pickle)."""
-    with np.load(path, allow_pickle=False) as data:
-        if int(data["format"]) != FORMAT:
-            raise ValueError(f"{path} has format {int(data['format'])}; expected {FORMAT}")
-        depth = int(data["depth"])
-        network = Network.from_arrays(
-            [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
-        )
-        case = SeedCase(network, data["x1"], data["m"], data["classes"])
-        draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
-        return Saved(str(data["property"]), str(data["method"]), case, draws)
+    """Read a ``.npz`` written by :func:`save_counterexample` (never with pickle).
+
+    A missing, damaged, truncated or foreign file raises :class:`BadCounterexample` naming the
+    problem, before anything runs.
+    """
+    try:
+        # our own handle: numpy leaves its file open when the archive is damaged
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+            if "format" not in data.files or int(data["format"]) != FORMAT:
+                found = int(data["format"]) if "format" in data.files else "none"
+                raise BadCounterexample(
+                    f"{path} is not a counterexample of format {FORMAT} (format: {found}); "
+                    f"save one with lrp-invariants check --report DIR"
+                )
+            depth = int(data["depth"])
+            network = Network.from_arrays(
+                [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
+            )
+            case = SeedCase(network, data["x1"], data["m"], data["classes"])
+            draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
+            saved = Saved(str(data["property"]), str(data["method"]), case, draws)
+    except BadCounterexample:
+        raise
+    except KeyError as error:
+        raise BadCounterexample(f"{path} is truncated: {error.args[0]}") from None
+    except (OSError, EOFError) as error:
+        raise BadCounterexample(f"cannot read {path}: {error}") from None
+    # a damaged archive, an object array (it would need pickle), a plain .npy, a bad array
+    except (ValueError, TypeError, AttributeError, zipfile.BadZipFile) as error:
+        raise BadCounterexample(f"{path} is damaged or not a counterexample: {error}") from None
+    if saved.property not in PROPERTIES:
+        raise BadCounterexample(f"{path} names an unknown property {saved.property!r}")
+    if saved.method not in METHODS:
+        raise BadCounterexample(f"{path} names an unknown method {saved.method!r}")
+    return saved
 
 
 @dataclass
@@ -93,6 +122,8 @@ def replay(path: Path, target: Target) -> ReplayOutcome:
         comparisons = prop.check(saved.case, target, method, Replayer(saved.draws))
     except (TargetMisbehaved, InvariantViolation) as error:
         return ReplayOutcome(False, f"{header}\nFAIL {error}", [])
+    except MissingChoices as error:
+        raise BadCounterexample(f"{path}: {error}") from None
     failed = [c for c in comparisons if not c.holds()]
     lines = [header] + [("FAIL " if not c.holds() else "ok   ") + c.describe() for c in comparisons]
     return ReplayOutcome(not failed, "\n".join(lines), comparisons)
