@@ -27,7 +27,6 @@ from .bounds import (
     Precision,
     enclose_gradient,
     enclose_relevance,
-    mul,
 )
 from .network import Array, Network
 from .rules import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
@@ -76,8 +75,7 @@ class Method:
         """A ball around the exact input relevance of this method (n, d)."""
         if self.rule is not None:
             return enclose_relevance(network, forward, classes, self.rule, p)[0].R
-        gradient = enclose_gradient(network, forward, classes, p)
-        return mul(forward.a[0], gradient, p) if self.times_input else gradient
+        return enclose_gradient(network, forward, classes, p, times_input=self.times_input)
 
     def enclose_layers(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision

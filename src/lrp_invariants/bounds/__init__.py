@@ -42,6 +42,7 @@ from .enclosures import (
     enclose_forward,
     enclose_gradient,
     enclose_relevance,
+    gradient_underflow,
     shifted_input,
     trace_balls,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "enclose_forward",
     "enclose_gradient",
     "enclose_relevance",
+    "gradient_underflow",
     "mul",
     "probability_tolerance",
     "shifted_input",

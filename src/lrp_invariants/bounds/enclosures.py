@@ -166,17 +166,26 @@ def enclose_gradient(
     """
     p = p or Precision.of(network.dtype)
     g = Ball.exact(_one_hot(classes, forward.z[-1].mid.shape))
-    masks: list[F64] = []
     for i in range(network.depth - 1, -1, -1):
         g = affine(g, network.layers[i].W.T.astype(np.float64), None, p)
         if i > 0:
-            step = monotone(_step, forward.z[i - 1], p, 0)
-            masks.insert(0, step.upper)
-            g = mul(step, g, p)
+            g = mul(monotone(_step, forward.z[i - 1], p, 0), g, p)
     if times_input:
         g = mul(forward.a[0], g, p)
-    slack = _chain_underflow(network, masks, classes, forward.a[0], times_input, p)
-    return Ball(g.mid, g.rad + slack)
+    return Ball(g.mid, g.rad + gradient_underflow(network, forward, classes, p, times_input))
+
+
+def gradient_underflow(
+    network: Network,
+    forward: ForwardBalls,
+    classes: ArrayLike,
+    p: Precision,
+    times_input: bool = False,
+) -> F64:
+    """(n, d): how far underflow can move the gradient (times x) in any association of its
+    chain of products; summed over features, how far it can move the heatmap's total."""
+    masks = [monotone(_step, z, p, 0).upper for z in forward.z[:-1]]
+    return _chain_underflow(network, masks, classes, forward.a[0], times_input, p)
 
 
 def _abs_layer(absW: F64, mask: F64 | None, column: bool, v: F64) -> F64:

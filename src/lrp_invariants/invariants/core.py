@@ -180,7 +180,7 @@ def lrp_0_is_gradient_times_input(case: SeedCase) -> list[Comparison]:
     trace, relevance = explain(case.net1, case.x1, case.classes, LRP0())
     gxi = gradient(case.net1, trace, case.classes) * case.x1
     lrp_ball = enclose_relevance(case.net1, case.balls1, case.classes, LRP0(), p)[0].R
-    gxi_ball = mul(case.balls1.a[0], enclose_gradient(case.net1, case.balls1, case.classes, p), p)
+    gxi_ball = enclose_gradient(case.net1, case.balls1, case.classes, p, times_input=True)
     return [
         Comparison(
             "LRP-0 == gradient x input",

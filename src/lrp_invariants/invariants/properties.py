@@ -20,6 +20,7 @@ from ..bounds import (
     agreement_tolerance,
     conservation_tolerance,
     enclose_forward,
+    gradient_underflow,
     total,
 )
 from ..cases import SeedCase
@@ -98,7 +99,14 @@ def _bias_proxy_conservation(
         _unassigned(layers, p) if method.rule is not None else Ball.exact(np.zeros_like(logit.mid))
     )
     k = relevance.shape[1] + 2
-    tolerance = (
+    # gradient x input evaluated as a chain of products (forward mode, ...) may underflow in
+    # products LRP-0's layer by layer evaluation never forms
+    chain = (
+        gradient_underflow(proxy, case.proxy_balls, case.classes, p, times_input=True).sum(axis=1)
+        if method.rule is None
+        else 0.0
+    )
+    tolerance = chain + (
         conservation_tolerance(layers, p)[:, 0]
         + logit.rad
         + unassigned.rad

@@ -1,0 +1,84 @@
+"""Zero false alarms: correct implementations written unlike the core pass every property of
+their method, and the evaluation orders that once raised false alarms stay regression cases.
+
+The long version of this, every alternative under many random seeds at 1000 examples, is
+``campaigns/soundness.py`` (README, "Soundness").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lrp_invariants import Network
+from lrp_invariants.cases import SeedCase
+from lrp_invariants.gate import Replayer, run_property
+from lrp_invariants.invariants import PROPERTIES
+from lrp_invariants.methods import METHODS
+
+from .alternatives import ALTERNATIVES
+
+ETA = float(np.finfo(np.float64).smallest_subnormal)
+
+
+def test_there_are_at_least_eight_alternatives_covering_every_method() -> None:
+    assert len(ALTERNATIVES) >= 8
+    assert {method for _, method in ALTERNATIVES.values()} == set(METHODS)
+
+
+@pytest.mark.parametrize(
+    ("name", "prop"),
+    [
+        (name, prop)
+        for name, (_, method) in ALTERNATIVES.items()
+        for prop in METHODS[method].properties
+    ],
+)
+def test_a_correct_alternative_keeps_every_property_of_its_method(name: str, prop: str) -> None:
+    fn, method = ALTERNATIVES[name]
+    report = run_property(PROPERTIES[prop], fn, METHODS[method], examples=25, shrink=False)
+    assert report.ok, f"false alarm on {name}: {report.failure}"
+
+
+def _case(weights: list[Any], biases: list[Any], x: Any) -> SeedCase:
+    network = Network.from_arrays(
+        [np.array(w, float) for w in weights], [np.array(b, float) for b in biases]
+    )
+    batch = np.array(x, float)
+    return SeedCase(network, batch, np.zeros(batch.shape[1]), np.zeros(len(batch), int))
+
+
+# The witnesses of the issue, each a correctly rounded evaluation order the bounds once missed.
+WITNESSES = {
+    # shares first: fl(32 η / 48) = η, times 96, gives 96 η for an exact 64 η
+    "alpha_beta_shares_first": _case([[[32 * ETA, 48.0], [48.0, 48.0]]], [[0.0, 0.0]], [[1, 1]]),
+    "zplus_shares_first": _case([[[32 * ETA, 48.0], [48.0, 48.0]]], [[0.0, 0.0]], [[1, 1]]),
+    # (a_i w_ij) first: fl(0.75 x 3 η) = 2 η, then multiplied by about 65536
+    "epsilon_contribution_tensor": _case(
+        [[[1.0], [3 * ETA]], [[65536.0]]], [[0.0], [0.0]], [[1.0, 0.75]]
+    ),
+    # forward mode: 3 η x 0.25 rounds to η before it meets 65536
+    "gradient_forward_mode": _case(
+        [[[3 * ETA]], [[0.25]], [[65536.0]]], [[1.0], [1.0], [0.0]], [[1.0]]
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WITNESSES))
+def test_an_evaluation_order_that_underflows_on_the_way_is_no_false_alarm(name: str) -> None:
+    fn, method = ALTERNATIVES[name]
+    case = WITNESSES[name]
+    comparisons = PROPERTIES["reference"].check(case, fn, METHODS[method], Replayer([]))
+    assert comparisons and all(c.holds() for c in comparisons), comparisons[0].describe()
+
+
+@pytest.mark.parametrize("name", sorted(WITNESSES))
+def test_the_witness_really_differs_from_the_reference_in_its_last_bits(name: str) -> None:
+    """The regression is not vacuous: the alternative's result is not the reference's."""
+    fn, method = ALTERNATIVES[name]
+    case = WITNESSES[name]
+    (comparison,) = PROPERTIES["reference"].check(case, fn, METHODS[method], Replayer([]))
+    assert not np.array_equal(comparison.actual, comparison.expected)
+    assert np.all(np.isfinite(comparison.tolerance))  # a finite bound, not a vacuous one
