@@ -1,0 +1,115 @@
+"""Underflow in any association: the grain of a computation, the slack of a product whose
+evaluation order is unknown, and their effect on the enclosures (``bounds/balls.py``)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lrp_invariants import LRP0, Epsilon, Network, explain
+from lrp_invariants.bounds import Ball, Precision, enclose_forward, enclose_relevance
+from lrp_invariants.bounds.balls import Factor, association_slack, product_of
+
+P = Precision.of(np.float64)
+ETA = P.eta
+
+
+def test_the_grain_of_normal_numbers_is_the_ulp_of_the_smallest() -> None:
+    assert P.grain([1.0, -3.0, 0.0]) == 2.0**-52
+    assert P.grain([0.75]) == 2.0**-53
+
+
+def test_the_grain_of_subnormal_numbers_is_the_smallest_subnormal() -> None:
+    assert P.grain([3 * ETA, 1.0]) == ETA
+
+
+def test_the_grain_of_nothing_but_zeros_is_infinite() -> None:
+    assert P.grain([0.0, -0.0]) == math.inf
+
+
+def test_float32_grains_are_float32_ulps() -> None:
+    assert Precision.of(np.float32).grain(np.float32([1.0])) == 2.0**-23
+
+
+def test_a_sum_that_cancels_stays_on_the_grain_of_its_terms(rng: np.random.Generator) -> None:
+    """The fact the grain rests on: a correctly rounded sum of multiples of g is 0 or >= g."""
+    for _ in range(200):
+        terms = rng.normal(size=6) * 2.0 ** rng.integers(-30, 30, size=6)
+        terms = np.append(terms, -terms[:3])  # exact cancellation on the way
+        grain = P.grain(terms)
+        for order in itertools.islice(itertools.permutations(terms), 20):
+            total = 0.0
+            for t in order:
+                total += t
+            assert total == 0 or abs(total) >= grain
+            assert Fraction(total) / Fraction(grain) == int(Fraction(total) / Fraction(grain))
+
+
+def test_a_product_of_normal_factors_far_from_underflow_has_no_slack() -> None:
+    factors = [Factor.exact(np.array([1.5, -2.0])), Factor.exact(np.array([0.25, 8.0]))]
+    slack, spread = association_slack(factors, product_of, P)
+    assert not slack.any() and not spread.any()
+
+
+def test_a_share_that_rounds_in_the_subnormal_range_is_covered_in_every_order() -> None:
+    """(a w) / Z x R with a w = 32 η, Z = 48, R = 96: any association, any rounding."""
+    a, w, Z, R = 1.0, 32 * ETA, 48.0, 96.0
+    exact = Fraction(a) * Fraction(w) / Fraction(Z) * Fraction(R)
+    factors = [
+        Factor.exact(np.array([a])),
+        Factor.exact(np.array([w])),
+        Factor.exact(np.array([R])),
+        Factor.reciprocal(np.array([Z]), np.array([Z])),
+    ]
+    slack, _ = association_slack(factors, product_of, P)
+    orders = [
+        ((a * w) / Z) * R,  # shares first
+        (a * w) * (R / Z),  # relevance per unit first
+        ((a * w) * R) / Z,
+        a * (w * (R / Z)),
+        (a * w) * (R * (1 / Z)),
+    ]
+    for value in orders:
+        assert abs(Fraction(value) - exact) <= Fraction(float(slack[0]))
+    assert max(abs(Fraction(v) - exact) for v in orders) > 0  # the orders really differ
+
+
+def test_the_slack_never_exceeds_a_few_times_the_term_where_a_denominator_may_vanish() -> None:
+    factors = [
+        Factor.exact(np.array([ETA])),
+        Factor.reciprocal(np.array([0.0]), np.array([1.0])),  # 1 / d unbounded
+    ]
+    term = np.array([2.0])  # known by structure: the quotient is at most 2
+    slack, spread = association_slack(factors, product_of, P, term)
+    assert np.isinf(spread).all() and np.isfinite(slack).all() and slack[0] <= 3.01 * term[0]
+
+
+def test_kinks_in_the_normal_range_get_no_underflow_slack() -> None:
+    """A ReLU within rounding of zero is 0 or far above the subnormal range (its grain), so the
+    LRP-0 enclosure at a kink is as tight as the structure makes it: |h|, not more."""
+    net = Network.from_arrays([np.array([[1.0]]), np.array([[1.0]])], [np.zeros(1), np.zeros(1)])
+    x = np.array([[-1.0]])
+    fuzzy = Ball(x, np.array([[1e-16]]))  # x may round either way: the first unit is a kink
+    balls = enclose_forward(net, fuzzy, Ball(np.array([1.0]), np.array([1e-16])), P)
+    layers = enclose_relevance(net, balls, np.array([0]), LRP0(), P)
+    assert layers[0].R.rad[0, 0] <= 1.0 + 1e-12
+
+
+@pytest.mark.parametrize("rule", [LRP0(), Epsilon(1e-9)], ids=["lrp-0", "lrp-epsilon"])
+def test_subnormal_weights_widen_the_enclosure_only_by_multiples_of_eta(rule: LRP0) -> None:
+    net = Network.from_arrays(
+        [np.array([[1.0], [3 * ETA]]), np.array([[65536.0]])], [np.zeros(1), np.zeros(1)]
+    )
+    x = np.array([[1.0, 0.75]])
+    relevance = explain(net, x, np.array([0]), rule)[1].input
+    balls = enclose_forward(net, Ball.exact(x), p=P)
+    ball = enclose_relevance(net, balls, np.array([0]), rule, P)[0].R
+    radius = ball.rad
+    assert np.all(np.abs(relevance - ball.mid) <= radius)
+    assert radius[0, 1] >= 16384 * ETA  # the tensor form's loss on this witness
+    assert radius[0, 1] <= 1e6 * ETA  # and not a vacuous bound
+    assert radius[0, 0] <= 1e-9  # the normal-range feature is untouched
