@@ -12,6 +12,17 @@ exact up to a factor ``1 + δ``, ``|δ| <= u``, plus an absolute ``η`` (the sma
 a product underflows; a sum of ``k`` terms computed in *any* order, with or without fused
 multiply-adds, is off by at most ``γ_k Σ|terms|`` with ``γ_k = k u / (1 - k u)``.
 
+"A correct evaluation" means *any* evaluation of the same formula with correctly rounded
+operations: any order of every sum, any association of every product and quotient (shares
+first or relevance first, ``(a w) s`` or ``a (w s)``, a Jacobian from the input up or a gradient
+from the output down), fused multiply-adds, and gradual underflow on the way. Two facts make
+the last one bounded (:mod:`lrp_invariants.bounds.balls`, "Underflow in a product whose
+association is not known"): an intermediate product that falls below the smallest normal
+number loses at most ``η / 2``, multiplied by whatever it meets later, and never more than
+doubles; and a computed value that is not zero is at least its *grain*, the ulp grid of the
+numbers it was computed from (:meth:`Precision.grain`), so a ReLU within rounding of zero in
+the normal range is 0 or far from underflow.
+
 A :class:`Ball` ``(mid, rad)`` guarantees that both the exact value of its quantity and every
 value a correct floating-point evaluation of it can produce lie within ``rad`` of ``mid``. Two
 evaluations ``A`` and ``B`` of quantities whose exact values are equal therefore satisfy
