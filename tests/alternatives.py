@@ -25,25 +25,9 @@ import numpy as np
 from lrp_invariants.network import Array
 from lrp_invariants.targets import EPSILON
 
+from .helpers import logit_start, plain_forward
+
 Weights = Sequence[Array]
-
-
-def _forward(weights: Weights, biases: Weights, x: Array) -> tuple[list[Array], list[Array]]:
-    """Every layer's input and pre-activation, ReLU between layers."""
-    a, inputs, pre = x, [], []
-    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
-        inputs.append(a)
-        z = a @ W + b
-        pre.append(z)
-        a = np.maximum(z, 0) if i < len(weights) - 1 else z
-    return inputs, pre
-
-
-def _logit_relevance(z_top: Array, classes: Array) -> Array:
-    R = np.zeros_like(z_top)
-    rows = np.arange(len(classes))
-    R[rows, classes] = z_top[rows, classes]
-    return R
 
 
 def _signed_epsilon(z: Array, epsilon: float) -> Array:
@@ -64,8 +48,8 @@ def _safe_ratio(numerator: Array, denominator: Array) -> Array:
 def _alpha_beta_shares_first(
     weights: Weights, biases: Weights, x: Array, classes: Array, alpha: float, beta: float
 ) -> Array:
-    inputs, pre = _forward(weights, biases, x)
-    R = _logit_relevance(pre[-1], classes)
+    inputs, pre = plain_forward(weights, biases, x)
+    R = logit_start(pre[-1], classes)
     for i in range(len(weights) - 1, -1, -1):
         zij = inputs[i][:, :, None] * weights[i][None, :, :]  # (n, in, out)
         b = np.broadcast_to(biases[i], (zij.shape[0], 1, zij.shape[2]))
@@ -105,8 +89,8 @@ def _relevance_first(parts: Array, side_sum: Array, R: Array) -> Array:
 
 def zplus_relevance_first(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
     """z⁺ with the relevance per unit of positive contribution first: (R_j / Z⁺_j) z⁺_ij."""
-    inputs, pre = _forward(weights, biases, x)
-    R = _logit_relevance(pre[-1], classes)
+    inputs, pre = plain_forward(weights, biases, x)
+    R = logit_start(pre[-1], classes)
     for i in range(len(weights) - 1, -1, -1):
         a, W = inputs[i], weights[i]
         positive = np.maximum(a[:, :, None] * W[None, :, :], 0)
@@ -122,8 +106,8 @@ def epsilon_contribution_tensor(
     weights: Weights, biases: Weights, x: Array, classes: Array
 ) -> Array:
     """LRP-ε with the explicit (n, in, out) tensor: (a_i w_ij) first, then times R_j / den_j."""
-    inputs, pre = _forward(weights, biases, x)
-    R = _logit_relevance(pre[-1], classes)
+    inputs, pre = plain_forward(weights, biases, x)
+    R = logit_start(pre[-1], classes)
     for i in range(len(weights) - 1, -1, -1):
         zij = inputs[i][:, :, None] * weights[i][None, :, :]
         s = R / _signed_epsilon(pre[i], EPSILON)
@@ -185,7 +169,7 @@ def lrp0_fsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Ar
         ).reshape(a.shape[0], W.shape[1])
         pre.append(z)
         a = np.maximum(z, 0) if i < len(weights) - 1 else z
-    R = _logit_relevance(pre[-1], classes)
+    R = logit_start(pre[-1], classes)
     for i in range(len(weights) - 1, -1, -1):
         s = _safe_ratio(R, pre[i])
         R = inputs[i] * _fsum_matmul(s, weights[i].T)
@@ -209,7 +193,7 @@ def _gradient_times_input_over_z(
         z = a @ W.T + b  # torch's F.linear
         pre.append(z)
         a = np.maximum(z, 0) if i < len(W_t) - 1 else z
-    R = _logit_relevance(pre[-1], classes)
+    R = logit_start(pre[-1], classes)
     for i in range(len(W_t) - 1, -1, -1):
         den = _signed_epsilon(pre[i], epsilon) if epsilon else pre[i]
         grad_seed = _safe_ratio(R, den)
@@ -239,7 +223,7 @@ def alpha_beta_einsum(weights: Weights, biases: Weights, x: Array, classes: Arra
         z = np.einsum("ni,ij->nj", a, W) + b
         pre.append(z)
         a = np.maximum(z, 0) if i < len(weights) - 1 else z
-    R = _logit_relevance(pre[-1], classes)
+    R = logit_start(pre[-1], classes)
     for i in range(len(weights) - 1, -1, -1):
         zij = np.einsum("ni,ij->nij", inputs[i], weights[i])
         pos, neg = np.maximum(zij, 0), np.minimum(zij, 0)

@@ -33,6 +33,28 @@ def random_batch(rng: np.random.Generator, network: Network, n: int = 4) -> Arra
     return x
 
 
+def plain_forward(
+    weights: Sequence[Array], biases: Sequence[Array], x: Array
+) -> tuple[list[Array], list[Array]]:
+    """Every layer's input and pre-activation of a ReLU MLP, written out in numpy (for the
+    hand-written targets of mutants.py and alternatives.py, which share nothing with the core)."""
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        inputs.append(a)
+        z = a @ W + b
+        pre.append(z)
+        a = np.maximum(z, 0) if i < len(weights) - 1 else z
+    return inputs, pre
+
+
+def logit_start(z_top: Array, classes: Array) -> Array:
+    """The starting relevance: the chosen class's logit, zero elsewhere."""
+    R = np.zeros_like(z_top)
+    rows = np.arange(len(classes))
+    R[rows, classes] = z_top[rows, classes]
+    return R
+
+
 def hand_network() -> Network:
     """The 2-2-1 network whose relevances the tests compute by hand (all exact in float).
 

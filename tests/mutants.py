@@ -13,17 +13,9 @@ import numpy as np
 from lrp_invariants import LRP0, AlphaBeta, Epsilon, Network, explain, forward, gradient
 from lrp_invariants.network import Array
 
+from .helpers import logit_start, plain_forward
+
 Weights = Sequence[Array]
-
-
-def _forward(weights: Weights, biases: Weights, x: Array) -> tuple[list[Array], list[Array]]:
-    a, inputs, pre = x, [], []
-    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
-        inputs.append(a)
-        z = a @ W + b
-        pre.append(z)
-        a = np.maximum(z, 0) if i < len(weights) - 1 else z
-    return inputs, pre
 
 
 def _lrp(
@@ -41,19 +33,12 @@ def _lrp(
     return R
 
 
-def _start(pre: list[Array], classes: Array) -> Array:
-    R = np.zeros_like(pre[-1])
-    rows = np.arange(len(classes))
-    R[rows, classes] = pre[-1][rows, classes]
-    return R
-
-
 def lrp0_bias_left_out_of_the_denominator(
     weights: Weights, biases: Weights, x: Array, classes: Array
 ) -> Array:
     """Divides by Σ_i a_i w_ij, forgetting b_j: the bias's relevance is spread over the inputs."""
-    inputs, pre = _forward(weights, biases, x)
-    return _lrp(weights, inputs, pre, _start(pre, classes), lambda i, z: z - biases[i])
+    inputs, pre = plain_forward(weights, biases, x)
+    return _lrp(weights, inputs, pre, logit_start(pre[-1], classes), lambda i, z: z - biases[i])
 
 
 def lrp_epsilon_started_from_all_logits(
@@ -125,8 +110,8 @@ def lrp_epsilon_with_sign_of_zero_zero(
     weights: Weights, biases: Weights, x: Array, classes: Array
 ) -> Array:
     """Stabilises with np.sign, whose sign(0) = 0: an exact zero pre-activation divides 0 by 0."""
-    inputs, pre = _forward(weights, biases, x)
-    R = _start(pre, classes)
+    inputs, pre = plain_forward(weights, biases, x)
+    R = logit_start(pre[-1], classes)
     for i in range(len(weights) - 1, -1, -1):
         with np.errstate(all="ignore"):
             s = R / (pre[i] + 1e-9 * np.sign(pre[i]))
@@ -174,8 +159,8 @@ def lrp_epsilon_unsigned_stabiliser(
     weights: Weights, biases: Weights, x: Array, classes: Array
 ) -> Array:
     """Adds +ε whatever the sign of z: a pre-activation near -ε explodes."""
-    inputs, pre = _forward(weights, biases, x)
-    return _lrp(weights, inputs, pre, _start(pre, classes), lambda i, z: z + 0.25)
+    inputs, pre = plain_forward(weights, biases, x)
+    return _lrp(weights, inputs, pre, logit_start(pre[-1], classes), lambda i, z: z + 0.25)
 
 
 def lrp0_absolute_relevance(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
