@@ -8,6 +8,7 @@ The target and method come from the environment, so that the same files fuzz any
 
 One test function per property (no parametrisation), so that HypoFuzz and plain pytest file a
 failure under the same database key. Properties the method does not imply are skipped.
+``LRP_ARITHMETIC=ftz`` holds the target to flush-to-zero arithmetic (the default is ``ieee``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lrp_invariants.methods import METHODS
 TARGET_SPEC = os.environ.get("LRP_TARGET", "lrp_invariants.targets:lrp_epsilon")
 METHOD = METHODS[os.environ.get("LRP_METHOD", "lrp-epsilon")]
 TARGET = load_target(TARGET_SPEC)
+FLUSH = os.environ.get("LRP_ARITHMETIC", "ieee") == "ftz"
 
 
 def _applies(name: str) -> pytest.MarkDecorator:
@@ -36,7 +38,7 @@ def _applies(name: str) -> pytest.MarkDecorator:
 
 
 def _check(name: str, case: SeedCase, data: st.DataObject) -> None:
-    check_property(PROPERTIES[name], case, TARGET, METHOD, data.draw)
+    check_property(PROPERTIES[name], case.under(FLUSH), TARGET, METHOD, data.draw)
 
 
 @_applies("input-invariance")

@@ -6,7 +6,7 @@ comparison its tolerance — is derived from these four and computed once per ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -37,6 +37,11 @@ class SeedCase:
     x1: Array
     m: Array
     classes: Array = field(repr=False)
+    flush: bool = False  # the arithmetic code under test is held to: see Precision
+
+    def under(self, flush: bool) -> SeedCase:
+        """The same case, checked under the other arithmetic model."""
+        return self if flush == self.flush else replace(self, flush=flush)
 
     def __post_init__(self) -> None:
         check_input(self.net1, self.x1, "x1")
@@ -52,7 +57,7 @@ class SeedCase:
 
     @property
     def precision(self) -> Precision:
-        return Precision.of(self.net1.dtype)
+        return Precision.of(self.net1.dtype, self.flush)
 
     @cached_property
     def x2(self) -> Array:

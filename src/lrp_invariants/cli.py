@@ -101,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds a single call may take (default {DEFAULT_TIME_LIMIT:g})",
     )
     check.add_argument(
+        "--arithmetic",
+        choices=("ieee", "ftz"),
+        default="ieee",
+        help="the arithmetic the target computes in: ieee (gradual underflow, the default) or "
+        "ftz (flushes subnormal numbers to zero, as TensorFlow on CPU or fast-math kernels)",
+    )
+    check.add_argument(
         "--no-shrink",
         dest="shrink",
         action="store_false",
@@ -153,6 +160,7 @@ def _check(args: argparse.Namespace) -> int:
         time_limit=args.time_limit,
         target_name=args.target,
         shrink=args.shrink,
+        arithmetic=args.arithmetic,
     )
     if args.report is not None:
         for prop in report.properties:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class PropertyReport:
     seconds: float = 0.0
     saved: Path | None = None
     hung: bool = False  # a call did not return within the time limit
+    only_subnormal: bool = False  # the failing case holds under flush-to-zero arithmetic
 
     @property
     def ok(self) -> bool:
@@ -78,13 +80,23 @@ class GateReport:
     method: str
     seed: int | None
     properties: list[PropertyReport]
+    arithmetic: str = "ieee"
+    flushes: bool | None = None  # what a probe of the target said (None: not probed)
 
     @property
     def ok(self) -> bool:
         return all(report.ok for report in self.properties)
 
     def render(self, replay: Callable[[PropertyReport], str] | None = None) -> str:
-        lines = [f"lrp-invariants gate: {self.target} claims {self.method}"]
+        lines = [
+            f"lrp-invariants gate: {self.target} claims {self.method}",
+            f"arithmetic: {ARITHMETICS[self.arithmetic]}",
+        ]
+        if self.flushes and self.arithmetic == "ieee":
+            lines.append(
+                "  (a probe with a subnormal input suggests the target flushes subnormal numbers "
+                "to zero: if it does by design, declare it with --arithmetic ftz)"
+            )
         for report in self.properties:
             status = "PASS" if report.ok else "FAIL"
             lines.append(
@@ -96,6 +108,11 @@ class GateReport:
             if report.ok:
                 continue
             lines += ["", f"FAILED {report.name}: {report.sentence}", str(report.failure)]
+            if report.only_subnormal:
+                lines.append(
+                    "this case differs only where values are subnormal; the target seems to flush "
+                    "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
+                )
             if report.case is not None:
                 lines.append(f"minimal counterexample: {describe_case(report.case)}")
             if report.draws:
@@ -230,11 +247,17 @@ def run_property(
     time_limit: float | None = DEFAULT_TIME_LIMIT,
     cases: st.SearchStrategy[SeedCase] | None = None,
     shrink: bool = True,
+    arithmetic: str = "ieee",
 ) -> PropertyReport:
-    """Search for a counterexample to one property; shrink it to a minimal one if ``shrink``."""
+    """Search for a counterexample to one property; shrink it to a minimal one if ``shrink``.
+
+    ``arithmetic`` is the model the target is held to: ``ieee`` (gradual underflow) or ``ftz``
+    (flush-to-zero, denormals-are-zero); see :data:`ARITHMETICS`.
+    """
+    flush = _check_arithmetic(arithmetic)
     report = PropertyReport(prop.name, prop.sentence)
     limited = _with_time_limit(target, time_limit)
-    strategy = cases if cases is not None else lst.seed_cases()
+    strategy = (cases if cases is not None else lst.seed_cases()).map(lambda c: c.under(flush))
     last: dict[str, Any] = {}
 
     @settings(
@@ -269,6 +292,8 @@ def run_property(
     except (InvariantViolation, TargetMisbehaved) as error:
         report.failure = str(error)
         report.case, report.draws = last.get("case"), list(last.get("draws", []))
+        if isinstance(error, InvariantViolation) and not flush and report.case is not None:
+            report.only_subnormal = _holds_when_flushing(prop, report, limited, method)
     except TargetHung as error:
         report.failure, report.hung = str(error), True
         report.case, report.draws = last.get("case"), list(last.get("draws", []))
@@ -282,6 +307,54 @@ def _account(report: PropertyReport, comparisons: Sequence[Comparison]) -> None:
         report.vacuous += comparison.vacuous()
 
 
+ARITHMETICS = {
+    "ieee": "IEEE 754 with gradual underflow (subnormal numbers kept)",
+    "ftz": "flush-to-zero (subnormal operands and results read as 0)",
+}
+"""The arithmetic models a target can be held to (``--arithmetic``)."""
+
+
+def _check_arithmetic(arithmetic: str) -> bool:
+    if arithmetic not in ARITHMETICS:
+        raise ValueError(
+            f"unknown arithmetic {arithmetic!r}; choose one of {', '.join(ARITHMETICS)}"
+        )
+    return arithmetic == "ftz"
+
+
+def _holds_when_flushing(
+    prop: Property, report: PropertyReport, target: Target, method: Method
+) -> bool:
+    """Whether the failing case holds under flush-to-zero arithmetic: then it differs only
+    where values are subnormal."""
+    assert report.case is not None
+    try:
+        comparisons = prop.check(report.case.under(True), target, method, Replayer(report.draws))
+    except (InvariantViolation, TargetMisbehaved, TargetHung, ValueError):
+        return False
+    return all(c.holds() for c in comparisons)
+
+
+def probe_flushing(target: Target) -> bool | None:
+    """Call ``target`` once on a 1-1-1 network fed a subnormal input: a target that computes
+    with gradual underflow returns a nonzero relevance (the unit is on), one that flushes
+    returns 0. None when the probe says nothing (the target raised or returned no number)."""
+    dtype = np.float64
+    tiny = float(np.finfo(dtype).tiny)
+    one = np.ones((1, 1), dtype)
+    weights, biases = [one, one.copy()], [np.zeros(1, dtype), np.zeros(1, dtype)]
+    x = np.full((1, 1), tiny / 4, dtype)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            result = np.asarray(target(weights, biases, x, np.zeros(1, np.intp)), dtype=np.float64)
+    except (Exception, TargetHung):  # a probe never fails the gate: the properties speak
+        return None
+    if result.shape != (1, 1) or not np.isfinite(result).all():
+        return None
+    return bool(result[0, 0] == 0)
+
+
 def run_gate(
     target: Target,
     method: str | Method,
@@ -293,8 +366,11 @@ def run_gate(
     target_name: str | None = None,
     cases: st.SearchStrategy[SeedCase] | None = None,
     shrink: bool = True,
+    arithmetic: str = "ieee",
 ) -> GateReport:
-    """Run every property ``method`` implies (or the chosen ``properties``) against ``target``."""
+    """Run every property ``method`` implies (or the chosen ``properties``) against ``target``,
+    held to the ``arithmetic`` model (``ieee`` or ``ftz``)."""
+    _check_arithmetic(arithmetic)
     chosen = resolve_method(method)
     names = list(properties) if properties is not None else list(chosen.properties)
     unknown = [name for name in names if name not in PROPERTIES]
@@ -314,12 +390,15 @@ def run_gate(
                 time_limit=time_limit,
                 cases=cases,
                 shrink=shrink,
+                arithmetic=arithmetic,
             )
         )
         if reports[-1].hung:
             break  # a hung target would make every further call wait out the limit again
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
-    return GateReport(label, chosen.name, seed, reports)
+    hung = any(report.hung for report in reports)
+    flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit))
+    return GateReport(label, chosen.name, seed, reports, arithmetic, flushes)
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

@@ -24,6 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lrp-examples", type=int, default=DEFAULT_EXAMPLES, help="examples per property"
     )
     group.addoption("--lrp-seed", type=int, default=None, help="random seed (default: fixed)")
+    group.addoption(
+        "--lrp-arithmetic",
+        choices=("ieee", "ftz"),
+        default="ieee",
+        help="the target's arithmetic: ieee (gradual underflow) or ftz (flush-to-zero)",
+    )
 
 
 def pytest_collection_modifyitems(
@@ -75,9 +81,16 @@ class GateItem(pytest.Item):
             METHODS[self.method],
             examples=self.config.getoption("lrp_examples"),
             seed=self.config.getoption("lrp_seed"),
+            arithmetic=self.config.getoption("lrp_arithmetic"),
         )
         if not report.ok:
-            gate = GateReport(self.spec, self.method, self.config.getoption("lrp_seed"), [report])
+            gate = GateReport(
+                self.spec,
+                self.method,
+                self.config.getoption("lrp_seed"),
+                [report],
+                self.config.getoption("lrp_arithmetic"),
+            )
             raise GateFailure(gate.render())
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

@@ -36,6 +36,7 @@ def save_counterexample(folder: Path, prop: PropertyReport, gate: GateReport) ->
         "m": case.m,
         "classes": case.classes,
         "depth": np.array(case.net1.depth),
+        "arithmetic": np.array("ftz" if case.flush else "ieee"),
         "draws": np.array(len(prop.draws)),
     }
     for i, (W, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True)):
@@ -87,7 +88,8 @@ def load_counterexample(path: Path) -> Saved:
             network = Network.from_arrays(
                 [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
             )
-            case = SeedCase(network, data["x1"], data["m"], data["classes"])
+            flush = "arithmetic" in data.files and str(data["arithmetic"]) == "ftz"
+            case = SeedCase(network, data["x1"], data["m"], data["classes"], flush)
             draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
             saved = Saved(str(data["property"]), str(data["method"]), case, draws)
     except BadCounterexample:
@@ -117,7 +119,10 @@ def replay(path: Path, target: Target) -> ReplayOutcome:
     """Run the saved property on the saved case against ``target``."""
     saved = load_counterexample(path)
     prop, method = PROPERTIES[saved.property], METHODS[saved.method]
-    header = f"replaying {saved.property} ({method.name}) on {describe_case(saved.case)}"
+    arithmetic = "flush-to-zero" if saved.case.flush else "IEEE gradual underflow"
+    header = (
+        f"replaying {saved.property} ({method.name}, {arithmetic}) on {describe_case(saved.case)}"
+    )
     try:
         comparisons = prop.check(saved.case, target, method, Replayer(saved.draws))
     except (TargetMisbehaved, InvariantViolation) as error:
@@ -171,7 +176,8 @@ def replay_command(prop: PropertyReport, gate: GateReport, args: argparse.Namesp
     if prop.saved is not None:
         return f"lrp-invariants replay {prop.saved} {gate.target}"
     seed = f" --seed {gate.seed}" if gate.seed is not None else ""
+    arithmetic = f" --arithmetic {gate.arithmetic}" if gate.arithmetic != "ieee" else ""
     return (
         f"lrp-invariants check {gate.target} --method {gate.method} --property {prop.name} "
-        f"--examples {args.examples}{seed}"
+        f"--examples {args.examples}{seed}{arithmetic}"
     )

@@ -25,16 +25,35 @@ F64 = Array  # ball arithmetic runs in float64; the alias keeps numpy's typing s
 
 @dataclass(frozen=True)
 class Precision:
-    """The unit roundoff ``u`` and underflow unit ``eta`` of the arithmetic being bounded."""
+    """The unit roundoff ``u`` and underflow unit ``eta`` of the arithmetic being bounded.
+
+    Two arithmetic models (``flush``): IEEE 754's gradual underflow, the default, where a
+    product or quotient below the smallest normal number ``tiny`` rounds to the subnormal grid
+    and loses at most ``eta`` = the smallest subnormal, while sums of subnormals are exact; and
+    flush-to-zero with denormals-are-zero (TensorFlow on CPU, fast-math GPU kernels, torch after
+    ``set_flush_denormal(True)``), where every result below ``tiny`` becomes 0 and every operand
+    below ``tiny`` is read as 0. There an operation loses up to ``eta`` = ``tiny``, sums too, and
+    a subnormal input, weight or bias counts as lost before any operation.
+    """
 
     u: float
     eta: float
     tiny: float  # the smallest normal number: below it, products lose relative accuracy
+    flush: bool = False
 
     @classmethod
-    def of(cls, dtype: np.dtype[np.floating] | type[np.floating]) -> Precision:
+    def of(cls, dtype: np.dtype[np.floating] | type[np.floating], flush: bool = False) -> Precision:
         info = np.finfo(dtype)
-        return cls(u=float(info.eps) / 2, eta=float(info.smallest_subnormal), tiny=float(info.tiny))
+        eta = float(info.tiny) if flush else float(info.smallest_subnormal)
+        return cls(u=float(info.eps) / 2, eta=eta, tiny=float(info.tiny), flush=flush)
+
+    def flushed(self, values: F64) -> F64:
+        """What a flush-to-zero reading of ``values`` loses: ``|v|`` where ``0 < |v| < tiny``
+        (nothing under gradual underflow)."""
+        magnitude = np.abs(values)
+        if not self.flush:
+            return np.zeros_like(magnitude)
+        return np.where(magnitude < self.tiny, magnitude, 0.0)
 
     def gamma(self, k: int) -> float:
         """γ_k = k u / (1 - k u): the relative error bound of a sum of k terms."""
@@ -58,7 +77,7 @@ class Precision:
         of zero is 0 or far above the subnormal range (see :func:`association_slack`).
         """
         magnitude = np.abs(np.asarray(values, dtype=np.float64))
-        nonzero = magnitude[magnitude > 0]
+        nonzero = magnitude[magnitude >= (self.tiny if self.flush else 0.0) + (magnitude == 0)]
         if not nonzero.size:
             return math.inf
         _, exponent = np.frexp(nonzero.min())  # 2**(exponent - 1) <= smallest < 2**exponent
@@ -131,24 +150,30 @@ def affine(a: Ball, W: F64, bias: Ball | None, p: Precision, constant: F64 | Non
     terms = bound_matmul(a.upper, absW)
     rad = bound_matmul(a.rad, absW)
     slack = underflow_slack(a.upper, nonzero, p)
+    if p.flush:  # subnormal weights read as 0
+        slack = slack + bound_matmul(a.upper, p.flushed(W))
     k = W.shape[0]
     if constant is not None:
         mid = mid + constant @ W
         terms = terms + np.abs(constant) @ absW
         slack = slack + underflow_slack(np.abs(constant), nonzero, p)
+        if p.flush:
+            slack = slack + p.flushed(constant) @ absW + np.abs(constant) @ p.flushed(W)
         k += W.shape[0]
     if bias is not None:
         mid = mid + bias.mid
         terms = terms + bias.upper
         rad = rad + bias.rad
         k += 1
+    if p.flush:  # every partial sum below tiny may be flushed too
+        slack = slack + k * p.eta
     rad = rad + 2 * p.gamma(k) * terms + slack
     return Ball(mid, p.widen(rad, k))
 
 
 def add(a: Ball, b: Ball, p: Precision) -> Ball:
     mid = a.mid + b.mid
-    rad = a.rad + b.rad
+    rad = a.rad + b.rad + p.eta * p.flush
     return Ball(mid, p.widen(rad + 2 * p.u * (np.abs(mid) + rad), 4))
 
 
@@ -187,7 +212,7 @@ def negative_part(a: Ball, p: Precision) -> Ball:
 def total(a: Ball, axis: int, p: Precision) -> Ball:
     """The sum of the terms along ``axis``, in any order."""
     k = a.mid.shape[axis]
-    rad = a.rad.sum(axis=axis) + 2 * p.gamma(k) * a.upper.sum(axis=axis)
+    rad = a.rad.sum(axis=axis) + 2 * p.gamma(k) * a.upper.sum(axis=axis) + k * p.eta * p.flush
     return Ball(a.mid.sum(axis=axis), p.widen(rad, k))
 
 
@@ -339,7 +364,7 @@ def association_slack(
         _may_underflow([factors[i] for i in chosen], threshold)
         for size in range(1, k + 1)
         for chosen in combinations(range(k), size)
-        if size > 1 or factors[chosen[0]].computed
+        if size > 1 or factors[chosen[0]].computed or p.flush  # flushing reads operands too
     ):
         zero = np.zeros_like(magnitude)
         return zero, zero

@@ -88,10 +88,14 @@ def enclose_forward(
     ``first_bias`` replaces the first layer's bias by a ball (net2's compensated bias).
     """
     p = p or Precision.of(network.dtype)
+    if p.flush:  # subnormal inputs and biases are read as 0
+        x = Ball(x.mid, x.rad + p.flushed(x.mid))
     a_balls, z_balls, biases = [x], [], []
     a = x
     for i, layer in enumerate(network.layers):
         bias = first_bias if (i == 0 and first_bias is not None) else Ball.exact(layer.b)
+        if p.flush:
+            bias = Ball(bias.mid, bias.rad + p.flushed(bias.mid))
         biases.append(bias)
         constant = None if layer.constant is None else layer.constant.astype(np.float64)
         z = affine(a, layer.W.astype(np.float64), bias, p, constant)
@@ -245,7 +249,7 @@ def _chain_underflow(
     width = float(max(network.widths))
     spread = np.zeros_like(x_upper)
     for start in range(K):
-        for end in range(start + 1, K):
+        for end in range(start if p.flush else start + 1, K):  # flushing reads entries too
             if p.product_grain(*grains[start : end + 1]) >= p.tiny:
                 continue  # its entries are 0 or normal numbers: nothing underflows
             with np.errstate(invalid="ignore", over="ignore"):
@@ -470,11 +474,14 @@ def _contributions(a: Ball, W: F64, bias: Ball, c: F64 | None, p: Precision) -> 
     """Every source's contribution ``z_ij`` (n, sources, out): inputs, constant input, bias."""
     n = a.mid.shape[0]
     parts = [mul(Ball(a.mid[:, :, None], a.rad[:, :, None]), Ball.exact(W[None]), p)]
+    if p.flush:  # a subnormal weight is read as 0: its contribution may be lost whole
+        parts[0] = Ball(parts[0].mid, parts[0].rad + a.upper[:, :, None] * p.flushed(W)[None])
     if c is not None:
         parts.append(mul(Ball.exact(c[None, :, None]), Ball.exact(W[None]), p))
+        lost = np.abs(c)[:, None] * p.flushed(W) + p.flushed(c)[:, None] * np.abs(W)
         parts[-1] = Ball(
             np.broadcast_to(parts[-1].mid, (n, *W.shape)),
-            np.broadcast_to(parts[-1].rad, (n, *W.shape)),
+            np.broadcast_to(parts[-1].rad + lost[None], (n, *W.shape)),
         )
     shape = (n, 1, W.shape[1])
     parts.append(Ball(np.broadcast_to(bias.mid, shape), np.broadcast_to(bias.rad, shape)))
