@@ -1,6 +1,7 @@
 """Soundness campaign: every correct implementation, every property of its method, random seeds.
 
-``python campaigns/soundness.py --seeds 1 2 3 --examples 1000 [--jobs 2] [--log FILE]``
+``python campaigns/soundness.py --seeds 1 2 3 --examples 1000 [--jobs 2] [--log FILE]
+[--arithmetic ftz]``
 
 Each seed runs one Hypothesis search per property of the thorough kind (random, no database):
 every drawn case is checked against every correct target that claims a method implying the
@@ -8,7 +9,8 @@ property, the built-in references and the alternatives of ``tests/alternatives.p
 drawn case serves all of them. A failure is a false alarm of the gate (every target here is
 correct); it is printed with the case and recorded in the log, one JSON line per
 (seed, property). The totals at the end count property checks: one target, one property, one
-drawn case.
+drawn case. With ``--arithmetic ftz`` every case is held to flush-to-zero arithmetic, and the
+flushing targets of ``tests/flushing.py`` join the correct ones.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.alternatives import ALTERNATIVES  # noqa: E402
+from tests.flushing import FLUSHING  # noqa: E402
 
 from lrp_invariants import strategies as lst  # noqa: E402
 from lrp_invariants import targets  # noqa: E402
@@ -49,14 +52,21 @@ BUILTIN = {
 CORRECT: dict[str, tuple[Callable[..., Any], str]] = {**BUILTIN, **ALTERNATIVES}
 
 
-def _search(prop_name: str, seed: int, examples: int) -> dict[str, Any]:
+def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, Any]:
     prop = PROPERTIES[prop_name]
+    correct = {**CORRECT, **FLUSHING} if flush else CORRECT
     claimants = [
         (name, fn, METHODS[method])
-        for name, (fn, method) in CORRECT.items()
+        for name, (fn, method) in correct.items()
         if prop_name in METHODS[method].properties
     ]
-    record: dict[str, Any] = {"seed": seed, "property": prop_name, "cases": 0, "checks": 0}
+    record: dict[str, Any] = {
+        "seed": seed,
+        "property": prop_name,
+        "arithmetic": "ftz" if flush else "ieee",
+        "cases": 0,
+        "checks": 0,
+    }
     failures: list[str] = []
 
     @hypothesis_seed(seed)
@@ -70,6 +80,7 @@ def _search(prop_name: str, seed: int, examples: int) -> dict[str, Any]:
     )
     @given(case=lst.seed_cases(), data=st.data())
     def search(case: SeedCase, data: st.DataObject) -> None:
+        case = case.under(flush)
         record["cases"] += 1
         for name, fn, method in claimants:
             record["checks"] += 1
@@ -95,11 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=1000, help="drawn cases per property")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--log", type=Path, default=None)
+    parser.add_argument("--arithmetic", choices=("ieee", "ftz"), default="ieee")
     args = parser.parse_args(argv)
+    flush = args.arithmetic == "ftz"
     jobs = [(name, seed) for seed in args.seeds for name in PROPERTIES]
     totals = {"cases": 0, "checks": 0, "false_alarms": 0}
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(_search, name, seed, args.examples) for name, seed in jobs]
+        futures = [pool.submit(_search, name, seed, args.examples, flush) for name, seed in jobs]
         for future in futures:
             record = future.result()
             for key in ("cases", "checks"):
