@@ -52,29 +52,34 @@ def survey() -> list[tuple[str, str, bool, bool]]:
     """One row per framework, setting and dtype: (framework, dtype, operands read as 0,
     results flushed)."""
     rows: list[tuple[str, str, bool, bool]] = []
-    settings: list[tuple[str, Probe, Callable[[], None] | None]] = [
-        (f"numpy {np.__version__}", _numpy, None)
+    # (name, probe, set up, tear down): the processor's flush mode is shared, so each setting
+    # puts back what it changed before the next one runs
+    settings: list[tuple[str, Probe, Callable[[], object] | None, Callable[[], object] | None]] = [
+        (f"numpy {np.__version__}", _numpy, None, None)
     ]
     if importlib.util.find_spec("torch") is not None:
         import torch
 
-        settings.append((f"torch {torch.__version__}, CPU", _torch, None))
+        settings.append((f"torch {torch.__version__}, CPU", _torch, None, None))
         settings.append(
             (
                 f"torch {torch.__version__}, CPU, set_flush_denormal(True)",
                 _torch,
                 lambda: torch.set_flush_denormal(True),
+                lambda: torch.set_flush_denormal(False),
             )
         )
     if importlib.util.find_spec("tensorflow") is not None:
         import tensorflow as tf
 
-        settings.append((f"tensorflow {tf.__version__}, CPU", _tensorflow, None))
-    for name, probe, prepare in settings:
+        settings.append((f"tensorflow {tf.__version__}, CPU", _tensorflow, None, None))
+    for name, probe, prepare, restore in settings:
         if prepare is not None:
             prepare()
         for dtype in ("float32", "float64"):
             rows.append((name, dtype, *flushes(probe, dtype)))
+        if restore is not None:
+            restore()
     return rows
 
 
