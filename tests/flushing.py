@@ -46,14 +46,21 @@ def _forward(weights: Weights, biases: Weights, x: Array) -> tuple[list[Array], 
 
 
 def _lrp(
-    weights: Weights, biases: Weights, x: Array, classes: Array, epsilon: float, error: float = 0
+    weights: Weights,
+    biases: Weights,
+    x: Array,
+    classes: Array,
+    epsilon: float,
+    error: float = 0,
+    bias_in_denominator: bool = True,
 ) -> Array:
     inputs, pre = _forward(weights, biases, x)
     rows = np.arange(len(classes))
     R = np.zeros_like(pre[-1])
     R[rows, classes] = pre[-1][rows, classes]
     for i in range(len(weights) - 1, -1, -1):
-        den = flush(pre[i] + np.where(pre[i] >= 0, epsilon, -epsilon)) if epsilon else pre[i]
+        z = pre[i] if bias_in_denominator else flush(pre[i] - flush(biases[i]))
+        den = flush(z + np.where(z >= 0, epsilon, -epsilon)) if epsilon else z
         s = np.zeros_like(R)
         np.divide(R, den, out=s, where=den != 0)
         R = flush(inputs[i] * _dot(flush(s), flush(weights[i]).T))
@@ -79,6 +86,19 @@ def ftz_lrp_epsilon_off_by_1e6(
     return _lrp(weights, biases, x, classes, EPSILON, error=-1e-6)
 
 
+def ftz_lrp_0_bias_left_out(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """A flushing LRP-0 that divides by Σ_i a_i w_ij, forgetting the bias: a defect."""
+    return _lrp(weights, biases, x, classes, 0.0, bias_in_denominator=False)
+
+
+def ftz_gradient_x_input_drops_negative_inputs(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """A flushing gradient x input that keeps relevance only where the input is positive."""
+    relevance = ftz_gradient_x_input(weights, biases, x, classes)
+    return np.where(x < 0, 0.0, relevance)
+
+
 def ftz_gradient(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
     """The gradient in flush-to-zero arithmetic (a flushed input switches its units off)."""
     _, pre = _forward(weights, biases, x)
@@ -95,6 +115,16 @@ def ftz_gradient_x_input(weights: Weights, biases: Weights, x: Array, classes: A
     """Gradient x input in flush-to-zero arithmetic."""
     return flush(ftz_gradient(weights, biases, x, classes) * flush(x))
 
+
+FLUSHING_MUTANTS: dict[str, tuple[Callable[..., Array], str, str]] = {
+    fn.__name__: (fn, method, prop)
+    for fn, method, prop in (
+        (ftz_lrp_epsilon_off_by_1e6, "lrp-epsilon", "reference"),
+        (ftz_lrp_0_bias_left_out, "lrp-0", "bias-proxy-transparency"),
+        (ftz_gradient_x_input_drops_negative_inputs, "gradient-x-input", "shift-decomposition"),
+    )
+}
+"""Flushing targets with a real defect, each with the property that must catch it."""
 
 FLUSHING: dict[str, tuple[Callable[..., Array], str]] = {
     fn.__name__: (fn, method)

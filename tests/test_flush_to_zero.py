@@ -20,6 +20,7 @@ from lrp_invariants.methods import METHODS
 from . import mutants
 from .flushing import (
     FLUSHING,
+    FLUSHING_MUTANTS,
     ftz_gradient,
     ftz_gradient_x_input,
     ftz_lrp_0,
@@ -104,6 +105,13 @@ def test_a_real_error_in_a_flushing_target_still_fails_under_the_declaration() -
     report = run_gate(ftz_lrp_epsilon_off_by_1e6, "lrp-epsilon", examples=25, arithmetic="ftz")
     failed = [p for p in report.properties if not p.ok]
     assert failed and not any(p.only_subnormal for p in failed)
+
+
+@pytest.mark.parametrize("name", sorted(FLUSHING_MUTANTS))
+def test_a_flushing_mutant_is_caught_under_the_declaration(name: str) -> None:
+    fn, method, prop = FLUSHING_MUTANTS[name]
+    report = run_property(PROPERTIES[prop], fn, METHODS[method], shrink=False, arithmetic="ftz")
+    assert not report.ok, f"{name} passed {prop} under flush-to-zero"
 
 
 @pytest.fixture(autouse=True)
