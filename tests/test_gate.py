@@ -134,3 +134,22 @@ def test_the_verdict_does_not_depend_on_other_constants_in_the_target_file(
     assert all(report.ok for report in reports), reports[0].render()
     runs = [[(p.name, p.examples, p.worst_ratio, p.vacuous) for p in r.properties] for r in reports]
     assert runs[0] == runs[1]
+
+
+def test_a_failure_row_names_its_cause_when_the_target_misbehaved() -> None:
+    report = run_gate(
+        lambda w, b, x, c: np.full_like(x, np.nan), "gradient", properties=["reference"], examples=5
+    )
+    (row,) = [line for line in report.render().splitlines() if line.startswith("FAIL ")]
+    assert "the target returned nan at index (0, 0)" in row
+    assert "x tolerance" not in row
+
+
+def test_shrinking_calls_are_not_counted_as_examples() -> None:
+    def absolute(weights, biases, x, classes):  # type: ignore[no-untyped-def]
+        return np.abs(targets.lrp_0(weights, biases, x, classes))
+
+    shrunk = run_gate(absolute, "lrp-0", properties=["reference"], examples=100)
+    found = run_gate(absolute, "lrp-0", properties=["reference"], examples=100, shrink=False)
+    assert not shrunk.ok and not found.ok
+    assert shrunk.properties[0].examples == found.properties[0].examples <= 100

@@ -66,6 +66,7 @@ class PropertyReport:
     saved: Path | None = None
     hung: bool = False  # a call did not return within the time limit
     only_subnormal: bool = False  # the failing case holds under flush-to-zero arithmetic
+    misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
 
     @property
     def ok(self) -> bool:
@@ -99,6 +100,13 @@ class GateReport:
             )
         for report in self.properties:
             status = "PASS" if report.ok else "FAIL"
+            if report.misbehaved or report.hung:  # no error size: say what went wrong
+                cause = str(report.failure).splitlines()[0]
+                lines.append(
+                    f"{status}  {report.name:<24} {report.examples:>5} examples  {cause}  "
+                    f"({report.seconds:.1f} s)"
+                )
+                continue
             lines.append(
                 f"{status}  {report.name:<24} {report.examples:>5} examples  worst error "
                 f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} unbounded, "
@@ -259,6 +267,7 @@ def run_property(
     limited = _with_time_limit(target, time_limit)
     strategy = (cases if cases is not None else lst.seed_cases()).map(lambda c: c.under(flush))
     last: dict[str, Any] = {}
+    last_failed: list[bool] = []  # nonempty once an example has failed
 
     @settings(
         max_examples=examples,
@@ -276,11 +285,19 @@ def run_property(
         recorder = _Recorder(data)
         last.clear()
         last.update(case=case, draws=recorder.values)
-        report.examples += 1
-        comparisons = prop.check(case, limited, method, recorder)
-        _account(report, comparisons)
+        searching = not last_failed  # after the first failure, calls are Hypothesis shrinking
+        if searching:
+            report.examples += 1
+        try:
+            comparisons = prop.check(case, limited, method, recorder)
+        except BaseException:
+            last_failed.append(True)
+            raise
+        if searching:
+            _account(report, comparisons)
         failed = [c for c in comparisons if not c.holds()]
         if failed:
+            last_failed.append(True)
             raise InvariantViolation("\n".join(c.describe() for c in failed))
 
     if seed is not None:
@@ -291,6 +308,7 @@ def run_property(
             search()
     except (InvariantViolation, TargetMisbehaved) as error:
         report.failure = str(error)
+        report.misbehaved = isinstance(error, TargetMisbehaved)
         report.case, report.draws = last.get("case"), list(last.get("draws", []))
         if isinstance(error, InvariantViolation) and not flush and report.case is not None:
             report.only_subnormal = _holds_when_flushing(prop, report, limited, method)
