@@ -45,18 +45,17 @@ being bounded, so a float32 network gets float32 radii.
 """
 
 from .balls import Ball, Precision, add, mul, total
-from .enclosures import (
+from .forward import (
     ForwardBalls,
-    LayerBalls,
     compensated_bias,
     count_kinks,
     enclose_forward,
     enclose_gradient,
-    enclose_relevance,
     gradient_underflow,
     shifted_input,
     trace_balls,
 )
+from .relevance import LayerBalls, enclose_relevance
 from .tolerances import agreement_tolerance, conservation_tolerance, probability_tolerance
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Tolerances: how far two correct computations, or one computation's sums, may drift apart.
 
-All three come from the balls of :mod:`lrp_invariants.bounds.enclosures`; nothing here is chosen
-by hand.
+All three come from the balls of :mod:`lrp_invariants.bounds.forward` and
+:mod:`lrp_invariants.bounds.relevance`; nothing here is chosen by hand.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .balls import F64, Ball, Precision
-from .enclosures import LayerBalls
+from .relevance import LayerBalls
 
 # --------------------------------------------------------------------------------------------
 # Tolerances.
