@@ -285,3 +285,44 @@ def test_replay_of_a_plain_npy_array_exits_2(
     with plain.open("wb") as handle:
         np.save(handle, np.ones(3))
     assert "not a counterexample" in _replay_exits_2(plain, capsys)
+
+
+def test_every_failure_is_replayable_without_a_report_folder(
+    broken: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    check = ["check", f"{broken}:absolute", "--method", "lrp-0", "--property", "reference"]
+    assert main([*check, "--no-shrink"]) == 1
+    out = capsys.readouterr().out
+    (hint,) = [line for line in out.splitlines() if line.startswith("replay with: ")]
+    command = hint.removeprefix("replay with: ").split()
+    assert command[:2] == ["lrp-invariants", "replay"]
+    saved = tmp_path / command[2]
+    assert saved.is_file() and saved.is_relative_to(tmp_path / ".lrp-invariants")
+    assert main(["replay", str(saved), f"{broken}:absolute"]) == 1  # exactly that case, again
+
+
+def test_an_unshrunk_case_is_not_called_minimal(
+    broken: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    main(
+        [
+            "check",
+            f"{broken}:absolute",
+            "--method",
+            "lrp-0",
+            "--property",
+            "reference",
+            "--no-shrink",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "minimal counterexample" not in out
+    assert "counterexample as first found (not minimised: --no-shrink)" in out

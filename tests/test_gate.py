@@ -153,3 +153,14 @@ def test_shrinking_calls_are_not_counted_as_examples() -> None:
     found = run_gate(absolute, "lrp-0", properties=["reference"], examples=100, shrink=False)
     assert not shrunk.ok and not found.ok
     assert shrunk.properties[0].examples == found.properties[0].examples <= 100
+
+
+def test_a_metamorphic_failure_says_that_expected_is_the_targets_own_value() -> None:
+    report = run_gate(
+        lambda w, b, x, c: targets.lrp_0(w, b, x, c) * (1 + len(w)),  # scales with the depth
+        "lrp-0",
+        properties=["bias-proxy-transparency"],
+        examples=20,
+    )
+    assert not report.ok
+    assert "(the target's own relevance on net1)" in str(report.properties[0].failure)

@@ -24,6 +24,14 @@ from .defaults import DEFAULT_EXAMPLES, DEFAULT_TIME_LIMIT
 from .methods import ALL_PROPERTIES, METHODS, Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CASES_FOLDER = Path(".lrp-invariants") / "cases"
+"""Where ``check`` keeps each failing case when no ``--report`` folder is given."""
+
+
+def _cases_folder(target: str, method: str) -> Path:
+    """One folder per target and method under :data:`CASES_FOLDER`, named in plain characters."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{target}-{method}")
+    return CASES_FOLDER / safe
 
 
 class UsageError(Exception):
@@ -117,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
         "--report",
         type=Path,
         default=None,
-        help="save each minimal counterexample (.npz, .txt, .png) in this folder",
+        help="save each counterexample (.npz, .txt, .png) in this folder (default: only the .npz, "
+        f"in {CASES_FOLDER}/, so that every failure can be replayed)",
     )
 
     replay = commands.add_parser("replay", help="rerun one saved counterexample")
@@ -162,10 +171,11 @@ def _check(args: argparse.Namespace) -> int:
         shrink=args.shrink,
         arithmetic=args.arithmetic,
     )
-    if args.report is not None:
-        for prop in report.properties:
-            if not prop.ok and prop.case is not None:
-                prop.saved = save_counterexample(args.report, prop, report)
+    folder = args.report if args.report is not None else _cases_folder(args.target, args.method)
+    for prop in report.properties:
+        if not prop.ok and prop.case is not None:
+            prop.saved = save_counterexample(folder, prop, report)
+            if args.report is not None:
                 draw_counterexample(prop.saved, target)
     print(report.render(lambda prop: replay_command(prop, report, args)))
     return EXIT_OK if report.ok else EXIT_FAILED

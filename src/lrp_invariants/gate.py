@@ -83,6 +83,7 @@ class GateReport:
     properties: list[PropertyReport]
     arithmetic: str = "ieee"
     flushes: bool | None = None  # what a probe of the target said (None: not probed)
+    shrunk: bool = True  # whether failing cases were minimised
 
     @property
     def ok(self) -> bool:
@@ -122,7 +123,12 @@ class GateReport:
                     "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
                 )
             if report.case is not None:
-                lines.append(f"minimal counterexample: {describe_case(report.case)}")
+                kind = (
+                    "minimal counterexample"
+                    if self.shrunk
+                    else "counterexample as first found (not minimised: --no-shrink)"
+                )
+                lines.append(f"{kind}: {describe_case(report.case)}")
             if report.draws:
                 lines.append(f"with the choices: {report.draws}")
             if report.saved is not None:
@@ -416,7 +422,7 @@ def run_gate(
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
     flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit))
-    return GateReport(label, chosen.name, seed, reports, arithmetic, flushes)
+    return GateReport(label, chosen.name, seed, reports, arithmetic, flushes, shrink)
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

@@ -28,6 +28,7 @@ class Comparison:
     actual: Array
     expected: Array
     tolerance: Array
+    expected_is: str | None = None  # what "expected" is, where it is not a reference value
 
     @property
     def error(self) -> Array:
@@ -76,7 +77,8 @@ class Comparison:
         expected = np.asarray(self.expected)[index]
         return (
             f"{self.claim}: {int(np.count_nonzero(failing))} of {error.size} values out of "
-            f"tolerance; worst at index {where}: actual {actual!r}, expected {expected!r}, "
+            f"tolerance; worst at index {where}: actual {actual!r}, expected {expected!r}"
+            f"{f' ({self.expected_is})' if self.expected_is else ''}, "
             f"|error| {error[index]:.6g} > tolerance {tol[index]:.6g}"
         )
 

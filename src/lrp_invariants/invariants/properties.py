@@ -63,6 +63,7 @@ def _input_invariance(
             b,
             a,
             agreement_tolerance(ball2, ball1),
+            "the target's own relevance on net1 at x1",
         )
     ]
 
@@ -83,6 +84,7 @@ def _shift_decomposition(
             rx1,
             r3[:, :d] + r3[:, d:],
             agreement_tolerance(ball1, add(ball3[:, :d], ball3[:, d:], p)),
+            "the target's own rx3 + rm3 on net3",
         )
     ]
 
@@ -143,7 +145,11 @@ def _bias_proxy_transparency(
     ball_p = method.enclose(proxy, case.proxy_balls, case.classes, p)[:, :d]
     return [
         Comparison(
-            "relevance at x: bias-proxy network == net1", b, a, agreement_tolerance(ball_p, ball1)
+            "relevance at x: bias-proxy network == net1",
+            b,
+            a,
+            agreement_tolerance(ball_p, ball1),
+            "the target's own relevance on net1",
         )
     ]
 
@@ -158,7 +164,11 @@ def _changed_network(
     ball_o = method.enclose(
         other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
     )
-    return [Comparison(claim, b, a, agreement_tolerance(ball_o, ball1))]
+    return [
+        Comparison(
+            claim, b, a, agreement_tolerance(ball_o, ball1), "the target's own relevance on net1"
+        )
+    ]
 
 
 def _permutation(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
@@ -210,6 +220,7 @@ def _batch_consistency(
             batch,
             one_by_one,
             agreement_tolerance(ball, ball),
+            "the target's own relevance of that sample alone",
         )
     ]
 
@@ -218,7 +229,11 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
     first = call_target(target, case.net1, case.x1, case.classes)
     second = call_target(target, case.net1, case.x1, case.classes)
     exact = np.zeros_like(first)  # the same call on the same arrays: the same bits
-    return [Comparison("the second call == the first, bit for bit", second, first, exact)]
+    return [
+        Comparison(
+            "the second call == the first, bit for bit", second, first, exact, "the first call"
+        )
+    ]
 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
