@@ -74,10 +74,13 @@ class Precision:
         of multiples of ``g`` is a multiple of ``g``, a product of multiples of ``g1`` and ``g2``
         a multiple of ``max(g1 g2, η)``. A computed value that is not zero is therefore at least
         its grain in magnitude, however much the sum cancelled: a pre-activation within rounding
-        of zero is 0 or far above the subnormal range (see :func:`association_slack`).
+        of zero is 0 or far above the subnormal range (see :func:`association_slack`). Under
+        flush-to-zero, subnormal values are read as 0 and every nonzero result is at least the
+        smallest normal number, which ``eta`` then is.
         """
         magnitude = np.abs(np.asarray(values, dtype=np.float64))
-        nonzero = magnitude[magnitude >= (self.tiny if self.flush else 0.0) + (magnitude == 0)]
+        read = magnitude >= self.tiny if self.flush else magnitude > 0
+        nonzero = magnitude[read & (magnitude > 0)]
         if not nonzero.size:
             return math.inf
         _, exponent = np.frexp(nonzero.min())  # 2**(exponent - 1) <= smallest < 2**exponent
