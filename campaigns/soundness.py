@@ -39,7 +39,7 @@ from lrp_invariants import targets  # noqa: E402
 from lrp_invariants.cases import SeedCase  # noqa: E402
 from lrp_invariants.gate import describe_case  # noqa: E402
 from lrp_invariants.invariants import PROPERTIES, InvariantViolation, TargetMisbehaved  # noqa: E402
-from lrp_invariants.methods import METHODS  # noqa: E402
+from lrp_invariants.methods import METHODS, Method  # noqa: E402
 
 BUILTIN = {
     "targets.gradient": (targets.gradient, "gradient"),
@@ -50,6 +50,26 @@ BUILTIN = {
     "targets.lrp_zplus": (targets.lrp_zplus, "lrp-zplus"),
 }
 CORRECT: dict[str, tuple[Callable[..., Any], str]] = {**BUILTIN, **ALTERNATIVES}
+
+# Within one drawn case many targets claim the same method, and each property encloses the same
+# networks for each of them: the campaign computes each enclosure once per case. The cache holds
+# its networks and balls, so that no id is reused while it lives, and is emptied for every case.
+_ENCLOSED: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_enclose, _enclose_layers = Method.enclose, Method.enclose_layers
+
+
+def _cached(compute: Callable[..., Any]) -> Callable[..., Any]:
+    def cached(method: Method, network: Any, forward: Any, classes: Any, p: Any) -> Any:
+        key = (compute.__name__, method.name, id(network), id(forward), id(classes), p)
+        if key not in _ENCLOSED:
+            _ENCLOSED[key] = (compute(method, network, forward, classes, p), network, forward)
+        return _ENCLOSED[key][0]
+
+    return cached
+
+
+Method.enclose = _cached(_enclose)  # type: ignore[method-assign]
+Method.enclose_layers = _cached(_enclose_layers)  # type: ignore[method-assign]
 
 
 def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, Any]:
@@ -81,6 +101,7 @@ def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, 
     @given(case=lst.seed_cases(), data=st.data())
     def search(case: SeedCase, data: st.DataObject) -> None:
         case = case.under(flush)
+        _ENCLOSED.clear()
         record["cases"] += 1
         for name, fn, method in claimants:
             record["checks"] += 1
