@@ -326,3 +326,32 @@ def test_an_unshrunk_case_is_not_called_minimal(
     out = capsys.readouterr().out
     assert "minimal counterexample" not in out
     assert "counterexample as first found (not minimised: --no-shrink)" in out
+
+
+GROWING = '''
+import numpy as np
+from lrp_invariants.targets import lrp_0
+
+
+def grows(weights, biases, x, classes):
+    """LRP-0, off by a relative 1e-9 per unit of input magnitude: tiny on small cases."""
+    return lrp_0(weights, biases, x, classes) * (1 + 1e-9 * np.abs(x).sum())
+'''
+
+
+def test_a_failure_shows_the_minimal_case_and_the_largest_error_both_replayable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "growing.py").write_text(GROWING)
+    target = f"{tmp_path / 'growing.py'}:grows"
+    assert main(["check", target, "--method", "lrp-0", "--property", "reference"]) == 1
+    out = capsys.readouterr().out
+    minimal = next(line for line in out.splitlines() if line.startswith("minimal counterexample"))
+    largest = next(line for line in out.splitlines() if line.startswith("largest error found"))
+    ratio = [float(line.split("(error ")[1].split(" x")[0]) for line in (minimal, largest)]
+    assert ratio[1] > ratio[0] > 1
+    (hint,) = [line for line in out.splitlines() if line.startswith("replay it with: ")]
+    worst_file = hint.split()[5]
+    assert worst_file.endswith("reference-worst.npz")
+    assert main(["replay", worst_file, target]) == 1

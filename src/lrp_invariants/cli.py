@@ -175,6 +175,8 @@ def _check(args: argparse.Namespace) -> int:
     for prop in report.properties:
         if not prop.ok and prop.case is not None:
             prop.saved = save_counterexample(folder, prop, report)
+            if prop.worst is not None:
+                prop.worst.saved = save_counterexample(folder, prop, report, worst=True)
             if args.report is not None:
                 draw_counterexample(prop.saved, target)
     print(report.render(lambda prop: replay_command(prop, report, args)))

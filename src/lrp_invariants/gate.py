@@ -51,6 +51,24 @@ class TargetHung(BaseException):
 
 
 @dataclass
+class WorstCase:
+    """The failing case with the largest error found during the search and shrinking: the
+    minimal case is for reading, this one for judging how large the defect is."""
+
+    case: SeedCase
+    draws: list[Any]
+    size: tuple[float, float]  # error in multiples of the tolerance, and of the value
+    saved: Path | None = None
+
+
+def _size(size: tuple[float, float] | None) -> str:
+    if size is None:
+        return ""
+    ratio, relative = size
+    return f" (error {ratio:.3g} x tolerance, {relative:.3g} x the value)"
+
+
+@dataclass
 class PropertyReport:
     """What one property's run found."""
 
@@ -67,6 +85,8 @@ class PropertyReport:
     hung: bool = False  # a call did not return within the time limit
     only_subnormal: bool = False  # the failing case holds under flush-to-zero arithmetic
     misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
+    size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
+    worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
 
     @property
     def ok(self) -> bool:
@@ -128,13 +148,24 @@ class GateReport:
                     if self.shrunk
                     else "counterexample as first found (not minimised: --no-shrink)"
                 )
-                lines.append(f"{kind}: {describe_case(report.case)}")
+                lines.append(f"{kind}{_size(report.size)}: {describe_case(report.case)}")
             if report.draws:
                 lines.append(f"with the choices: {report.draws}")
             if report.saved is not None:
                 lines.append(f"saved to {report.saved}")
             if replay is not None:
                 lines.append(f"replay with: {replay(report)}")
+            if report.worst is not None:
+                lines.append(
+                    f"largest error found{_size(report.worst.size)}: "
+                    f"{describe_case(report.worst.case)}"
+                )
+                if report.worst.draws:
+                    lines.append(f"with the choices: {report.worst.draws}")
+                if report.worst.saved is not None:
+                    lines.append(
+                        f"replay it with: lrp-invariants replay {report.worst.saved} {self.target}"
+                    )
         lines.append("")
         lines.append("all claimed properties hold" if self.ok else "the target FAILED the gate")
         return "\n".join(lines)
@@ -274,6 +305,7 @@ def run_property(
     strategy = (cases if cases is not None else lst.seed_cases()).map(lambda c: c.under(flush))
     last: dict[str, Any] = {}
     last_failed: list[bool] = []  # nonempty once an example has failed
+    largest: dict[str, Any] = {}  # the failing example with the largest error so far
 
     @settings(
         max_examples=examples,
@@ -304,6 +336,10 @@ def run_property(
         failed = [c for c in comparisons if not c.holds()]
         if failed:
             last_failed.append(True)
+            size = max(c.size_of_defect() for c in failed)
+            last["size"] = size
+            if size[0] > largest.get("size", (-1.0, 0.0))[0]:
+                largest.update(case=case, draws=list(recorder.values), size=size)
             raise InvariantViolation("\n".join(c.describe() for c in failed))
 
     if seed is not None:
@@ -315,6 +351,9 @@ def run_property(
     except (InvariantViolation, TargetMisbehaved) as error:
         report.failure = str(error)
         report.misbehaved = isinstance(error, TargetMisbehaved)
+        report.size = last.get("size") if not report.misbehaved else None
+        if largest and report.size is not None and largest["size"][0] > report.size[0]:
+            report.worst = WorstCase(largest["case"], largest["draws"], largest["size"])
         report.case, report.draws = last.get("case"), list(last.get("draws", []))
         if isinstance(error, InvariantViolation) and not flush and report.case is not None:
             report.only_subnormal = _holds_when_flushing(prop, report, limited, method)

@@ -23,11 +23,19 @@ from .network import Network
 FORMAT = 1
 
 
-def save_counterexample(folder: Path, prop: PropertyReport, gate: GateReport) -> Path:
-    """Write ``prop``'s minimal case to ``folder`` and return the path of the ``.npz``."""
-    assert prop.case is not None
+def save_counterexample(
+    folder: Path, prop: PropertyReport, gate: GateReport, worst: bool = False
+) -> Path:
+    """Write ``prop``'s case to ``folder`` and return the path of the ``.npz``: the one shown
+    (minimal, unless the search did not shrink), or with ``worst`` the one with the largest
+    error (``<property>-worst.npz``)."""
+    if worst:
+        assert prop.worst is not None
+        case, draws, name = prop.worst.case, prop.worst.draws, f"{prop.name}-worst"
+    else:
+        assert prop.case is not None
+        case, draws, name = prop.case, prop.draws, prop.name
     folder.mkdir(parents=True, exist_ok=True)
-    case = prop.case
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "property": np.array(prop.name),
@@ -37,13 +45,13 @@ def save_counterexample(folder: Path, prop: PropertyReport, gate: GateReport) ->
         "classes": case.classes,
         "depth": np.array(case.net1.depth),
         "arithmetic": np.array("ftz" if case.flush else "ieee"),
-        "draws": np.array(len(prop.draws)),
+        "draws": np.array(len(draws)),
     }
     for i, (W, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-    for i, value in enumerate(prop.draws):
+    for i, value in enumerate(draws):
         arrays[f"draw{i}"] = np.asarray(value)
-    path = folder / f"{prop.name}.npz"
+    path = folder / f"{name}.npz"
     np.savez(path, **arrays)  # type: ignore[arg-type]
     text = [
         f"{gate.target} claims {gate.method}",

@@ -7,6 +7,7 @@ message names the worst element against its bound.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,16 +64,33 @@ class Comparison:
             np.count_nonzero(~np.isfinite(np.broadcast_to(self.tolerance, self.error.shape)))
         )
 
+    def _worst_failing(self) -> tuple[int, ...]:
+        error = self.error
+        tol = np.broadcast_to(self.tolerance, error.shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            badness = np.where(self.failing, np.nan_to_num(error / tol, nan=np.inf), -1.0)
+        return tuple(int(i) for i in np.unravel_index(int(np.argmax(badness)), error.shape))
+
+    def size_of_defect(self) -> tuple[float, float]:
+        """At the worst failing element: the error in multiples of its tolerance, and as a
+        fraction of the expected value's magnitude (inf where that is 0)."""
+        index = self._worst_failing()
+        error = float(self.error[index])
+        tol = float(np.broadcast_to(self.tolerance, self.error.shape)[index])
+        expected = abs(float(np.asarray(self.expected, np.float64)[index]))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = math.inf if math.isnan(error) else (error / tol if tol else math.inf)
+            relative = math.inf if math.isnan(error) or not expected else error / expected
+        return ratio, relative
+
     def describe(self) -> str:
         error = self.error
         tol = np.broadcast_to(self.tolerance, error.shape)
         failing = self.failing
         if not np.any(failing):
             return f"{self.claim}: holds (worst error {self.worst_ratio():.3g} x tolerance)"
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            badness = np.where(failing, np.nan_to_num(error / tol, nan=np.inf), -1.0)
-        index = np.unravel_index(int(np.argmax(badness)), error.shape)
-        where = tuple(int(i) for i in index)
+        index = self._worst_failing()
+        where = index
         actual = np.asarray(self.actual)[index]
         expected = np.asarray(self.expected)[index]
         return (
