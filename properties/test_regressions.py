@@ -99,3 +99,19 @@ def test_alpha_beta_conserves_relevance_when_a_sign_side_is_subnormal(
         "αβ with a subnormal sign side",
         layerwise_conservation(case.net1, case.x1, case.classes, AlphaBeta(2.0, 1.0)),
     )
+
+
+def test_net2_and_net3_agree_where_a_subnormal_shift_makes_alpha_beta_bounds_overflow() -> None:
+    """Thorough profile, seed 2026: a shift of 1.1e-308 left αβ's bounds so large that two of
+    them added up past the largest float (a warning, an error under pytest's settings)."""
+    from lrp_invariants.invariants import net2_net3_agreement
+
+    case = _case(
+        [[[0.01171875]], [[0.0, 0.0, 1.0]], [[2.0, 2.0, 2.0]] * 3],
+        [[0.0], [0.0, 0.0, 0.00012207], [0.0, 0.0, 0.0]],
+        [[0.0]],
+        [1.11253693e-308],
+        [0],
+    )
+    for rule in (AlphaBeta(2.0, 1.0), AlphaBeta(1.0, 0.0)):
+        require("net2 and net3 agree above the input", net2_net3_agreement(case, rule))

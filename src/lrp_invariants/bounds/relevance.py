@@ -391,9 +391,10 @@ def _alpha_beta(
     )
     mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
     length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
-    s_upper = _quotient_upper(rule.alpha * R.upper, pos_sum, p) + _quotient_upper(
-        times(np.full_like(R.upper, rule.beta), R.upper), neg_sum, p
-    )
+    with np.errstate(over="ignore"):  # two huge bounds may add up to an unbounded one
+        s_upper = _quotient_upper(rule.alpha * R.upper, pos_sum, p) + _quotient_upper(
+            times(np.full_like(R.upper, rule.beta), R.upper), neg_sum, p
+        )
     underflow = _underflow_mass(s_upper, a.upper, length, p)
     underflow = underflow + (slack_p + slack_n).sum(axis=(1, 2))
     return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
