@@ -82,22 +82,16 @@ def test_check_of_a_broken_file_target_exits_1_with_a_replayable_report(
         assert str(data["method"]) == "lrp-0"
 
 
+def _check_reference_unshrunk(broken: Path, *options: str) -> int:
+    """``check`` the broken target's ``reference`` property without shrinking."""
+    command = ["check", f"{broken}:absolute", "--method", "lrp-0", "--property", "reference"]
+    return main([*command, "--no-shrink", *options])
+
+
 @pytest.fixture
 def saved(broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A failing case of the broken target, saved by ``check --report`` (not minimised)."""
-    main(
-        [
-            "check",
-            f"{broken}:absolute",
-            "--method",
-            "lrp-0",
-            "--property",
-            "reference",
-            "--no-shrink",
-            "--report",
-            str(tmp_path),
-        ]
-    )
+    _check_reference_unshrunk(broken, "--report", str(tmp_path))
     capsys.readouterr()
     return tmp_path / "reference.npz"
 
@@ -294,8 +288,7 @@ def test_every_failure_is_replayable_without_a_report_folder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    check = ["check", f"{broken}:absolute", "--method", "lrp-0", "--property", "reference"]
-    assert main([*check, "--no-shrink"]) == 1
+    assert _check_reference_unshrunk(broken) == 1
     out = capsys.readouterr().out
     (hint,) = [line for line in out.splitlines() if line.startswith("replay with: ")]
     command = hint.removeprefix("replay with: ").split()
@@ -312,17 +305,7 @@ def test_an_unshrunk_case_is_not_called_minimal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    main(
-        [
-            "check",
-            f"{broken}:absolute",
-            "--method",
-            "lrp-0",
-            "--property",
-            "reference",
-            "--no-shrink",
-        ]
-    )
+    _check_reference_unshrunk(broken)
     out = capsys.readouterr().out
     assert "minimal counterexample" not in out
     assert "counterexample as first found (not minimised: --no-shrink)" in out
