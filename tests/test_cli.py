@@ -338,3 +338,30 @@ def test_a_failure_shows_the_minimal_case_and_the_largest_error_both_replayable(
     worst_file = hint.split()[5]
     assert worst_file.endswith("reference-worst.npz")
     assert main(["replay", worst_file, target]) == 1
+
+
+def test_the_command_line_draws_wider_networks_and_larger_batches_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A target wrong only from 16 units on passes the default sizes and fails when the search
+    may draw them."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wide.py").write_text(
+        "from lrp_invariants.targets import lrp_0\n\n\n"
+        "def wrong_when_wide(weights, biases, x, classes):\n"
+        "    relevance = lrp_0(weights, biases, x, classes)\n"
+        "    return relevance * 2 if max(w.shape[1] for w in weights) >= 16 else relevance\n"
+    )
+    target = f"{tmp_path / 'wide.py'}:wrong_when_wide"
+    check = ["check", target, "--method", "lrp-0", "--property", "reference", "--no-shrink"]
+    assert main(check) == 0
+    assert main([*check, "--max-width", "32", "--max-batch", "8"]) == 1
+
+
+def test_a_width_beyond_what_the_strategies_draw_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "lrp_invariants.targets:lrp_0", "--method", "lrp-0", "--max-width", "65"])
+    assert exit_.value.code == 2
+    assert "max_width" in capsys.readouterr().err

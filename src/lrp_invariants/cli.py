@@ -109,6 +109,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds a single call may take (default {DEFAULT_TIME_LIMIT:g})",
     )
     check.add_argument(
+        "--max-width",
+        type=_positive,
+        default=4,
+        help="the most units per layer in a drawn network (default 4; up to 64)",
+    )
+    check.add_argument(
+        "--max-batch",
+        type=_positive,
+        default=3,
+        help="the most samples in a drawn batch (default 3; up to 256)",
+    )
+    check.add_argument(
         "--arithmetic",
         choices=("ieee", "ftz"),
         default="ieee",
@@ -156,9 +168,16 @@ def _fail_usage(message: str) -> NoReturn:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from hypothesis.errors import InvalidArgument
+
+    from . import strategies
     from .gate import run_gate
     from .reports import draw_counterexample, replay_command, save_counterexample
 
+    try:
+        cases = strategies.seed_cases(max_width=args.max_width, max_batch=args.max_batch)
+    except InvalidArgument as error:
+        raise UsageError(str(error)) from None
     target = load_target(args.target)
     report = run_gate(
         target,
@@ -170,6 +189,7 @@ def _check(args: argparse.Namespace) -> int:
         target_name=args.target,
         shrink=args.shrink,
         arithmetic=args.arithmetic,
+        cases=cases,
     )
     folder = args.report if args.report is not None else _cases_folder(args.target, args.method)
     for prop in report.properties:
