@@ -82,3 +82,26 @@ def test_the_witness_really_differs_from_the_reference_in_its_last_bits(name: st
     (comparison,) = PROPERTIES["reference"].check(case, fn, METHODS[method], Replayer([]))
     assert not np.array_equal(comparison.actual, comparison.expected)
     assert np.all(np.isfinite(comparison.tolerance))  # a finite bound, not a vacuous one
+
+
+def test_a_share_whose_bound_underflows_in_the_bounds_own_arithmetic_is_no_false_alarm() -> None:
+    """Soundness campaign, seed 8: input -η on a unit whose negative side sums to -582. The
+    share 15η / 582 is below η, so the bound of the share computed in float64 came out 0 and
+    the enclosure claimed exactly 0; shares-first returns 0, the core 16η."""
+    W0 = [
+        [5.48337310914356, 4.699797847549892, -16.0, 7.075072797979591e-129],
+        [6.598275075387566e-99, -6.346186887051983, -2.794703075616919, -2.3599717395388886],
+        [-2.794703075616919, -0.7615770782617695, -4.4200965541510495, 12.916817960840447],
+        [15.536867671621309, -15.108581799303067, 1.7800590868057611e-307, 7.736032188408199],
+    ]
+    b0 = [-0.002658056033785737, 0.0011097704409484275, 0.001953125, 0.0035304255329328665]
+    network = Network.from_arrays([np.array(W0)], [np.array(b0)])
+    case = SeedCase(
+        network,
+        np.array([[-45.729256680493734, 0.0, 118.56206069587637, -ETA]]),
+        np.zeros(4),
+        np.array([0]),
+    )
+    fn, method = ALTERNATIVES["alpha_beta_shares_first"]
+    comparisons = PROPERTIES["reference"].check(case, fn, METHODS[method], Replayer([]))
+    assert all(c.holds() for c in comparisons), comparisons[0].describe()

@@ -261,8 +261,9 @@ def fraction(part: Ball, rest: Ball, p: Precision) -> Ball:
         lo = np.where(np.isinf(r_hi), 0.0, ratio_or_zero(p_lo, p_lo + r_hi))
         hi = np.where(p_hi > 0, np.where(np.isinf(p_hi), 1.0, ratio_or_zero(p_hi, p_hi + r_lo)), 0)
     mid = np.clip(ratio_or_zero(part.mid, part.mid + rest.mid), 0, 1)
-    # the quotient itself may round in the subnormal range: η (0 when nothing is divided)
-    rad = np.maximum(hi - mid, mid - lo) + 4 * p.u * hi + p.eta * (hi > 0)
+    # the quotient may round in the subnormal range, and so may its bounds computed here: η
+    # wherever the part can be nonzero (0 only when nothing is divided)
+    rad = np.maximum(hi - mid, mid - lo) + 4 * p.u * hi + p.eta * (p_hi > 0)
     return Ball(mid, p.widen(rad, 4))
 
 
@@ -281,7 +282,10 @@ def divide(numerator: Ball, denominator: Ball, p: Precision) -> Ball:
     mid = ratio_or_zero(numerator.mid, denominator.mid)
     # |n/d - n0/d0| <= (|n - n0| + |n0/d0| |d - d0|) / min|d|
     spread = ratio_or_zero(numerator.rad + times(np.abs(mid), denominator.rad), safe)
-    rad = spread + 2 * p.u * (np.abs(mid) + spread) + p.eta * (np.abs(mid) + spread > 0)
+    # the quotient of a nonzero numerator may underflow, here as in the code under test (a
+    # denominator that is exactly 0 passes nothing: exactly 0)
+    divided = (numerator.upper > 0) & ~((denominator.mid == 0) & (denominator.rad == 0))
+    rad = spread + 2 * p.u * (np.abs(mid) + spread) + p.eta * divided
     rad = np.where(straddles, np.inf, rad)
     return Ball(mid, p.widen(rad, 6))
 
@@ -362,6 +366,9 @@ def association_slack(
     k = len(factors)
     if magnitude is None:
         magnitude = combine([f.upper for f in factors])
+    # the product of the bounds may itself underflow here: η per operation of every term that
+    # can be nonzero keeps the cap an upper bound
+    live = combine([(f.upper > 0).astype(np.float64) for f in factors])
     threshold = p.tiny * (1 + 2 * p.gamma(k))
     if not any(
         _may_underflow([factors[i] for i in chosen], threshold)
@@ -374,7 +381,8 @@ def association_slack(
     with np.errstate(invalid="ignore", over="ignore"):
         spread = p.eta * (1 + 2 * p.gamma(k)) * combine([f.upper + (f.upper > 0) for f in factors])
     spread = np.where(np.isnan(spread), np.inf, spread)
-    return np.minimum(spread, cap_factor(k, p) * magnitude), spread
+    cap = cap_factor(k, p) * magnitude + 2 * k * p.eta * live
+    return np.minimum(spread, cap), spread
 
 
 def _may_underflow(chosen: Sequence[Factor], threshold: float) -> bool:
