@@ -121,6 +121,74 @@ def test_a_target_that_cannot_be_imported_exits_2_with_one_line(
     )
 
 
+PACKAGED = {
+    "__init__.py": "",
+    "shared.py": "SCALE = 2.0\n",
+    "doubled_target.py": (
+        "from lrp_invariants import LRP0, Network, explain\n"
+        "from .shared import SCALE\n\n"
+        "def doubled(weights, biases, x, classes):\n"
+        "    net = Network.from_arrays(weights, biases)\n"
+        "    return SCALE * explain(net, x, classes, LRP0())[1].input\n"
+    ),
+}
+
+
+def test_a_target_file_inside_a_package_may_import_its_siblings_relatively(
+    tmp_path: Path,
+) -> None:
+    """As under pytest: ``pkg/doubled_target.py`` is imported as ``pkg.doubled_target``."""
+    package = tmp_path / "lrpinv_packaged_target"
+    package.mkdir()
+    for name, text in PACKAGED.items():
+        (package / name).write_text(text)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lrp_invariants",
+            "check",
+            f"{package / 'doubled_target.py'}:doubled",
+            "--method",
+            "lrp-0",
+            "--examples",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path.parent,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "FAIL" in result.stdout
+
+
+def test_the_repository_mutants_load_by_path_from_the_command_line(tmp_path: Path) -> None:
+    """The Redis campaign names ``tests/mutants.py:...``; it imports ``.helpers`` relatively."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lrp_invariants",
+            "check",
+            "tests/mutants.py:lrp0_drops_negative_inputs",
+            "--method",
+            "lrp-0",
+            "--examples",
+            "30",
+            "--report",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "cannot import" not in result.stderr
+
+
 def test_a_missing_function_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["check", "lrp_invariants.targets:lrp_9", "--method", "lrp-0"])
