@@ -23,6 +23,10 @@ from ..network import Array
 F64 = Array  # ball arithmetic runs in float64; the alias keeps numpy's typing simple
 
 
+RADIUS_ETA = float(np.finfo(np.float64).smallest_subnormal)
+"""The absolute error of one float64 operation on a radius whose result is subnormal."""
+
+
 @dataclass(frozen=True)
 class Precision:
     """The unit roundoff ``u`` and underflow unit ``eta`` of the arithmetic being bounded.
@@ -63,8 +67,12 @@ class Precision:
         return ku / (1 - ku)
 
     def widen(self, rad: F64, k: int) -> F64:
-        """Cover the rounding of a radius computed by at most ``k`` operations (zero stays zero)."""
-        return rad * (1 + 2 * self.gamma(k + 2))
+        """Cover the rounding of a radius computed by at most ``k`` operations (zero stays zero).
+
+        Radii are computed in float64 whatever the arithmetic bounded: each of the ``k + 2``
+        operations (with the widening's own) errs by a factor ``1 ± u`` or, where its result is
+        subnormal, by up to half of float64's smallest subnormal; both are covered outward."""
+        return np.where(rad > 0, rad * (1 + 2 * self.gamma(k + 2)) + (k + 2) * RADIUS_ETA, rad)
 
     def grain(self, values: ArrayLike) -> float:
         """The largest power of two that every number in ``values`` is a multiple of: the ulp of

@@ -240,7 +240,9 @@ def _quotient_upper(numerator_upper: F64, denominator: Ball, p: Precision) -> F6
     low = np.maximum(low, 0)
     exact_zero = (denominator.mid == 0) & (denominator.rad == 0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        bound = np.where(low > 0, numerator_upper / np.where(low > 0, low, 1), np.inf)
+        # one rounded division: step one float outward, an ulp or (subnormal) the smallest step
+        quotient = np.nextafter(numerator_upper / np.where(low > 0, low, 1), np.inf)
+        bound = np.where(low > 0, quotient, np.inf)
     return np.where((numerator_upper == 0) | exact_zero, 0.0, bound)
 
 
