@@ -10,10 +10,12 @@ from lrp_invariants import (
     AlphaBeta,
     Epsilon,
     Flat,
+    Gamma,
     Linear,
     Network,
     Rule,
     WSquare,
+    ZBox,
     ZPlus,
     explain,
     forward,
@@ -34,11 +36,27 @@ from lrp_invariants.per_contribution import per_contribution_lrp
 
 from .helpers import hand_network, random_batch, random_network
 
-RULES = [LRP0(), Epsilon(1e-9), Epsilon(0.5), AlphaBeta(2.0, 1.0), ZPlus(), WSquare(), Flat()]
+RULES = [
+    LRP0(),
+    Epsilon(1e-9),
+    Epsilon(0.5),
+    AlphaBeta(2.0, 1.0),
+    ZPlus(),
+    WSquare(),
+    Flat(),
+    Gamma(0.25),
+    Gamma(0.25, epsilon=1e-6, bias="source"),
+    Gamma(1.0, bias="ignored"),
+    Gamma(0.25, sign_aware=False, bias="source"),
+    Gamma(0.5, epsilon=0.1, sign_aware=False, bias="modified"),
+    Gamma(0.0, bias="ignored"),
+    ZBox(-3.0, 3.0),
+    ZBox(-1.0, 2.0, epsilon=1e-6, bias="source"),
+]
 FIELDS = ("R", "Rb", "Rs")
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.name}-{getattr(r, 'epsilon', '')}")
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.describe())
 @pytest.mark.parametrize("widths", [[3, 4, 2], [1, 1, 1], [5, 5, 5, 3], [4, 2]])
 def test_fast_rule_agrees_with_the_per_contribution_reference(
     rng: np.random.Generator, rule: Rule, widths: list[int]

@@ -21,7 +21,18 @@ from .constructions import (
 )
 from .network import Linear, Network, Trace, forward, gradient, predict_proba
 from .relevance import Relevance, explain, logit_relevance, lrp
-from .rules import LRP0, AlphaBeta, Epsilon, Flat, LayerRelevance, Rule, WSquare, ZPlus
+from .rules import (
+    LRP0,
+    AlphaBeta,
+    Epsilon,
+    Flat,
+    Gamma,
+    LayerRelevance,
+    Rule,
+    WSquare,
+    ZBox,
+    ZPlus,
+)
 
 __version__ = "0.1.0"
 
@@ -30,6 +41,7 @@ __all__ = [
     "AlphaBeta",
     "Epsilon",
     "Flat",
+    "Gamma",
     "LayerRelevance",
     "Linear",
     "Network",
@@ -37,6 +49,7 @@ __all__ = [
     "Rule",
     "Trace",
     "WSquare",
+    "ZBox",
     "ZPlus",
     "__version__",
     "bias_proxy",

@@ -49,9 +49,7 @@ class Relevance:
 
 
 def _rules_per_layer(network: Network, rules: Rule | Sequence[Rule]) -> tuple[Rule, ...]:
-    if isinstance(rules, Rule):
-        return (rules,) * network.depth
-    chosen = tuple(rules)
+    chosen = (rules,) * network.depth if isinstance(rules, Rule) else tuple(rules)
     if len(chosen) != network.depth:
         raise ValueError(
             f"got {len(chosen)} rules for {network.depth} Linear layers; pass one rule, or one "
@@ -60,6 +58,7 @@ def _rules_per_layer(network: Network, rules: Rule | Sequence[Rule]) -> tuple[Ru
     for i, rule in enumerate(chosen):
         if not isinstance(rule, Rule):
             raise TypeError(f"rule for layer {i} is a {type(rule).__name__}, not a Rule")
+        rule.check_layer(i, network.layers[i])
     return chosen
 
 

@@ -1,0 +1,181 @@
+"""What every LRP rule shares: the sinks it reports, the Rule protocol, the 0/0 convention.
+
+Every rule redistributes a Linear layer's output relevance ``R`` (n, out) onto the layer's
+*sources*: its input neurons ``a`` (n, in), the bias ``b`` (an always-on neuron, relevance ``Rb``)
+and, in the reply's net3, the constant second input ``m`` (relevance ``Rm``). Whatever a rule does
+not pass on — the share a stabiliser absorbs, or the share of a neuron with no source of the
+required sign — is reported as ``Rs``. With every sink counted a rule conserves relevance exactly:
+
+    R.sum(1) == R_in.sum(1) + Rb.sum(1) + Rm.sum(1) + Rs.sum(1)       (up to rounding)
+
+Division conventions (never a NaN): a zero denominator passes nothing (0/0 -> 0) and its
+neuron's relevance goes to ``Rs``; the ε stabiliser uses sign(0) = +1.
+
+Each rule lives in one module of this package, with its three forms side by side: ``backward``
+(fast, two matrix products), ``shares`` (the slow, literal per-contribution twin that
+:mod:`lrp_invariants.per_contribution` runs) and ``enclose`` (the ball that holds its exact value
+and every correct evaluation, :mod:`lrp_invariants.bounds`). Nothing outside a rule's module
+branches on its type.
+
+Equation numbers refer to Bach et al. (2015), PLoS ONE 10(7): e0130140, and to Montavon et al.
+(2019), "Layer-Wise Relevance Propagation: An Overview", in LNCS 11700.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+
+from ..network import Array, LayerTrace, Linear
+
+if TYPE_CHECKING:
+    from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
+
+# How a rule treats the bias, where libraries differ: a ``source`` like any input (its
+# relevance is ``Rb``), ``ignored`` (left out of the denominator, ``Rb = 0``: Zennit's
+# ``zero_params=["bias"]``), or ``modified`` like the weights (γ's ``b + γ b⁺``).
+BiasConvention = Literal["source", "ignored", "modified"]
+
+BIAS_CONVENTIONS: tuple[str, ...] = ("source", "ignored", "modified")
+
+
+def divide_or_zero(numerator: Array, denominator: Array) -> tuple[Array, Array | None]:
+    """``numerator / denominator`` with 0 where the denominator is exactly zero.
+
+    Also returns the mask of zero denominators, or None when there is none (the common case,
+    which then costs one plain division and no mask).
+    """
+    if np.all(denominator):
+        return numerator / denominator, None
+    zero = denominator == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = numerator / denominator
+    quotient[np.broadcast_to(zero, quotient.shape)] = 0
+    return quotient, zero
+
+
+def stabiliser(z: Array, epsilon: float) -> Array:
+    """``ε sign(z)`` with sign(0) = +1, also for -0.0: ``ε - 2ε [z < 0]``, exact in floats."""
+    eps = z.dtype.type(epsilon)
+    result = np.multiply(z < 0, -2 * eps, dtype=z.dtype)
+    result += eps
+    return result
+
+
+@dataclass(frozen=True)
+class LayerRelevance:
+    """A Linear layer's relevance: received ``R_out``, passed to inputs ``R``, and its sinks."""
+
+    R_out: Array  # (n, out) relevance of the layer's output neurons
+    R: Array  # (n, in) relevance of the layer's input neurons
+    Rb: Array  # (n, out) relevance absorbed by each output neuron's bias
+    Rs: Array  # (n, out) relevance not passed on (stabiliser, empty sign side, zero denominator)
+    Rm: Array | None = None  # (n, in) relevance of the constant second input, if the layer has one
+
+    def sinks(self) -> Array:
+        """Per sample, all relevance this layer absorbed instead of passing it to its inputs."""
+        total = self.Rb.sum(axis=1) + self.Rs.sum(axis=1)
+        if self.Rm is not None:
+            total = total + self.Rm.sum(axis=1)
+        return total
+
+
+class Rule(ABC):
+    """Redistribute one Linear layer's output relevance over its sources."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """The rule's name in reports, e.g. ``lrp-epsilon``."""
+
+    uses_sign_split: ClassVar[bool] = False
+    """Whether the rule divides by ``[z⁺ | z⁻]``, so the forward pass should keep it."""
+
+    @abstractmethod
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        """The relevance of each of ``layer``'s sources, from its input ``a``, ``z`` and ``R``."""
+
+    @abstractmethod
+    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
+        """The literal form: the fraction of ``R_j`` each source receives (n, sources, out),
+        sources ordered as :func:`contributions` orders them, and the fraction no source
+        receives (n, out)."""
+
+    @abstractmethod
+    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
+        """Balls around this layer's relevances (exact value and every correct evaluation),
+        from the balls of the layer's forward pass and of the relevance it receives; also what
+        the layer below receives."""
+
+    def check_layer(self, index: int, layer: Linear) -> None:
+        """Raise ValueError, naming layer ``index``, if this rule cannot apply to ``layer``
+        (called before any work). Most rules apply to any layer."""
+        return None
+
+    def describe(self) -> str:
+        """The rule with its parameters, as reports and ``lrp-invariants methods`` print it."""
+        return self.name
+
+    @property
+    def linear_in_contributions(self) -> bool:
+        """Whether each source's relevance is its contribution ``z_ij`` times a factor of
+        ``j`` alone: then a source split in two (the reply's net3) splits its relevance in the
+        same proportion, which is what shift decomposition needs of the first layer's rule."""
+        return False
+
+    @property
+    def scale_free(self) -> bool:
+        """Whether scaling a unit's incoming weights and bias by ``λ > 0`` (and its outgoing
+        weights by ``1 / λ``) leaves every relevance below it unchanged: no absolute constant
+        such as a stabiliser meets the unit's pre-activation."""
+        return False
+
+    @property
+    def bias_is_source(self) -> bool:
+        """Whether a bias is a source like an always-on input, so that relaying it from an
+        input (the bias proxy) moves no relevance."""
+        return True
+
+
+def to_sources(layer: Linear, a: Array, R: Array, s: Array, Rs: Array) -> LayerRelevance:
+    """Sources get ``a_i w_ij s_j``, bias ``b_j s_j``, constant ``m_i w_ij s_j``.
+
+    ``s`` (n, out) is consumed: it becomes ``Rb`` in place, which spares a large allocation.
+    """
+    c = s @ layer.W.T
+    Rm = None if layer.constant is None else layer.constant * c
+    c *= a
+    s *= layer.b
+    return LayerRelevance(R_out=R, R=c, Rb=s, Rs=Rs, Rm=Rm)
+
+
+def lost_where(R: Array, zero: Array | None) -> Array:
+    """The relevance of neurons whose denominator is zero: they pass nothing."""
+    return np.zeros(R.shape, R.dtype) if zero is None else np.where(zero, R, R.dtype.type(0))
+
+
+def contributions(layer: Linear, a: Array) -> Array:
+    """``z_ij`` for every source i (inputs, constant inputs, bias) and output j: (n, S, out)."""
+    n = a.shape[0]
+    parts = [a[:, :, None] * layer.W[None, :, :]]
+    if layer.constant is not None:
+        parts.append(np.broadcast_to(layer.constant[:, None] * layer.W, (n, *layer.W.shape)))
+    parts.append(np.broadcast_to(layer.b, (n, 1, layer.n_out)))
+    return np.concatenate(parts, axis=1)
+
+
+def share_or_zero(numerator: Array, denominator: Array) -> Array:
+    """``numerator / denominator`` broadcast over sources (n, S, out) / (n, out); 0 where the
+    denominator is 0."""
+    den = np.broadcast_to(denominator[:, None, :], numerator.shape)
+    out = np.zeros_like(numerator)
+    np.divide(numerator, den, out=out, where=den != 0)
+    return out
+
+
+def signed_stabiliser(z: Array, epsilon: float) -> Array:
+    """``ε sign(z)`` with sign(0) = +1 in the slow, literal form."""
+    return epsilon * np.where(z >= 0, 1, -1).astype(z.dtype)

@@ -1,0 +1,211 @@
+"""LRP-0 and LRP-ε: the relevance of a source is its share ``z_ij / (z_j + ε sign z_j)``.
+
+The fast form divides once per output unit and distributes with one product by ``Wᵀ``; the
+enclosure uses the form ``s_j = φ(z_j) h_j`` of :func:`enclose_stabilised`, whose ratio of a
+unit's activation to its own pre-activation stays in [0, 1] however close ``z`` comes to zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bounds.balls import (
+    Ball,
+    Factor,
+    add,
+    affine,
+    association_slack,
+    bound_matmul,
+    divide,
+    magnitude,
+    monotone,
+    mul,
+    product_of,
+    ratio_or_zero,
+    relu,
+    scale,
+    times,
+)
+from ..bounds.forward import relu_step
+from ..bounds.relevance import (
+    Enclosed,
+    LayerBalls,
+    LayerInput,
+    underflow_mass,
+    underflow_of_sums,
+    with_subnormal_relevance,
+)
+from ..network import Array, LayerTrace, Linear
+from .base import (
+    LayerRelevance,
+    Rule,
+    contributions,
+    divide_or_zero,
+    lost_where,
+    share_or_zero,
+    signed_stabiliser,
+    stabiliser,
+    to_sources,
+)
+
+
+@dataclass(frozen=True)
+class LRP0(Rule):
+    """LRP-0 (Bach et al. eq. 56): R_i = sum_j a_i w_ij / z_j R_j, the reply's rule.
+
+    On ReLU networks it equals gradient x input, with the bias relevance ``b_j R_j / z_j`` apart.
+    """
+
+    @property
+    def name(self) -> str:
+        return "lrp-0"
+
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        s, zero = divide_or_zero(R, forward.z)
+        return to_sources(layer, forward.a, R, s, lost_where(R, zero))
+
+    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
+        return share_or_zero(contributions(layer, a), z), (z == 0).astype(z.dtype)
+
+    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
+        return enclose_stabilised(layer, incoming, 0.0)
+
+    @property
+    def linear_in_contributions(self) -> bool:
+        return True
+
+    @property
+    def scale_free(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Epsilon(Rule):
+    """LRP-ε (Bach et al. eq. 58): R_i = sum_j a_i w_ij / (z_j + ε sign(z_j)) R_j.
+
+    The stabiliser absorbs ``Rs_j = ε sign(z_j) R_j / (z_j + ε sign(z_j))``; sign(0) = +1.
+    """
+
+    epsilon: float = 1e-9
+
+    @property
+    def name(self) -> str:
+        return "lrp-epsilon"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
+            raise ValueError(f"epsilon must be finite and >= 0; got {self.epsilon}")
+
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        if self.epsilon == 0:
+            return LRP0().backward(layer, forward, R)
+        absorbed = stabiliser(forward.z, self.epsilon)
+        s = forward.z + absorbed  # |z + ε sign z| >= ε > 0: never a zero denominator
+        np.divide(R, s, out=s)
+        absorbed *= s
+        return to_sources(layer, forward.a, R, s, absorbed)
+
+    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
+        stabilised = z + signed_stabiliser(z, self.epsilon)
+        absorbed = share_or_zero(signed_stabiliser(z, self.epsilon)[:, None, :], stabilised)
+        kept = np.where(stabilised == 0, 1, absorbed[:, 0, :]).astype(z.dtype)
+        return share_or_zero(contributions(layer, a), stabilised), kept
+
+    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
+        return enclose_stabilised(layer, incoming, self.epsilon)
+
+    def describe(self) -> str:
+        return f"{self.name}(epsilon={self.epsilon:g})"
+
+    @property
+    def linear_in_contributions(self) -> bool:
+        return True
+
+    @property
+    def scale_free(self) -> bool:
+        return self.epsilon == 0
+
+
+def enclose_stabilised(
+    layer: LayerInput, incoming: Enclosed, eps: float
+) -> tuple[LayerBalls, Enclosed]:
+    """LRP-0 (eps = 0) and LRP-ε: s = R / (z + ε sign z).
+
+    ``carry`` is what the layer above may have lost to underflow in ``R`` in an association
+    unlike this one (see :func:`~lrp_invariants.bounds.relevance.underflow_of_sums`); the
+    ``h``-form here never divides ``R`` itself, so that loss is divided by the denominator and
+    added to ``s``.
+    """
+    W, bias, c, a, z, top, p = layer.W, layer.bias, layer.c, layer.a, layer.z, layer.top, layer.p
+    R, h, carry, grains = incoming.R, incoming.h, incoming.carry, layer.grains
+    low, high = magnitude(z, p).bounds(p)
+    grain_a, grain_z = grains
+    # |z + ε sign z| = |z| + ε; a z that is not 0 is at least its grain (a zero passes nothing)
+    den_low, den_high = np.maximum(np.maximum(low, 0), grain_z) + eps, high + eps
+    if h is not None and top:
+        # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
+        factor = monotone(
+            lambda v: ratio_or_zero(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
+        )
+        s = mul(factor, h, p)
+        absorbed = monotone(lambda v: eps * (v / (np.abs(v) + eps)) if eps else 0 * v, z, p, 4)
+        Rs = mul(absorbed, h, p)
+    elif h is not None:
+        # s = relu(z) / (z + ε): 0 below zero, increasing above
+        factor = monotone(
+            lambda v: (
+                ratio_or_zero(np.maximum(v, 0), np.maximum(v, 0) + eps) if eps else relu_step(v)
+            ),
+            z,
+            p,
+            2,
+        )
+        s = with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, den_low, p)
+        if carry is not None:
+            spread, cap_per_unit = carry
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lost = np.where(den_low > 0, spread / np.where(den_low > 0, den_low, 1), np.inf)
+            s = Ball(s.mid, s.rad + np.minimum(lost, times(cap_per_unit, factor.upper)))
+        Rs = scale(s, eps, p)  # the stabiliser's share, ε s_j, where s_j != 0 (z_j > 0)
+    else:
+        sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
+        denominator = add(z, scale(sign, eps, p), p)
+        s = divide(R, denominator, p)
+        Rs = scale(mul(sign, s, p), eps, p)
+    below = affine(s, W.T, None, p)
+    R_in = mul(a, below, p)
+    Rm = None if c is None else mul(Ball.exact(np.broadcast_to(c, R_in.mid.shape)), below, p)
+    Rb = mul(bias, s, p)
+    terms = bound_matmul(a.upper, np.abs(W)) + bias.upper + eps
+    if c is not None:
+        terms = terms + np.abs(c) @ np.abs(W)
+    mass = 2 * times(s.upper, terms).sum(axis=1) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
+    n_sources = W.shape[0] * (1 if c is None else 2) + 1
+    length = n_sources + W.shape[0] + W.shape[1] + 6
+    underflow = underflow_mass(s.upper, a.upper, length, p)
+    # the same products in every other association: a_i w_ij R_j / den_j, b_j R_j / den_j
+    # the relevance of a logit is the logit itself: on the grain of z
+    R_factor = Factor.of(R, p, grain_z if top else 0.0)
+    inverse = Factor.reciprocal(den_low, den_high)
+    slack_in, carry_out = underflow_of_sums(Factor.of(a, p, grain_a), W, R_factor, inverse, s, p)
+    R_in = Ball(R_in.mid, R_in.rad + slack_in)
+    underflow = underflow + slack_in.sum(axis=1)
+    if Rm is not None and c is not None:
+        constant = Factor.exact(np.broadcast_to(c, R_in.mid.shape))
+        slack_m, _ = underflow_of_sums(constant, W, R_factor, inverse, s, p)
+        Rm = Ball(Rm.mid, Rm.rad + slack_m)
+        underflow = underflow + slack_m.sum(axis=1)
+    bias_factor = Factor.of(
+        Ball(np.broadcast_to(bias.mid, R.mid.shape), np.broadcast_to(bias.rad, R.mid.shape)), p
+    )
+    slack_b, _ = association_slack(
+        [bias_factor, R_factor, inverse], product_of, p, times(bias_factor.upper, s.upper)
+    )
+    Rb = Ball(Rb.mid, Rb.rad + slack_b)
+    underflow = underflow + slack_b.sum(axis=1)
+    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow), Enclosed(
+        R_in, below, carry_out
+    )

@@ -1,0 +1,196 @@
+"""z^B, the box rule (Montavon et al. 2017, deep Taylor decomposition): for inputs in a box.
+
+Meant for the first layer, where inputs lie between known bounds ``low <= x <= high`` (pixel
+values): a source's modified contribution is ``ρ_ij = x_i w_ij - l_i w⁺_ij - h_i w⁻_ij``, which is
+``>= 0`` for every input inside the box, and the shares follow
+:mod:`lrp_invariants.rules.modified`. The bounds are one number for every feature, or one per
+feature.
+
+The bias: Zennit's ``ZBox`` subtracts three forward passes whose biases cancel
+(``b - b⁺ - b⁻ = 0``), so the bias is ``ignored``, the default here; ``source`` adds it to the
+denominator as an always-on source. A constant input (net3's ``-m``) is an ordinary source
+``m_i w_ij``: shifted inputs in a box shifted with them then split their relevance exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bounds.balls import Ball, Factor, add, mul
+from ..bounds.relevance import Enclosed, LayerBalls, LayerInput, contribution_balls
+from ..network import Array, LayerTrace, Linear
+from .base import LayerRelevance, Rule, contributions
+from .modified import (
+    enclose_terms,
+    finish,
+    modified_shares,
+    source_factors,
+    stabilised_shares,
+)
+
+ZBOX_BIAS = ("ignored", "source")
+
+
+def _as_bounds(value: float | Sequence[float], name: str) -> tuple[float, ...]:
+    values = tuple(float(v) for v in np.atleast_1d(np.asarray(value, dtype=np.float64)))
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} must be finite numbers; got {value!r}")
+    return values
+
+
+@dataclass(frozen=True, init=False)
+class ZBox(Rule):
+    """z^B: ``R_i = Σ_j (x_i w_ij - l_i w⁺_ij - h_i w⁻_ij) / (D_j + ε sign D_j) R_j``.
+
+    >>> ZBox(0.0, 1.0)                                 # pixels in [0, 1], Zennit's ZBox(0, 1)
+    >>> ZBox([-1.0, -2.0], [1.0, 2.0], bias="source")  # per-feature bounds
+    """
+
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    epsilon: float
+    bias: str
+
+    def __init__(
+        self,
+        low: float | Sequence[float],
+        high: float | Sequence[float],
+        epsilon: float = 0.0,
+        bias: str = "ignored",
+    ) -> None:
+        lows, highs = _as_bounds(low, "low"), _as_bounds(high, "high")
+        if len(lows) != len(highs) and 1 not in (len(lows), len(highs)):
+            raise ValueError(
+                f"low and high need one bound each, or one per feature: got {len(lows)} and "
+                f"{len(highs)}"
+            )
+        width = max(len(lows), len(highs))
+        lows, highs = lows * (width // len(lows)), highs * (width // len(highs))
+        if any(lo > hi for lo, hi in zip(lows, highs, strict=True)):
+            raise ValueError(f"low must not exceed high; got low={low!r}, high={high!r}")
+        if not (math.isfinite(epsilon) and epsilon >= 0):
+            raise ValueError(f"epsilon must be finite and >= 0; got {epsilon}")
+        if bias not in ZBOX_BIAS:
+            raise ValueError(
+                f"ZBox's bias must be 'ignored' (Zennit) or 'source'; got {bias!r} (modifying "
+                "it like the weights, b - b⁺ - b⁻, is 0: that is 'ignored')"
+            )
+        object.__setattr__(self, "low", lows)
+        object.__setattr__(self, "high", highs)
+        object.__setattr__(self, "epsilon", float(epsilon))
+        object.__setattr__(self, "bias", bias)
+
+    @property
+    def name(self) -> str:
+        return "lrp-zbox"
+
+    def describe(self) -> str:
+        def show(v: tuple[float, ...]) -> str:
+            return f"{v[0]:g}" if len(v) == 1 else "[" + ", ".join(f"{x:g}" for x in v) + "]"
+
+        return (
+            f"{self.name}(low={show(self.low)}, high={show(self.high)}, "
+            f"epsilon={self.epsilon:g}, bias={self.bias})"
+        )
+
+    @property
+    def linear_in_contributions(self) -> bool:
+        # x3 and -m through the same column: (x3 - l) w⁺ + (x3 - h) w⁻ - m w = the term of x1
+        return True
+
+    @property
+    def scale_free(self) -> bool:
+        return self.epsilon == 0
+
+    @property
+    def bias_is_source(self) -> bool:
+        return False  # on the bias proxy a bias becomes an input, and inputs are boxed
+
+    def bounds_for(self, n_in: int, dtype: np.dtype[np.floating]) -> tuple[Array, Array]:
+        """``low`` and ``high`` as arrays of ``n_in`` features."""
+        if len(self.low) not in (1, n_in):
+            raise ValueError(
+                f"ZBox has {len(self.low)} bounds per side but its layer has {n_in} inputs"
+            )
+        low = np.broadcast_to(np.asarray(self.low, dtype), (n_in,))
+        high = np.broadcast_to(np.asarray(self.high, dtype), (n_in,))
+        return low, high
+
+    def check_layer(self, index: int, layer: Linear) -> None:
+        if len(self.low) not in (1, layer.n_in):
+            raise ValueError(
+                f"ZBox on layer {index} has {len(self.low)} bounds per side but the layer has "
+                f"{layer.n_in} inputs: give one bound, or one per input"
+            )
+
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        W, a, c = layer.W, forward.a, layer.constant
+        low, high = self.bounds_for(layer.n_in, W.dtype)
+        W_pos, W_neg = np.maximum(W, 0), np.minimum(W, 0)
+        D = a @ W - (low @ W_pos + high @ W_neg)
+        if c is not None:
+            D = D + c @ W
+        if self.bias == "source":
+            D = D + layer.b
+        s, Rs = stabilised_shares(R, D, self.epsilon)
+        below = s @ W.T
+        R_in = a * below - (low * (s @ W_pos.T) + high * (s @ W_neg.T))
+        Rb = layer.b * s if self.bias == "source" else np.zeros_like(R)
+        Rm = None if c is None else c * below
+        return LayerRelevance(R_out=R, R=R_in, Rb=Rb, Rs=Rs, Rm=Rm)
+
+    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
+        low, high = self.bounds_for(layer.n_in, a.dtype)
+        rho = contributions(layer, a)
+        W = layer.W[None]
+        boxed = (a - low)[:, :, None] * np.maximum(W, 0) + (a - high)[:, :, None] * np.minimum(W, 0)
+        rho[:, : layer.n_in] = boxed
+        if self.bias == "ignored":
+            rho[:, -1] = 0
+        return modified_shares(rho, self.epsilon)
+
+    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
+        p, a, W = layer.p, layer.a, layer.W
+        n_in, n_out = W.shape
+        low, high = self.bounds_for(n_in, np.dtype(np.float64))
+        bias = layer.bias if self.bias == "source" else Ball.exact(np.zeros(n_out))
+        rho = contribution_balls(a, W, bias, layer.c, p)
+        # (x - l) w⁺ + (x - h) w⁻, and code that forms x w - l w⁺ - h w⁻ as three sums: its
+        # rounding is relative to all three products, which the radius below covers
+        W_pos, W_neg = np.maximum(W, 0), np.minimum(W, 0)
+        column = (slice(None), slice(None), None)
+        to_low = add(a, Ball.exact(-low[None, :]), p)
+        to_high = add(a, Ball.exact(-high[None, :]), p)
+        boxed = add(
+            mul(to_low[column], Ball.exact(W_pos[None]), p),
+            mul(to_high[column], Ball.exact(W_neg[None]), p),
+            p,
+        )
+        apart = (
+            a.upper[column] * np.abs(W)[None]
+            + (np.abs(low)[:, None] * W_pos - np.abs(high)[:, None] * W_neg)[None]
+        )
+        separate = 2 * p.gamma(n_in + 4) * apart
+        mid = rho.mid.copy()
+        rad = rho.rad.copy()
+        mid[:, :n_in] = boxed.mid
+        rad[:, :n_in] = boxed.rad + separate
+        sources, weights = _factors(layer, low, high)
+        terms, Rs, s_upper, slack = enclose_terms(
+            layer, incoming.R, Ball(mid, rad), self.epsilon, (sources, weights), 1.0
+        )
+        return finish(layer, incoming.R, terms, Rs, s_upper, slack)
+
+
+def _factors(layer: LayerInput, low: Array, high: Array) -> tuple[Factor, Factor]:
+    """Underflow factors of a boxed term: the source's value may be ``x``, ``x - l`` or
+    ``x - h`` (or ``l``, ``h`` alone), whichever the code under test multiplies by ``w``."""
+    n, n_out = layer.a.mid.shape[0], layer.W.shape[1]
+    largest = layer.a.upper + np.abs(low)[None] + np.abs(high)[None]
+    values = np.broadcast_to(largest[:, :, None], (n, largest.shape[1], n_out))
+    sources, weights = source_factors(layer, Ball(values, np.zeros_like(values)))
+    return Factor(sources.upper, 0.0), weights
