@@ -44,6 +44,8 @@ RULES = [
     ZPlus(),
     WSquare(),
     Flat(),
+    WSquare(epsilon=1e-6, bias="source"),
+    Flat(epsilon=1e-6),
     Gamma(0.25),
     Gamma(0.25, epsilon=1e-6, bias="source"),
     Gamma(1.0, bias="ignored"),

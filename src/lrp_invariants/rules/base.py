@@ -134,6 +134,12 @@ class Rule(ABC):
         return False
 
     @property
+    def row_scale_free(self) -> bool:
+        """Whether scaling one input unit's outgoing weights by ``1 / λ`` while the unit's value
+        grows by ``λ`` changes nothing: the rule reads each contribution ``a_i w_ij`` whole."""
+        return True
+
+    @property
     def bias_is_source(self) -> bool:
         """Whether a bias is a source like an always-on input, so that relaying it from an
         input (the bias proxy) moves no relevance."""

@@ -1,33 +1,35 @@
 """The input-blind rules, w² and flat: shares that depend on the weights alone.
 
 Meant for the first layer, where the input's values should not decide how relevance spreads.
-The bias is no source; a constant input (net3's ``-m``) shares ``W``, so it receives its copy's
-share.
+A source's modified contribution is ``w_ij²`` (w²) or 1 (flat), shared as in
+:mod:`lrp_invariants.rules.modified`; a constant input (net3's ``-m``) shares ``W``, so it
+receives its copy's share. The bias: ``ignored`` by default (Montavon et al. 2017; Zennit's
+``Flat``), or for w² a ``source`` of weight ``b_j²`` (Zennit's ``WSquare`` squares every
+parameter, so its bias absorbs ``b_j² s_j``). Zennit stabilises both with ε = 1e-6.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from ..bounds.balls import F64, Ball, Precision, mul, total
-from ..bounds.relevance import (
-    Enclosed,
-    LayerBalls,
-    LayerInput,
-    quotient_upper,
-    same_sign_shares,
-    underflow_mass,
-)
+from ..bounds.balls import Ball, Factor, Precision, mul
+from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ..network import Array, LayerTrace, Linear
-from .base import LayerRelevance, Rule, divide_or_zero, lost_where, share_or_zero
+from .base import LayerRelevance, Rule
+from .modified import enclose_terms, finish, modified_shares, stabilised_shares
+
+INPUT_BLIND_BIAS = ("ignored", "source")
 
 
 def column_normalised(W: Array) -> Array:
     """W with each column scaled by the power of two that brings its largest entry into [0.5, 1).
 
-    The w² shares of a column do not change, and its squares can neither overflow nor vanish.
+    The w² shares of a column do not change (without a stabiliser), and its squares can neither
+    overflow nor vanish.
     """
     _, exponent = np.frexp(np.abs(W).max(axis=0))
     return np.ldexp(W, -exponent)
@@ -38,56 +40,34 @@ def _stacked_sources(layer: Linear) -> Array:
     return layer.W if layer.constant is None else np.vstack([layer.W, layer.W])
 
 
-def _split_stacked(layer: Linear, R_out: Array, R_all: Array, Rs: Array) -> LayerRelevance:
-    n_in = layer.n_in
-    Rm = None if layer.constant is None else R_all[:, n_in:]
-    return LayerRelevance(R_out=R_out, R=R_all[:, :n_in], Rb=np.zeros_like(R_out), Rs=Rs, Rm=Rm)
+def _check(epsilon: float, bias: str, name: str) -> None:
+    if not (math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon must be finite and >= 0; got {epsilon}")
+    if bias not in INPUT_BLIND_BIAS:
+        raise ValueError(f"{name}'s bias must be 'ignored' or 'source'; got {bias!r}")
 
 
 @dataclass(frozen=True)
-class WSquare(Rule):
-    """w² rule (Montavon et al. 2017): R_i = sum_j w_ij² / sum_i' w_i'j² R_j, ignoring inputs.
+class _InputBlind(Rule):
+    """Shares ``ω_ij / (Σ_i' ω_i'j + ω_bj + ε)`` of weights ``ω`` that ignore the input."""
 
-    The bias is not a source. A constant input shares W, so it receives its copy's share.
-    """
+    epsilon: float = 0.0
+    bias: str = "ignored"
+    squares: ClassVar[bool] = False  # whether ω = w² (two factors w for the underflow slack)
 
-    @property
-    def name(self) -> str:
-        return "lrp-w-square"
+    def __post_init__(self) -> None:
+        _check(self.epsilon, self.bias, type(self).__name__)
 
-    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        W2 = column_normalised(_stacked_sources(layer)) ** 2
-        s, zero = divide_or_zero(R, W2.sum(axis=0))
-        return _split_stacked(layer, R, s @ W2.T, lost_where(R, zero))
+    def _weights(self, W: Array, b: Array) -> tuple[Array, Array]:
+        """``ω`` of the sources (S - 1, out) and of the bias (out,)."""
+        raise NotImplementedError
 
-    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
-        return _weight_shares(layer, a, column_normalised(_stacked_sources(layer)) ** 2)
+    def _weight_balls(self, W: Array, b: Ball) -> tuple[Ball, Ball, Factor]:
+        """Balls of ``ω`` for the sources and the bias, and the factor of each for underflow."""
+        raise NotImplementedError
 
-    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
-        result = _enclose_input_blind(layer.W, layer.c, incoming.R, False, layer.p)
-        return result, Enclosed(result.R)
-
-
-@dataclass(frozen=True)
-class Flat(Rule):
-    """Flat rule (Lapuschkin et al. 2019): every input neuron gets an equal share of each R_j."""
-
-    @property
-    def name(self) -> str:
-        return "lrp-flat"
-
-    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        n_sources = _stacked_sources(layer).shape[0]
-        share = R.sum(axis=1, keepdims=True) / n_sources
-        R_all = np.repeat(share, n_sources, axis=1)
-        return _split_stacked(layer, R, R_all, np.zeros_like(R))
-
-    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
-        return _weight_shares(layer, a, np.ones_like(_stacked_sources(layer)))
-
-    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
-        result = _enclose_input_blind(layer.W, layer.c, incoming.R, True, layer.p)
-        return result, Enclosed(result.R)
+    def describe(self) -> str:
+        return f"{self.name}(epsilon={self.epsilon:g}, bias={self.bias})"
 
     @property
     def linear_in_contributions(self) -> bool:
@@ -95,42 +75,99 @@ class Flat(Rule):
 
     @property
     def scale_free(self) -> bool:
-        return True
+        return self.epsilon == 0
+
+    @property
+    def bias_is_source(self) -> bool:
+        return False  # on the bias proxy the bias is a weight: its ω joins the sources'
+
+    def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        sources, bias = self._weights(_stacked_sources(layer), layer.b)
+        s, Rs = stabilised_shares(R, sources.sum(axis=0) + bias, self.epsilon)
+        R_all = s @ sources.T
+        n_in = layer.n_in
+        Rm = None if layer.constant is None else R_all[:, n_in:]
+        return LayerRelevance(R_out=R, R=R_all[:, :n_in], Rb=bias * s, Rs=Rs, Rm=Rm)
+
+    def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
+        sources, bias = self._weights(_stacked_sources(layer), layer.b)
+        rho = np.concatenate([sources, bias[None, :]], axis=0)
+        return modified_shares(np.broadcast_to(rho[None], (a.shape[0], *rho.shape)), self.epsilon)
+
+    def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
+        n = layer.a.mid.shape[0]
+        W = layer.W if layer.c is None else np.vstack([layer.W, layer.W])
+        sources, bias, factor = self._weight_balls(W, layer.bias)
+        shape = (n, W.shape[0] + 1, W.shape[1])
+        rho = Ball(
+            np.broadcast_to(np.vstack([sources.mid, bias.mid[None]])[None], shape),
+            np.broadcast_to(np.vstack([sources.rad, bias.rad[None]])[None], shape),
+        )
+        one = Factor.exact(np.ones((1, 1, 1)))
+        terms, Rs, s_upper, slack = enclose_terms(
+            layer, incoming.R, rho, self.epsilon, (factor, factor if self.squares else one), 1.0
+        )
+        return finish(layer, incoming.R, terms, Rs, s_upper, slack)
 
 
-def _weight_shares(layer: Linear, a: Array, weights: Array) -> tuple[Array, Array]:
-    """The literal form of an input-blind rule: each source's weight over its column's sum; the
-    bias receives nothing."""
-    n = a.shape[0]
-    weights = np.broadcast_to(weights[None], (n, *weights.shape))
-    column = weights.sum(axis=1)
-    bias = np.zeros((n, 1, layer.n_out), a.dtype)
-    share = np.concatenate([share_or_zero(weights, column), bias], axis=1)
-    return share, (column == 0).astype(a.dtype)
+@dataclass(frozen=True)
+class WSquare(_InputBlind):
+    """w² rule (Montavon et al. 2017): ``R_i = Σ_j w_ij² / (Σ_i' w_i'j² [+ b_j²] + ε) R_j``.
 
-
-def _enclose_input_blind(W: F64, c: F64 | None, R: Ball, flat: bool, p: Precision) -> LayerBalls:
-    """w² and flat: shares that depend on the weights only; the bias is no source.
-
-    No gate method claims these rules, so their enclosure covers this package's evaluation
-    (squares of column-normalised weights, which cannot underflow), not every association.
+    >>> WSquare()                               # the bias is no source
+    >>> WSquare(epsilon=1e-6, bias="source")    # Zennit's WSquare: every parameter squared
     """
-    stacked = column_normalised(W if c is None else np.vstack([W, W]))
-    n = R.mid.shape[0]
-    weights = np.ones_like(stacked) if flat else stacked**2
-    terms = Ball(
-        np.broadcast_to(weights, (n, *weights.shape)),
-        np.broadcast_to(0 if flat else p.u * weights, (n, *weights.shape)),
-    )
-    shares, empty, summed = same_sign_shares(terms, p)
-    per_term = mul(shares, Ball(R.mid[:, None, :], R.rad[:, None, :]), p)
-    R_all = total(per_term, axis=2, p=p)
-    n_in = W.shape[0]
-    Rm = None if c is None else R_all[:, n_in:]
-    Rs = mul(empty, R, p)
-    zero = Ball.exact(np.zeros_like(R.mid))
-    mass = 2 * per_term.upper.sum(axis=(1, 2)) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
-    length = 2 * stacked.shape[0] + W.shape[1] + 8
-    s_upper = quotient_upper(R.upper, summed, p)
-    underflow = underflow_mass(s_upper, np.zeros((n, stacked.shape[0])), length, p)
-    return LayerBalls(R, R_all[:, :n_in], zero, Rs, Rm, mass, length, underflow)
+
+    squares: ClassVar[bool] = True
+
+    @property
+    def name(self) -> str:
+        return "lrp-w-square"
+
+    @property
+    def row_scale_free(self) -> bool:
+        return False  # a unit's outgoing weights scaled by λ scale its squares by λ²
+
+    def _weights(self, W: Array, b: Array) -> tuple[Array, Array]:
+        bias = b**2 if self.bias == "source" else np.zeros_like(b)
+        if self.epsilon == 0 and self.bias == "ignored":
+            return column_normalised(W) ** 2, bias  # the same shares, no under- or overflow
+        return W**2, bias
+
+    def _weight_balls(self, W: Array, b: Ball) -> tuple[Ball, Ball, Factor]:
+        p = Precision.of(np.float64)  # squares of exact float64 weights, rounded once
+        squares = mul(Ball.exact(W), Ball.exact(W), p)
+        zero = Ball.exact(np.zeros_like(b.mid))
+        bias = mul(b, b, p) if self.bias == "source" else zero
+        weights = np.vstack([W, b.upper[None]])
+        return (
+            squares,
+            bias,
+            Factor.exact(np.broadcast_to(np.abs(weights)[None], (1, *weights.shape))),
+        )
+
+
+@dataclass(frozen=True)
+class Flat(_InputBlind):
+    """Flat rule (Lapuschkin et al. 2019): every input neuron gets an equal share of each R_j,
+    ``R_i = Σ_j R_j / (n_sources + ε)``.
+
+    >>> Flat()
+    >>> Flat(epsilon=1e-6)                      # Zennit's Flat
+    """
+
+    @property
+    def name(self) -> str:
+        return "lrp-flat"
+
+    def __post_init__(self) -> None:
+        _check(self.epsilon, self.bias, "Flat")
+        if self.bias != "ignored":
+            raise ValueError("Flat's bias is 'ignored' (Zennit zeroes it); got 'source'")
+
+    def _weights(self, W: Array, b: Array) -> tuple[Array, Array]:
+        return np.ones_like(W), np.zeros_like(b)
+
+    def _weight_balls(self, W: Array, b: Ball) -> tuple[Ball, Ball, Factor]:
+        ones = Ball.exact(np.ones_like(W))
+        return ones, Ball.exact(np.zeros_like(b.mid)), Factor.exact(np.ones((1, 1, 1)))
