@@ -11,7 +11,8 @@ import pytest
 
 from lrp_invariants import targets
 from lrp_invariants.cli import load_target
-from lrp_invariants.gate import GateFailure, check, run_gate
+from lrp_invariants.gate import GateFailure, check, run_gate, run_property
+from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import METHODS
 
 
@@ -164,3 +165,11 @@ def test_a_metamorphic_failure_says_that_expected_is_the_targets_own_value() -> 
     )
     assert not report.ok
     assert "(the target's own relevance on net1)" in str(report.properties[0].failure)
+
+
+def test_the_report_counts_every_example_of_a_property_that_draws_more_data() -> None:
+    """Rescaling draws its layer and unit inside the test: a draw past the end of Hypothesis'
+    data is its own control flow, not a failure, and must not stop the count."""
+    method = METHODS["lrp-0"]
+    report = run_property(PROPERTIES["rescaling"], method.reference, method, examples=60, seed=1)
+    assert report.ok and report.examples == 60

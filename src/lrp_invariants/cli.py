@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .defaults import DEFAULT_EXAMPLES, DEFAULT_TIME_LIMIT
-from .methods import ALL_PROPERTIES, METHODS, Target
+from .methods import ALL_PROPERTIES, Method, Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CASES_FOLDER = Path(".lrp-invariants") / "cases"
@@ -124,9 +124,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run the gate on a target function")
     check.add_argument("target", help="package.module:function or path/to/file.py:function")
-    check.add_argument(
-        "--method", required=True, choices=sorted(METHODS), help="what the target claims to compute"
-    )
+    _add_configuration(check)
     check.add_argument(
         "--examples",
         type=_positive,
@@ -192,7 +190,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=_positive, default=10)
     demo.add_argument("--seed", type=int, default=0)
 
-    commands.add_parser("methods", help="which property holds for which method")
+    methods = commands.add_parser(
+        "methods",
+        help="which property holds for which method, or for one configuration",
+        description="Without options: the table of every built-in method. With a method and "
+        "parameters, or a composite: the properties that configuration implies, derived from "
+        "its rules.",
+    )
+    _add_configuration(methods, required=False)
     return parser
 
 
@@ -208,6 +213,108 @@ def _fail_usage(message: str) -> NoReturn:
     raise SystemExit(EXIT_USAGE)
 
 
+PARAMETERS = ("epsilon", "gamma", "alpha", "beta")
+
+
+def _bounds(text: str) -> list[float]:
+    """``0`` or ``0/0/-1``: one bound, or one per input feature."""
+    try:
+        return [float(v) for v in text.split("/")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write a number, or numbers joined by /"
+        ) from None
+
+
+def _add_configuration(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """``--method`` with its parameters, or a composite of rules per layer."""
+    group = parser.add_argument_group(
+        "what the target claims",
+        "a method (lrp-epsilon, lrp-gamma, gradient, ...; `lrp-invariants methods` lists them) "
+        "with parameters, e.g. --method lrp-epsilon --epsilon 1e-6, or --method "
+        "lrp-gamma:0.25,bias=source; or a composite: --first zbox:low=0,high=1 --hidden "
+        "gamma:0.25 --last epsilon:1e-6, or --composite zennit-epsilon-plus-flat",
+    )
+    group.add_argument("--method", required=False, help="what the target claims to compute")
+    for name in PARAMETERS:
+        group.add_argument(f"--{name}", type=float, default=None, help=f"the rule's {name}")
+    group.add_argument("--bias", choices=("source", "ignored", "modified"), default=None)
+    group.add_argument(
+        "--low", type=_bounds, default=None, help="z^B's lower bound(s): 0 or 0/0/-1"
+    )
+    group.add_argument("--high", type=_bounds, default=None, help="z^B's upper bound(s)")
+    group.add_argument(
+        "--weights-once",
+        action="store_true",
+        help="gamma modifies the weights once, whatever the signs (Captum's GammaRule)",
+    )
+    for role in ("first", "hidden", "last"):
+        group.add_argument(
+            f"--{role}", metavar="RULE", default=None, help=f"the {role} layers' rule"
+        )
+    group.add_argument("--composite", metavar="PRESET", default=None, help="a library's preset")
+    parser.set_defaults(configuration_required=required)
+
+
+def configured_method(args: argparse.Namespace) -> Method | None:
+    """The method the configuration options name (None if none and none is required)."""
+    from .configuration import RULE_KINDS, Composite, build_rule, parse_rule, with_parameters
+    from .methods import lrp_method, resolve_method
+
+    roles = {role: getattr(args, role) for role in ("first", "hidden", "last")}
+    parameters = {
+        name: getattr(args, name) for name in PARAMETERS if getattr(args, name) is not None
+    }
+    for name in ("bias", "low", "high"):
+        if getattr(args, name) is not None:
+            parameters[name] = getattr(args, name)
+    if args.weights_once:
+        parameters["sign_aware"] = False
+    composite = args.composite is not None or any(roles.values())
+    try:
+        if composite:
+            if args.method is not None and args.method != "lrp-composite":
+                raise UsageError(
+                    "give --method or a composite (--first/--hidden/--last/--composite), not both"
+                )
+            if parameters:
+                raise UsageError(
+                    "a composite takes its parameters inside each rule: --hidden epsilon:1e-6"
+                )
+            if args.composite is not None:
+                if any(roles.values()):
+                    raise UsageError("give --composite or --first/--hidden/--last, not both")
+                return resolve_method(f"lrp-composite {args.composite}")
+            if roles["hidden"] is None:
+                raise UsageError(
+                    "a composite needs --hidden RULE (the rule between first and last)"
+                )
+            return lrp_method(
+                Composite(
+                    parse_rule(roles["hidden"]),
+                    first=parse_rule(roles["first"]) if roles["first"] else None,
+                    last=parse_rule(roles["last"]) if roles["last"] else None,
+                )
+            )
+        if args.method is None:
+            if args.configuration_required:
+                raise UsageError("say what the target computes: --method METHOD, or a composite")
+            return None
+        name = args.method.strip().removeprefix("lrp-")
+        if parameters and name in RULE_KINDS:
+            return lrp_method(build_rule(name, parameters))  # --method lrp-zbox --low 0 --high 1
+        method = resolve_method(args.method)
+        if not parameters:
+            return method
+        if method.composite is None or method.composite.first or method.composite.last:
+            raise UsageError(f"{method.name} takes no parameters; got --{', --'.join(parameters)}")
+        return lrp_method(with_parameters(method.composite.hidden, parameters))
+    except ValueError as error:
+        raise UsageError(
+            str(error).replace("_", "-") if "takes" in str(error) else str(error)
+        ) from None
+
+
 def _check(args: argparse.Namespace) -> int:
     from hypothesis.errors import InvalidArgument
 
@@ -219,10 +326,12 @@ def _check(args: argparse.Namespace) -> int:
         cases = strategies.seed_cases(max_width=args.max_width, max_batch=args.max_batch)
     except InvalidArgument as error:
         raise UsageError(str(error)) from None
+    method = configured_method(args)
+    assert method is not None  # required for check
     target = load_target(args.target)
     report = run_gate(
         target,
-        args.method,
+        method,
         examples=args.examples,
         seed=args.seed,
         properties=args.properties,
@@ -232,7 +341,7 @@ def _check(args: argparse.Namespace) -> int:
         arithmetic=args.arithmetic,
         cases=cases,
     )
-    folder = args.report if args.report is not None else _cases_folder(args.target, args.method)
+    folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     for prop in report.properties:
         if not prop.ok and prop.case is not None:
             prop.saved = save_counterexample(folder, prop, report)
@@ -263,7 +372,13 @@ def _replay(args: argparse.Namespace) -> int:
 def _methods(args: argparse.Namespace) -> int:
     from .invariants import property_table
 
-    print(property_table())
+    method = configured_method(args)
+    if method is None:
+        print(property_table())
+        return EXIT_OK
+    print(f"{method.describe()}\nspec: {method.spec}")
+    for prop in ALL_PROPERTIES:
+        print(f"  {prop}: {'yes' if prop in method.properties else 'no'}")
     return EXIT_OK
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.errors import StopTest, UnsatisfiedAssumption
 
 from . import strategies as lst
 from .cases import SeedCase
@@ -38,7 +39,7 @@ from .invariants import (
     Property,
     TargetMisbehaved,
 )
-from .methods import METHODS, Method, Target
+from .methods import Method, Target, resolve_method
 
 
 class GateFailure(AssertionError):
@@ -184,15 +185,6 @@ def describe_case(case: SeedCase) -> str:
         )
 
 
-def resolve_method(method: str | Method) -> Method:
-    if isinstance(method, Method):
-        return method
-    try:
-        return METHODS[method]
-    except KeyError:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}") from None
-
-
 class _Recorder:
     """Logs every value a property draws, so that a failure can be replayed without Hypothesis."""
 
@@ -324,16 +316,24 @@ def run_property(
         last.clear()
         last.update(case=case, draws=recorder.values)
         searching = not last_failed  # after the first failure, calls are Hypothesis shrinking
-        if searching:
-            report.examples += 1
         try:
             comparisons = prop.check(case, limited, method, recorder)
+        except (StopTest, UnsatisfiedAssumption):
+            raise  # Hypothesis' own control flow (a draw past the end of its data): no example
         except BaseException:
+            report.examples += searching
             last_failed.append(True)
             raise
+        report.examples += searching
         if searching:
             _account(report, comparisons)
         failed = [c for c in comparisons if not c.holds()]
+        returned = [c.non_finite_failure() for c in failed]
+        for index, value in filter(None, returned):
+            last_failed.append(True)
+            raise TargetMisbehaved(
+                f"the target returned {value} at index {index} where the exact value is bounded"
+            )
         if failed:
             last_failed.append(True)
             size = max(c.size_of_defect() for c in failed)
@@ -352,7 +352,8 @@ def run_property(
         report.failure = str(error)
         report.misbehaved = isinstance(error, TargetMisbehaved)
         report.size = last.get("size") if not report.misbehaved else None
-        if largest and report.size is not None and largest["size"][0] > report.size[0]:
+        # a largest error within a factor of two of the minimal case's tells nothing new
+        if largest and report.size is not None and largest["size"][0] > 2 * report.size[0]:
             report.worst = WorstCase(largest["case"], largest["draws"], largest["size"])
         report.case, report.draws = last.get("case"), list(last.get("draws", []))
         if isinstance(error, InvariantViolation) and not flush and report.case is not None:
@@ -461,7 +462,7 @@ def run_gate(
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
     flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit))
-    return GateReport(label, chosen.name, seed, reports, arithmetic, flushes, shrink)
+    return GateReport(label, chosen.spec, seed, reports, arithmetic, flushes, shrink)
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

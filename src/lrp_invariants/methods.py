@@ -28,42 +28,58 @@ from .bounds import (
     enclose_gradient,
     enclose_relevance,
 )
+from .configuration import (
+    ALL_PROPERTIES,
+    PRESETS,
+    Composite,
+    composite_target,
+    implied_properties,
+    parse_composite,
+    parse_rule,
+    rule_spec,
+)
 from .network import Array, Network
-from .rules import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
+from .rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
+
+__all__ = ["ALL_PROPERTIES", "METHODS", "Method", "Target", "lrp_method", "resolve_method"]
 
 Target = Callable[[Sequence[Array], Sequence[Array], Array, Array], ArrayLike]
 """The gate's protocol: ``fn(weights, biases, x, classes) -> relevance (n, d)``."""
 
-ALL_PROPERTIES = (
-    "input-invariance",
-    "shift-decomposition",
-    "bias-proxy-conservation",
-    "bias-proxy-transparency",
-    "permutation",
-    "rescaling",
-    "batch-consistency",
-    "determinism",
-    "reference",
-)
-
-_COMMON = (
-    "bias-proxy-transparency",
-    "permutation",
-    "batch-consistency",
-    "determinism",
-    "reference",
-)
+_GRADIENT_PROPERTIES = ("bias-proxy-transparency", "permutation", "batch-consistency")
+_ALWAYS = ("determinism", "reference")
 
 
 @dataclass(frozen=True)
 class Method:
-    """An attribution method a target can claim to compute."""
+    """An attribution method a target can claim to compute.
+
+    ``composite`` assigns LRP rules to layers (None for the gradient methods); ``spec`` is the
+    string :func:`resolve_method` rebuilds it from (the name itself for the built-in methods).
+    """
 
     name: str
     reference: Target
-    rule: Rule | None  # the LRP rule on every layer, None for the gradient methods
+    composite: Composite | None
     times_input: bool  # gradient x input
     properties: tuple[str, ...]
+    spec: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.spec:
+            object.__setattr__(self, "spec", self.name)
+
+    def rules_for(self, network: Network) -> tuple[Rule, ...]:
+        """Each Linear layer's rule (LRP-0 for the gradient methods: equal on ReLU nets)."""
+        if self.composite is None:
+            return (LRP0(),) * network.depth
+        return self.composite.rules_for(network.depth)
+
+    def describe(self) -> str:
+        """The method with its configuration, as reports print it."""
+        if self.composite is None or (self.spec == self.name and self.name in _FIXED):
+            return self.name
+        return f"{self.name} ({self.composite.describe()})"
 
     def enclose(
         self,
@@ -73,16 +89,70 @@ class Method:
         p: Precision,
     ) -> Ball:
         """A ball around the exact input relevance of this method (n, d)."""
-        if self.rule is not None:
-            return enclose_relevance(network, forward, classes, self.rule, p)[0].R
+        if self.composite is not None:
+            return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
         return enclose_gradient(network, forward, classes, p, times_input=self.times_input)
 
     def enclose_layers(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
     ) -> tuple[LayerBalls, ...]:
         """Per-layer balls for conservation bounds; gradient x input is LRP-0 on ReLU nets."""
-        return enclose_relevance(network, forward, classes, self.rule or LRP0(), p)
+        return enclose_relevance(network, forward, classes, self.rules_for(network), p)
 
+
+def lrp_method(composite: Composite | Rule, name: str | None = None) -> Method:
+    """The gate's method for LRP with ``composite`` (or one rule on every layer), its
+    properties derived from the rules."""
+    if isinstance(composite, Rule):
+        composite = Composite(composite)
+    single = composite.layers is None and composite.first is None and composite.last is None
+    if name is None:
+        name = composite.hidden.name if single else "lrp-composite"
+    spec = "lrp-" + rule_spec(composite.hidden) if single else f"lrp-composite {composite.spec()}"
+    return Method(
+        name, composite_target(composite), composite, False, implied_properties(composite), spec
+    )
+
+
+def resolve_method(spec: str | Method) -> Method:
+    """A method from its name (``lrp-epsilon``), a rule spec (``lrp-epsilon:0.01``,
+    ``lrp-gamma:0.25,bias=source``), a composite (``lrp-composite first=flat hidden=epsilon``)
+    or a preset (``lrp-composite zennit-epsilon-plus-flat``); ValueError naming the fix."""
+    if isinstance(spec, Method):
+        return spec
+    text = spec.strip()
+    if text in METHODS:
+        return METHODS[text]
+    if text.startswith("lrp-composite"):
+        rest = text.removeprefix("lrp-composite").strip()
+        if not rest:
+            raise ValueError(
+                "lrp-composite needs its rules: first=RULE hidden=RULE last=RULE, or a preset: "
+                + ", ".join(PRESETS)
+            )
+        method = lrp_method(parse_composite(rest))
+        return method if rest not in PRESETS else _named(method, rest)
+    if (text.startswith("lrp-") and ":" in text) or text.removeprefix("lrp-") in _RULE_ONLY:
+        return lrp_method(parse_rule(text))
+    raise ValueError(
+        f"unknown method {spec!r}; choose one of {', '.join(METHODS)}, a rule with parameters "
+        "(lrp-epsilon:1e-6, lrp-gamma:0.25,bias=source, lrp-zbox:low=0,high=1) or a composite "
+        "(lrp-composite first=flat hidden=epsilon:1e-6)"
+    )
+
+
+def _named(method: Method, preset: str) -> Method:
+    return Method(
+        method.name,
+        method.reference,
+        method.composite,
+        method.times_input,
+        method.properties,
+        f"lrp-composite {preset}",
+    )
+
+
+_RULE_ONLY = ("zbox",)  # a rule without defaults for every parameter: no built-in method
 
 METHODS: dict[str, Method] = {
     method.name: method
@@ -92,42 +162,39 @@ METHODS: dict[str, Method] = {
             targets.gradient,
             None,
             False,
-            ("input-invariance", "rescaling", *_COMMON),
+            tuple(
+                p
+                for p in ALL_PROPERTIES
+                if p in ("input-invariance", "rescaling", *_GRADIENT_PROPERTIES, *_ALWAYS)
+            ),
         ),
         Method(
             "gradient-x-input",
             targets.gradient_x_input,
             None,
             True,
-            ("shift-decomposition", "bias-proxy-conservation", "rescaling", *_COMMON),
+            tuple(
+                p
+                for p in ALL_PROPERTIES
+                if p
+                in (
+                    "shift-decomposition",
+                    "bias-proxy-conservation",
+                    "rescaling",
+                    *_GRADIENT_PROPERTIES,
+                    *_ALWAYS,
+                )
+            ),
         ),
-        Method(
-            "lrp-0",
-            targets.lrp_0,
-            LRP0(),
-            False,
-            ("shift-decomposition", "bias-proxy-conservation", "rescaling", *_COMMON),
-        ),
-        Method(
-            "lrp-epsilon",
-            targets.lrp_epsilon,
-            Epsilon(targets.EPSILON),
-            False,
-            ("shift-decomposition", "bias-proxy-conservation", *_COMMON),
-        ),
-        Method(
-            "lrp-alpha-beta",
-            targets.lrp_alpha_beta,
-            AlphaBeta(2.0, 1.0),
-            False,
-            ("bias-proxy-conservation", "rescaling", *_COMMON),
-        ),
-        Method(
-            "lrp-zplus",
-            targets.lrp_zplus,
-            ZPlus(),
-            False,
-            ("bias-proxy-conservation", "rescaling", *_COMMON),
-        ),
+        lrp_method(LRP0()),
+        lrp_method(Epsilon(targets.EPSILON)),
+        lrp_method(AlphaBeta(2.0, 1.0)),
+        lrp_method(ZPlus()),
+        lrp_method(Gamma(0.25)),
+        lrp_method(WSquare()),
+        lrp_method(Flat()),
     )
 }
+for _method in METHODS.values():
+    object.__setattr__(_method, "spec", _method.name)
+_FIXED = frozenset(METHODS)

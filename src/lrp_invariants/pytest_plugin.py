@@ -39,18 +39,22 @@ def pytest_collection_modifyitems(
     if not spec:
         return
     from .cli import UsageError, load_target
-    from .methods import METHODS
+    from .methods import resolve_method
 
     method = config.getoption("lrp_method")
-    if method not in METHODS:
+    if not method:
         raise pytest.UsageError(
-            f"--lrp-target needs --lrp-method, one of {', '.join(METHODS)}; got {method!r}"
+            "--lrp-target needs --lrp-method (lrp-epsilon, lrp-gamma:0.25, ...)"
         )
+    try:
+        chosen = resolve_method(method)
+    except ValueError as error:
+        raise pytest.UsageError(f"--lrp-method: {error}") from None
     try:
         target = load_target(spec)
     except UsageError as error:
         raise pytest.UsageError(str(error)) from None
-    for name in METHODS[method].properties:
+    for name in chosen.properties:
         items.append(
             GateItem.from_parent(
                 session,
@@ -73,12 +77,12 @@ class GateItem(pytest.Item):
     def runtest(self) -> None:
         from .gate import GateFailure, GateReport, run_property
         from .invariants import PROPERTIES
-        from .methods import METHODS
+        from .methods import resolve_method
 
         report = run_property(
             PROPERTIES[self.prop],
             self.target,
-            METHODS[self.method],
+            resolve_method(self.method),
             examples=self.config.getoption("lrp_examples"),
             seed=self.config.getoption("lrp_seed"),
             arithmetic=self.config.getoption("lrp_arithmetic"),

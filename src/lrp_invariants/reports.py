@@ -17,7 +17,7 @@ import numpy as np
 from .cases import SeedCase
 from .gate import GateReport, MissingChoices, PropertyReport, Replayer, describe_case
 from .invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
-from .methods import METHODS, Target
+from .methods import Target, resolve_method
 from .network import Network
 
 FORMAT = 1
@@ -111,8 +111,12 @@ def load_counterexample(path: Path) -> Saved:
         raise BadCounterexample(f"{path} is damaged or not a counterexample: {error}") from None
     if saved.property not in PROPERTIES:
         raise BadCounterexample(f"{path} names an unknown property {saved.property!r}")
-    if saved.method not in METHODS:
-        raise BadCounterexample(f"{path} names an unknown method {saved.method!r}")
+    try:
+        resolve_method(saved.method)
+    except ValueError as error:
+        raise BadCounterexample(
+            f"{path} names an unknown method {saved.method!r}: {error}"
+        ) from None
     return saved
 
 
@@ -126,7 +130,7 @@ class ReplayOutcome:
 def replay(path: Path, target: Target) -> ReplayOutcome:
     """Run the saved property on the saved case against ``target``."""
     saved = load_counterexample(path)
-    prop, method = PROPERTIES[saved.property], METHODS[saved.method]
+    prop, method = PROPERTIES[saved.property], resolve_method(saved.method)
     arithmetic = "flush-to-zero" if saved.case.flush else "IEEE gradual underflow"
     header = (
         f"replaying {saved.property} ({method.name}, {arithmetic}) on {describe_case(saved.case)}"

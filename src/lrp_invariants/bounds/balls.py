@@ -276,8 +276,11 @@ def fraction(part: Ball, rest: Ball, p: Precision) -> Ball:
 
 
 def ratio_or_zero(numerator: F64, denominator: F64) -> F64:
+    """``numerator / denominator``, 0 where the denominator is 0; a quotient beyond the float
+    range is inf (the bound it feeds becomes vacuous, never wrong)."""
     out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
-    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    with np.errstate(over="ignore"):
+        np.divide(numerator, denominator, out=out, where=denominator != 0)
     return out
 
 

@@ -12,14 +12,17 @@ from ..network import Array, Network
 
 class TargetMisbehaved(AssertionError):
     """The code under test broke the protocol: it raised, hung, returned the wrong shape or
-    dtype, returned NaN or inf, or modified its inputs."""
+    dtype, returned NaN or inf where its exact value is bounded, or modified its inputs."""
 
 
 def call_target(target: Target, network: Network, x: Array, classes: Array) -> Array:
     """Run ``target`` on fresh copies of the network and batch, and check its behaviour.
 
-    The result must be a finite (n, d) array of the network's dtype, computed without modifying
-    any argument. A call that hangs is the gate's to stop: it wraps the target in a time limit
+    The result must be an (n, d) array of the network's dtype, computed without modifying any
+    argument. Its values are judged by the comparisons that use them: NaN or inf is a defect
+    wherever the method's exact value is bounded (a finite tolerance), and allowed where it is
+    not (a denominator that may be within rounding of zero can make the exact value overflow).
+    A call that hangs is the gate's to stop: it wraps the target in a time limit
     (:func:`lrp_invariants.gate.run_property`).
     """
     weights = [w.copy() for w in network.weights]
@@ -45,7 +48,4 @@ def call_target(target: Target, network: Network, x: Array, classes: Array) -> A
         raise TargetMisbehaved(f"the target returned shape {array.shape}; expected {expected}")
     if array.dtype != network.dtype:
         raise TargetMisbehaved(f"the target returned dtype {array.dtype}; expected {network.dtype}")
-    if not np.all(np.isfinite(array)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise TargetMisbehaved(f"the target returned {array[bad]} at index {bad}")
     return array

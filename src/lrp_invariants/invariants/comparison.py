@@ -33,17 +33,30 @@ class Comparison:
 
     @property
     def error(self) -> Array:
+        """``|actual - expected|``, 0 where they are equal (also two equal infinities)."""
+        actual = np.asarray(self.actual, np.float64)
+        expected = np.asarray(self.expected, np.float64)
         with np.errstate(invalid="ignore"):
-            return np.abs(
-                np.asarray(self.actual, np.float64) - np.asarray(self.expected, np.float64)
-            )
+            return np.where(actual == expected, 0.0, np.abs(actual - expected))
 
     @property
     def failing(self) -> NDArray[np.bool_]:
-        """Elements out of tolerance; NaN anywhere fails, an infinite tolerance passes."""
+        """Elements out of tolerance. An infinite tolerance passes anything (the exact value is
+        not bounded there, so not even an overflow to inf or NaN is a defect); a finite one
+        fails NaN."""
         error = self.error
         with np.errstate(invalid="ignore"):
-            return ~(error <= self.tolerance) | np.isnan(error)
+            return ~(error <= self.tolerance) | (np.isnan(error) & ~np.isinf(self.tolerance))
+
+    def non_finite_failure(self) -> tuple[tuple[int, ...], float] | None:
+        """A failing element where ``actual`` is NaN or inf (its index and value), if any: the
+        target returned a non-number where the exact value is bounded."""
+        actual = np.broadcast_to(np.asarray(self.actual, np.float64), self.error.shape)
+        bad = np.argwhere(self.failing & ~np.isfinite(actual))
+        if not bad.size:
+            return None
+        index = tuple(int(i) for i in bad[0])
+        return index, float(actual[index])
 
     def holds(self) -> bool:
         return not bool(np.any(self.failing))
@@ -89,6 +102,13 @@ class Comparison:
         failing = self.failing
         if not np.any(failing):
             return f"{self.claim}: holds (worst error {self.worst_ratio():.3g} x tolerance)"
+        non_finite = self.non_finite_failure()
+        if non_finite is not None:
+            index, value = non_finite
+            return (
+                f"{self.claim}: the target returned {value} at index {index} where the exact "
+                "value is bounded"
+            )
         index = self._worst_failing()
         where = index
         actual = np.asarray(self.actual)[index]

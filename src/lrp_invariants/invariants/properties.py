@@ -98,21 +98,24 @@ def _bias_proxy_conservation(
     layers = method.enclose_layers(proxy, case.proxy_balls, case.classes, p)
     logit = _selected(case.proxy_balls.z[-1], case.classes)
     unassigned = (
-        _unassigned(layers, p) if method.rule is not None else Ball.exact(np.zeros_like(logit.mid))
+        _unassigned(layers, p)
+        if method.composite is not None
+        else Ball.exact(np.zeros_like(logit.mid))
     )
     k = relevance.shape[1] + 2
     # gradient x input evaluated as a chain of products (forward mode, ...) may underflow in
     # products LRP-0's layer by layer evaluation never forms
     chain = (
         gradient_underflow(proxy, case.proxy_balls, case.classes, p, times_input=True).sum(axis=1)
-        if method.rule is None
+        if method.composite is None
         else 0.0
     )
     tolerance = chain + (
         conservation_tolerance(layers, p)[:, 0]
         + logit.rad
         + unassigned.rad
-        + p.gamma(k) * (np.abs(relevance).sum(axis=1) + np.abs(logit.mid) + np.abs(unassigned.mid))
+        + p.gamma(k)
+        * (_finite_part(relevance).sum(axis=1) + np.abs(logit.mid) + np.abs(unassigned.mid))
     )
     return [
         Comparison(
@@ -122,6 +125,12 @@ def _bias_proxy_conservation(
             tolerance,
         )
     ]
+
+
+def _finite_part(values: np.ndarray) -> np.ndarray:
+    """``|values|`` with NaN and inf read as 0: a tolerance must not grow with the defect it
+    judges (a target's inf in its own sum would otherwise make the bound infinite)."""
+    return np.where(np.isfinite(values), np.abs(values), 0.0)
 
 
 def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
@@ -189,16 +198,23 @@ def _permutation(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
 def _rescaling(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
     if case.net1.depth < 2:
         return []  # no hidden units to rescale
-    layer = draw(st.integers(0, case.net1.depth - 2))
-    unit = draw(st.integers(0, case.net1.layers[layer].n_out - 1))
-    exponent = exact_rescaling_exponent(case.net1, layer, unit, draw(st.integers(-12, 12)))
-    other = rescale_hidden_unit(case.net1, layer, unit, exponent)
+    # every hidden unit its own power of two: a rule that meets any unit's scale shows it
+    other, scaled = case.net1, []
+    for layer in range(case.net1.depth - 1):
+        for unit in range(case.net1.layers[layer].n_out):
+            wanted = draw(st.integers(-12, 12))
+            exponent = exact_rescaling_exponent(other, layer, unit, wanted)
+            if exponent:
+                other = rescale_hidden_unit(other, layer, unit, exponent)
+                scaled.append(f"{layer}.{unit}: 2**{exponent}")
+    if not scaled:
+        return []
     return _changed_network(
         case,
         other,
         target,
         method,
-        f"relevance with unit {unit} of layer {layer} rescaled by 2**{exponent} == net1's",
+        f"relevance with hidden units rescaled ({', '.join(scaled)}) == net1's",
     )
 
 
@@ -292,9 +308,9 @@ PROPERTIES: dict[str, Property] = {
         ),
         Property(
             "rescaling",
-            "rescaling a hidden unit by 2**k changes nothing",
-            "Scaling a hidden unit's incoming weights and bias by 2**k and its outgoing "
-            "weights by 2**-k changes no input relevance.",
+            "rescaling hidden units by 2**k changes nothing",
+            "Scaling each hidden unit's incoming weights and bias by its own 2**k and its "
+            "outgoing weights by 2**-k changes no input relevance.",
             _rescaling,
         ),
         Property(

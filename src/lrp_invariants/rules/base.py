@@ -140,6 +140,12 @@ class Rule(ABC):
         return True
 
     @property
+    def accepts_wider_input(self) -> bool:
+        """Whether the rule applies to a layer with more inputs than the original's (the bias
+        proxy's first layer takes one always-on input per bias)."""
+        return True
+
+    @property
     def bias_is_source(self) -> bool:
         """Whether a bias is a source like an always-on input, so that relaying it from an
         input (the bias proxy) moves no relevance."""

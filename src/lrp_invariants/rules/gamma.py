@@ -82,7 +82,8 @@ class Gamma(Rule):
 
     @property
     def bias_is_source(self) -> bool:
-        return self.bias != "ignored"
+        # on the bias proxy a bias is the weight of an always-on input, modified like a weight
+        return self.bias == "modified" or (self.gamma == 0 and self.bias == "source")
 
     def _biases(self, b: Array) -> tuple[Array, Array]:
         """The bias of a positive and of a negative unit."""

@@ -71,7 +71,9 @@ class _InputBlind(Rule):
 
     @property
     def linear_in_contributions(self) -> bool:
-        return True  # a source split in two (net3's copy of W) splits its share in two
+        # a source split in two (net3's copy of W) splits its share in two, unless a constant
+        # (ε, or the bias's own weight) in the denominator does not double with the sources
+        return self.epsilon == 0 and self.bias == "ignored"
 
     @property
     def scale_free(self) -> bool:
@@ -164,6 +166,10 @@ class Flat(_InputBlind):
         _check(self.epsilon, self.bias, "Flat")
         if self.bias != "ignored":
             raise ValueError("Flat's bias is 'ignored' (Zennit zeroes it); got 'source'")
+
+    @property
+    def scale_free(self) -> bool:
+        return True  # n + ε does not depend on the unit's weights at all
 
     def _weights(self, W: Array, b: Array) -> tuple[Array, Array]:
         return np.ones_like(W), np.zeros_like(b)

@@ -8,8 +8,9 @@ feature.
 
 The bias: Zennit's ``ZBox`` subtracts three forward passes whose biases cancel
 (``b - b⁺ - b⁻ = 0``), so the bias is ``ignored``, the default here; ``source`` adds it to the
-denominator as an always-on source. A constant input (net3's ``-m``) is an ordinary source
-``m_i w_ij``: shifted inputs in a box shifted with them then split their relevance exactly.
+denominator as an always-on source. A constant input (net3's ``-m`` in this package's own
+construction) is an ordinary source ``m_i w_ij``; a target that sees net3 as a plain network of
+``2d`` inputs boxes ``-m`` too, so shift decomposition is not a property of z^B.
 """
 
 from __future__ import annotations
@@ -99,12 +100,20 @@ class ZBox(Rule):
 
     @property
     def linear_in_contributions(self) -> bool:
-        # x3 and -m through the same column: (x3 - l) w⁺ + (x3 - h) w⁻ - m w = the term of x1
-        return True
+        # net3 as a target sees it has 2d plain inputs, -m boxed like x3: the box does not shift
+        return False
+
+    @property
+    def row_scale_free(self) -> bool:
+        return False  # the box bounds do not scale with the unit
 
     @property
     def scale_free(self) -> bool:
         return self.epsilon == 0
+
+    @property
+    def accepts_wider_input(self) -> bool:
+        return len(self.low) == 1  # per-feature bounds name the original inputs only
 
     @property
     def bias_is_source(self) -> bool:

@@ -1,0 +1,379 @@
+"""Configurations as people write them: rules with parameters, composites, library presets.
+
+A *rule spec* names a rule and its parameters in one string, the same in the command line, the
+pytest plugin and saved counterexamples::
+
+    epsilon:1e-6                     LRP-ε, ε = 1e-6 (a positional value is the first parameter)
+    gamma:0.25,bias=source           LRP-γ with the bias as an unmodified source (Captum)
+    gamma:gamma=0.25,weights-once    γ on the weights alone, whatever the signs (Captum)
+    zbox:low=0,high=1                z^B for inputs in [0, 1]; per feature: low=0/0/-1
+    alpha-beta:2,1   zplus   flat:1e-6   w-square:1e-6,bias=source   0
+
+A :class:`Composite` assigns rules to layers: ``first`` / ``hidden`` / ``last`` (the first and last
+Linear layers, and those between), or one explicit rule per layer. :data:`PRESETS` reproduce what
+the libraries' composites do on a dense ReLU MLP. The properties a configuration implies are
+derived from its rules (:func:`implied_properties`), never kept by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from numpy.typing import ArrayLike
+
+from .network import Array, Network
+from .relevance import explain
+from .rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZBox, ZPlus
+
+ALL_PROPERTIES = (
+    "input-invariance",
+    "shift-decomposition",
+    "bias-proxy-conservation",
+    "bias-proxy-transparency",
+    "permutation",
+    "rescaling",
+    "batch-consistency",
+    "determinism",
+    "reference",
+)
+"""Every property the gate knows, in the order reports list them."""
+
+MAX_DEPTH = 8
+"""The deepest network the strategies draw; a property is implied if it holds at every depth."""
+
+
+@dataclass(frozen=True)
+class _RuleKind:
+    """One rule's spec name, constructor, parameter names in positional order, and which of them
+    are strings, booleans or lists of numbers."""
+
+    build: Callable[..., Rule]
+    parameters: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    flags: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    lists: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+
+RULE_KINDS: dict[str, _RuleKind] = {
+    "0": _RuleKind(LRP0),
+    "epsilon": _RuleKind(Epsilon, ("epsilon",)),
+    "alpha-beta": _RuleKind(AlphaBeta, ("alpha", "beta")),
+    "zplus": _RuleKind(ZPlus),
+    "gamma": _RuleKind(
+        Gamma,
+        ("gamma", "epsilon", "bias"),
+        text=("bias",),
+        flags={"weights-once": ("sign_aware", False), "sign-aware": ("sign_aware", True)},
+    ),
+    "zbox": _RuleKind(
+        ZBox,
+        ("low", "high", "epsilon", "bias"),
+        text=("bias",),
+        lists=("low", "high"),
+        required=("low", "high"),
+    ),
+    "w-square": _RuleKind(WSquare, ("epsilon", "bias"), text=("bias",)),
+    "flat": _RuleKind(Flat, ("epsilon",)),
+}
+
+
+def _number(text: str, name: str, spec: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} in rule {spec!r} is not a number") from None
+
+
+def parse_rule(spec: str) -> Rule:
+    """The rule a spec names (see the module's docstring); ValueError naming the fix if not.
+
+    >>> parse_rule("gamma:0.25,bias=source")
+    Gamma(gamma=0.25, epsilon=0.0, bias='source', sign_aware=True)
+    """
+    name, _, rest = spec.strip().partition(":")
+    name = name.strip().removeprefix("lrp-")
+    kind = RULE_KINDS.get(name)
+    if kind is None:
+        raise ValueError(
+            f"unknown rule {name!r} in {spec!r}; choose one of {', '.join(RULE_KINDS)}"
+        )
+    arguments: dict[str, Any] = {}
+    positional = list(kind.parameters)
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not equals and key in kind.flags:
+            flag, setting = kind.flags[key]
+            arguments[flag] = setting
+            continue
+        if not equals:
+            if not positional:
+                raise ValueError(f"rule {spec!r} has more values than parameters {kind.parameters}")
+            key, value = positional.pop(0), item
+        elif key not in kind.parameters:
+            takes = ", ".join(kind.parameters) if kind.parameters else "no parameters"
+            raise ValueError(f"rule {name!r} takes {takes}; got {key!r} in {spec!r}")
+        else:
+            positional = [p for p in positional if p != key]
+        value = value.strip()
+        if key in kind.text:
+            arguments[key] = value
+        elif key in kind.lists:
+            arguments[key] = [_number(v, key, spec) for v in value.split("/")]
+        else:
+            arguments[key] = _number(value, key, spec)
+    missing = [key for key in kind.required if key not in arguments]
+    if missing:
+        example = ",".join(f"{key}=..." for key in kind.required)
+        raise ValueError(f"rule {name!r} needs {' and '.join(missing)}: e.g. {name}:{example}")
+    return kind.build(**arguments)
+
+
+def rule_spec(rule: Rule) -> str:
+    """The spec that :func:`parse_rule` reads back as ``rule``."""
+    name = rule.name.removeprefix("lrp-")
+    if isinstance(rule, AlphaBeta):
+        return (
+            "zplus"
+            if (rule.alpha, rule.beta) == (1, 0)
+            else f"alpha-beta:{rule.alpha!r},{rule.beta!r}"
+        )
+    if isinstance(rule, ZBox):
+        parts = [
+            "low=" + "/".join(repr(v) for v in rule.low),
+            "high=" + "/".join(repr(v) for v in rule.high),
+            f"epsilon={rule.epsilon!r}",
+            f"bias={rule.bias}",
+        ]
+        return f"{name}:" + ",".join(parts)
+    values = {key: getattr(rule, key) for key in RULE_KINDS[name].parameters}
+    parts = [
+        f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"
+        for key, value in values.items()
+    ]
+    if isinstance(rule, Gamma) and not rule.sign_aware:
+        parts.append("weights-once")
+    return name + (":" + ",".join(parts) if parts else "")
+
+
+@dataclass(frozen=True)
+class Composite:
+    """Which rule each Linear layer gets.
+
+    ``first`` and ``last`` (default: ``hidden``) go to the input and output layers, ``hidden`` to
+    every layer between; on a one-layer network ``first`` wins. ``layers`` instead fixes one rule
+    per layer (input layer first) for networks of exactly that depth.
+
+    >>> Composite(Epsilon(1e-6), first=Flat(1e-6))     # Zennit's EpsilonPlusFlat on an MLP
+    """
+
+    hidden: Rule
+    first: Rule | None = None
+    last: Rule | None = None
+    layers: tuple[Rule, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for role in ("hidden", "first", "last"):
+            value = getattr(self, role)
+            if value is not None and not isinstance(value, Rule):
+                raise TypeError(f"the {role} rule is a {type(value).__name__}, not a Rule")
+
+    @classmethod
+    def per_layer(cls, rules: Sequence[Rule]) -> Composite:
+        if not rules:
+            raise ValueError("give at least one rule")
+        return cls(rules[0], layers=tuple(rules))
+
+    def rules_for(self, depth: int) -> tuple[Rule, ...]:
+        """The rule of each of ``depth`` Linear layers, input layer first."""
+        if self.layers is not None:
+            if len(self.layers) != depth:
+                raise ValueError(
+                    f"this composite names {len(self.layers)} rules, one per layer, but the "
+                    f"network has {depth} Linear layers"
+                )
+            return self.layers
+        rules = [self.hidden] * depth
+        if self.last is not None:
+            rules[-1] = self.last
+        if self.first is not None:
+            rules[0] = self.first
+        return tuple(rules)
+
+    def depths(self) -> range:
+        """The depths this composite applies to."""
+        if self.layers is not None:
+            return range(len(self.layers), len(self.layers) + 1)
+        return range(1, MAX_DEPTH + 1)
+
+    def spec(self) -> str:
+        """``first=... hidden=... last=...`` (or ``layers=...;...``), readable by
+        :func:`parse_composite`."""
+        if self.layers is not None:
+            return "layers=" + ";".join(rule_spec(rule) for rule in self.layers)
+        parts = [f"hidden={rule_spec(self.hidden)}"]
+        if self.first is not None:
+            parts.insert(0, f"first={rule_spec(self.first)}")
+        if self.last is not None:
+            parts.append(f"last={rule_spec(self.last)}")
+        return " ".join(parts)
+
+    def describe(self) -> str:
+        if self.layers is None and self.first is None and self.last is None:
+            return self.hidden.describe()
+        if self.layers is not None:
+            return "per layer: " + ", ".join(rule.describe() for rule in self.layers)
+        parts = []
+        if self.first is not None:
+            parts.append(f"first {self.first.describe()}")
+        parts.append(f"hidden {self.hidden.describe()}")
+        if self.last is not None:
+            parts.append(f"last {self.last.describe()}")
+        return "; ".join(parts)
+
+
+def parse_composite(spec: str) -> Composite:
+    """Read :meth:`Composite.spec` back: ``first=RULE hidden=RULE last=RULE`` or
+    ``layers=RULE;RULE;...``; or the name of a :data:`PRESETS` entry."""
+    spec = spec.strip()
+    if spec in PRESETS:
+        return PRESETS[spec].composite
+    roles: dict[str, str] = {}
+    for part in spec.split():
+        role, equals, rule = part.partition("=")
+        if not equals or role not in ("first", "hidden", "last", "layers"):
+            raise ValueError(
+                f"composite {spec!r}: write first=RULE hidden=RULE last=RULE, or layers=RULE;RULE; "
+                f"or a preset: {', '.join(PRESETS)}"
+            )
+        roles[role] = rule
+    if "layers" in roles:
+        return Composite.per_layer([parse_rule(r) for r in roles["layers"].split(";")])
+    if "hidden" not in roles:
+        raise ValueError(f"composite {spec!r} needs hidden=RULE (the rule between first and last)")
+    return Composite(
+        parse_rule(roles["hidden"]),
+        first=parse_rule(roles["first"]) if "first" in roles else None,
+        last=parse_rule(roles["last"]) if "last" in roles else None,
+    )
+
+
+def implied_properties(composite: Composite) -> tuple[str, ...]:
+    """The properties every network depth's rules imply, in :data:`ALL_PROPERTIES` order.
+
+    * shift decomposition: the first layer's rule is linear in the contributions (net3 splits
+      each input's contribution in two; every layer above sees the same activations);
+    * bias-proxy conservation: every rule runs on the proxy's wider first layer (each conserves
+      relevance with its sinks counted);
+    * bias-proxy transparency: every rule treats a bias as a source, as the proxy's always-on
+      input is one;
+    * rescaling: a hidden unit scaled by ``λ`` meets a rule free of absolute constants in its own
+      layer, and one that reads contributions whole in the layer above;
+    * permutation, batch consistency, determinism and the reference hold for every rule.
+    """
+    per_depth = [composite.rules_for(depth) for depth in composite.depths()]
+    holds = {
+        "shift-decomposition": all(rules[0].linear_in_contributions for rules in per_depth),
+        "bias-proxy-conservation": all(
+            rule.accepts_wider_input for rules in per_depth for rule in rules
+        ),
+        "bias-proxy-transparency": all(
+            rule.bias_is_source for rules in per_depth for rule in rules
+        ),
+        "rescaling": all(
+            rules[i].scale_free and rules[i + 1].row_scale_free
+            for rules in per_depth
+            for i in range(len(rules) - 1)
+        ),
+    }
+    always = {"permutation", "batch-consistency", "determinism", "reference"}
+    return tuple(p for p in ALL_PROPERTIES if p in always or holds.get(p, False))
+
+
+def composite_target(composite: Composite) -> Callable[..., Array]:
+    """This package's reference in the gate's protocol: LRP with ``composite``'s rules."""
+
+    def reference(
+        weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+    ) -> Array:
+        network = Network.from_arrays(weights, biases)
+        return explain(network, x, classes, composite.rules_for(network.depth))[1].input
+
+    reference.__doc__ = f"LRP with {composite.describe()}."
+    return reference
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A library's composite as it acts on a dense ReLU MLP, and where that comes from."""
+
+    composite: Composite
+    source: str
+
+
+PRESETS: dict[str, Preset] = {
+    "zennit-epsilon-plus": Preset(
+        Composite(Epsilon(1e-6)),
+        "Zennit EpsilonPlus: ZPlus maps to convolutions only; every Linear gets Epsilon(1e-6)",
+    ),
+    "zennit-epsilon-plus-flat": Preset(
+        Composite(Epsilon(1e-6), first=Flat(1e-6)),
+        "Zennit EpsilonPlusFlat: the first Linear gets Flat(stabilizer=1e-6), the rest "
+        "Epsilon(1e-6)",
+    ),
+    "zennit-epsilon-alpha2-beta1": Preset(
+        Composite(Epsilon(1e-6)),
+        "Zennit EpsilonAlpha2Beta1: AlphaBeta maps to convolutions only; every Linear gets "
+        "Epsilon(1e-6)",
+    ),
+    "zennit-epsilon-alpha2-beta1-flat": Preset(
+        Composite(Epsilon(1e-6), first=Flat(1e-6)),
+        "Zennit EpsilonAlpha2Beta1Flat: the first Linear gets Flat(1e-6), the rest Epsilon(1e-6)",
+    ),
+    "zennit-epsilon-gamma-box": Preset(
+        Composite(Epsilon(1e-6)),
+        "Zennit EpsilonGammaBox(low, high): ZBox is the first *convolution*'s rule and Gamma "
+        "the convolutions'; on an MLP every Linear gets Epsilon(1e-6) and low/high go unused",
+    ),
+    "captum-default": Preset(
+        Composite(Epsilon(1e-9)),
+        "Captum LRP: nn.Linear's default rule is EpsilonRule(epsilon=1e-9)",
+    ),
+}
+
+
+def build_rule(name: str, parameters: dict[str, Any]) -> Rule:
+    """The rule ``name`` (a key of :data:`RULE_KINDS`) with ``parameters`` (the others at their
+    defaults); ValueError naming what the rule takes, or what it lacks."""
+    kind = RULE_KINDS[name]
+    unknown = [key for key in parameters if key not in kind.parameters]
+    if "sign_aware" in unknown and name == "gamma":
+        unknown.remove("sign_aware")
+    if unknown:
+        takes = ", ".join(f"--{p}" for p in kind.parameters) or "no parameters"
+        bad = ", ".join(f"--{k.replace('_', '-')}" for k in unknown)
+        raise ValueError(f"lrp-{name} takes {takes}; got {bad}")
+    missing = [key for key in kind.required if key not in parameters]
+    if missing:
+        raise ValueError(f"lrp-{name} needs {' and '.join('--' + k for k in missing)}")
+    return kind.build(**parameters)
+
+
+def with_parameters(rule: Rule, parameters: dict[str, Any]) -> Rule:
+    """``rule`` with some parameters replaced (``{"epsilon": 0.01}``); ValueError naming what
+    the rule takes if it has no such parameter."""
+    name = rule.name.removeprefix("lrp-")
+    kind = RULE_KINDS["alpha-beta" if isinstance(rule, AlphaBeta) else name]
+    unknown = [key for key in parameters if key not in kind.parameters and key != "sign_aware"]
+    if unknown or ("sign_aware" in parameters and not isinstance(rule, Gamma)):
+        takes = ", ".join(f"--{p}" for p in kind.parameters) or "no parameters"
+        bad = ", ".join(f"--{k.replace('_', '-')}" for k in unknown or ["weights-once"])
+        raise ValueError(f"{rule.name} takes {takes}; got {bad}")
+    current = {key: getattr(rule, key) for key in kind.parameters}
+    if isinstance(rule, Gamma):
+        current["sign_aware"] = rule.sign_aware
+    current.update(parameters)
+    return kind.build(**current)
