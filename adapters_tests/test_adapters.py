@@ -21,7 +21,7 @@ from lrp_invariants.adapters import zennit_adapter as zennit
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.gate import Replayer, run_property
 from lrp_invariants.invariants import PROPERTIES, TargetMisbehaved
-from lrp_invariants.methods import METHODS
+from lrp_invariants.methods import METHODS, resolve_method
 
 
 def _case(weights: list[Any], biases: list[Any], x1: Any) -> SeedCase:
@@ -33,7 +33,7 @@ def _case(weights: list[Any], biases: list[Any], x1: Any) -> SeedCase:
 
 
 Witness = tuple[SeedCase, list[Any]]  # a case and the choices a metamorphic property draws
-RESCALE_UNIT_0 = [0, 0, 1]  # layer 0, unit 0, by 2**1
+RESCALE_UNIT_0 = [1]  # the one hidden unit by 2**1
 PERMUTE = [0, [0]]  # layer 0, identity order (a NaN shows anyway)
 
 
@@ -76,12 +76,29 @@ FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
         "lrp-zplus",
         {**_witnesses(UNIT, STABILISED), **_witnesses(NEGATIVE_BIAS, ("bias-proxy-transparency",))},
     ),
+    # configured rules and composites, each claiming the configuration it has by default
+    (zennit.zennit_gamma, "lrp-gamma:0.25,epsilon=1e-6", {}),
+    (captum.captum_gamma, "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once", {}),
+    (
+        captum.captum_gamma_without_bias,
+        "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once",
+        {},
+    ),
+    (zennit.zennit_flat, "lrp-flat:1e-6", {}),
+    (zennit.zennit_w_square, "lrp-w-square:1e-6,bias=source", {}),
+    (
+        zennit.zennit_zbox,
+        "lrp-composite first=zbox:low=-3,high=3,epsilon=1e-6 hidden=epsilon:1e-6",
+        {},
+    ),
+    (zennit.zennit_epsilon_plus_flat, "lrp-composite zennit-epsilon-plus-flat", {}),
+    (zennit.zennit_epsilon_gamma_box, "lrp-composite zennit-epsilon-gamma-box", {}),
 ]
 
 KEPT = [
     pytest.param(fn, method, name, id=f"{fn.__name__}-{name}")
     for fn, method, broken in FINDINGS
-    for name in METHODS[method].properties
+    for name in resolve_method(method).properties
     if name not in broken
 ]
 BROKEN = [
@@ -95,7 +112,7 @@ BROKEN = [
 def test_adapter_keeps_the_property(adapter: Adapter, method: str, name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = run_property(PROPERTIES[name], adapter, METHODS[method])
+        report = run_property(PROPERTIES[name], adapter, resolve_method(method))
     assert report.ok, report.failure
 
 
@@ -107,7 +124,9 @@ def test_adapter_breaks_the_property_on_its_witness(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            comparisons = PROPERTIES[name].check(case, adapter, METHODS[method], Replayer(draws))
+            comparisons = PROPERTIES[name].check(
+                case, adapter, resolve_method(method), Replayer(draws)
+            )
         except TargetMisbehaved:
             return  # a NaN, a crash: the finding stands
     assert comparisons, "the witness exercised nothing"

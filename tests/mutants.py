@@ -13,6 +13,7 @@ import numpy as np
 from lrp_invariants import LRP0, AlphaBeta, Epsilon, Network, explain, forward, gradient
 from lrp_invariants.network import Array
 
+from .configured import epsilon_rule, everywhere, flat_rule, gamma_rule, layered
 from .helpers import logit_start, plain_forward
 
 Weights = Sequence[Array]
@@ -183,6 +184,41 @@ def gradient_x_input_cached_by_shape(
     return _CACHE[key] * x
 
 
+# configured rules: each claims a configuration and computes a neighbouring one
+
+gamma_bias_convention_swapped = everywhere(gamma_rule(0.25, "source", True))
+gamma_bias_convention_swapped.__name__ = "gamma_bias_convention_swapped"
+
+
+def _gamma_favouring_negative(a: Array, W: Array, b: Array, z: Array, R: Array) -> Array:
+    """γ added to the negative weights: ``a (w + γ w⁻)``."""
+    rho = a[:, :, None] * (W + 0.25 * np.minimum(W, 0))[None]
+    den = rho.sum(axis=1) + b + 0.25 * np.minimum(b, 0)
+    s = np.divide(R, den, out=np.zeros_like(R), where=den != 0)
+    return np.einsum("nij,nj->ni", rho, s)
+
+
+gamma_on_negative_weights = everywhere(_gamma_favouring_negative)
+gamma_on_negative_weights.__name__ = "gamma_on_negative_weights"
+
+
+def _zbox_swapped(a: Array, W: Array, b: Array, z: Array, R: Array) -> Array:
+    """z^B with the bounds swapped: ``x w - h w⁺ - l w⁻`` for the box [l, h] = [-1, 2]."""
+    low, high = -1.0, 2.0
+    W_pos, W_neg = np.maximum(W, 0), np.minimum(W, 0)
+    den = a @ W - high * W_pos.sum(axis=0) - low * W_neg.sum(axis=0)
+    s = np.divide(R, den, out=np.zeros_like(R), where=den != 0)
+    return a * (s @ W.T) - high * (s @ W_pos.T) - low * (s @ W_neg.T)
+
+
+zbox_bounds_swapped = layered(_zbox_swapped, epsilon_rule(1e-6))
+zbox_bounds_swapped.__name__ = "zbox_bounds_swapped"
+
+flat_on_the_last_layer_instead_of_the_first = layered(
+    epsilon_rule(1e-6), epsilon_rule(1e-6), last=flat_rule(0.0)
+)
+flat_on_the_last_layer_instead_of_the_first.__name__ = "flat_on_the_last_layer_instead_of_the_first"
+
 MUTANTS: dict[str, tuple[Callable[..., Array], str]] = {
     fn.__name__: (fn, method)
     for fn, method in (
@@ -201,5 +237,12 @@ MUTANTS: dict[str, tuple[Callable[..., Array], str]] = {
         (lrp_epsilon_unsigned_stabiliser, "lrp-epsilon"),
         (lrp0_absolute_relevance, "lrp-0"),
         (gradient_x_input_cached_by_shape, "gradient-x-input"),
+        (gamma_bias_convention_swapped, "lrp-gamma"),
+        (gamma_on_negative_weights, "lrp-gamma:0.25,weights-once"),
+        (zbox_bounds_swapped, "lrp-composite first=zbox:low=-1,high=2 hidden=epsilon:1e-6"),
+        (
+            flat_on_the_last_layer_instead_of_the_first,
+            "lrp-composite first=flat hidden=epsilon:1e-6",
+        ),
     )
 }

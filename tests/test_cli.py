@@ -440,3 +440,112 @@ def test_a_width_beyond_what_the_strategies_draw_exits_2(
         main(["check", "lrp_invariants.targets:lrp_0", "--method", "lrp-0", "--max-width", "65"])
     assert exit_.value.code == 2
     assert "max_width" in capsys.readouterr().err
+
+
+CONFIGURED_TARGETS = """
+import numpy as np
+
+
+def _lrp(weights, biases, x, classes, modify, bias_of, epsilon):
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(weights, biases)):
+        inputs.append(a)
+        pre.append(a @ W + b)
+        a = np.maximum(pre[-1], 0) if i < len(weights) - 1 else pre[-1]
+    R = np.zeros_like(pre[-1])
+    rows = np.arange(len(classes))
+    R[rows, classes] = pre[-1][rows, classes]
+    for i in range(len(weights) - 1, -1, -1):
+        W = modify(weights[i])
+        den = inputs[i] @ W + bias_of(biases[i])
+        den = den + epsilon * np.where(den >= 0, 1.0, -1.0)
+        R = inputs[i] * ((R / den) @ W.T)
+    return R
+
+
+def epsilon_0_01(weights, biases, x, classes):
+    return _lrp(weights, biases, x, classes, lambda W: W, lambda b: b, 0.01)
+
+
+def gamma_bias_source(weights, biases, x, classes):  # Captum's GammaRule, without its 1e-9
+    gamma = lambda W: W + 0.25 * np.maximum(W, 0)
+    return _lrp(weights, biases, x, classes, gamma, lambda b: b, 1e-12)
+"""
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Path:
+    path = tmp_path / "configured_lrp.py"
+    path.write_text(CONFIGURED_TARGETS)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("function", "passes", "fails"),
+    [
+        (
+            "epsilon_0_01",
+            ["--method", "lrp-epsilon", "--epsilon", "0.01"],
+            ["--method", "lrp-epsilon"],
+        ),
+        (
+            "gamma_bias_source",
+            [
+                "--method",
+                "lrp-gamma",
+                "--gamma",
+                "0.25",
+                "--epsilon",
+                "1e-12",
+                "--bias",
+                "source",
+                "--weights-once",
+            ],
+            ["--method", "lrp-gamma:0.25,epsilon=1e-12,bias=modified,weights-once"],
+        ),
+    ],
+)
+def test_a_configured_target_passes_its_configuration_and_fails_another(
+    configured: Path,
+    function: str,
+    passes: list[str],
+    fails: list[str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    target = f"{configured}:{function}"
+    common = ["--examples", "40", "--report", str(tmp_path / "cases")]
+    assert main(["check", target, *passes, *common]) == 0, capsys.readouterr().out
+    assert main(["check", target, *fails, *common, "--property", "reference"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--method", "lrp-gama"], "unknown method 'lrp-gama'"),
+        (["--method", "lrp-zbox", "--low", "0"], "lrp-zbox needs --high"),
+        (["--method", "lrp-alpha-beta", "--alpha", "3", "--beta", "1"], "alpha - beta must be 1"),
+        (["--method", "lrp-epsilon", "--epsilon", "-1"], "epsilon must be finite and >= 0"),
+        (["--method", "lrp-gamma", "--gamma", "-0.5"], "gamma must be finite and >= 0"),
+        (["--method", "lrp-epsilon", "--gamma", "2"], "lrp-epsilon takes --epsilon; got --gamma"),
+        (["--first", "flat"], "needs --hidden RULE"),
+        (["--hidden", "zbox:low=0"], "needs high"),
+        (["--composite", "zennit-nothing"], "a preset"),
+        (["--method", "lrp-0", "--hidden", "epsilon"], "not both"),
+    ],
+)
+def test_a_bad_configuration_exits_2_with_one_line_naming_the_fix(
+    options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "lrp_invariants.targets:lrp_0", *options])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_methods_derives_the_properties_of_a_composite(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["methods", "--first", "flat", "--hidden", "epsilon:1e-6"]) == 0
+    out = capsys.readouterr().out
+    assert "shift-decomposition: yes" in out and "rescaling: no" in out
+    assert "bias-proxy-transparency: no" in out  # on the proxy, flat shares with the biases

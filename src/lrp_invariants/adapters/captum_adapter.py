@@ -61,3 +61,22 @@ def captum_zplus(
     from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule
 
     return _explain(weights, biases, x, classes, Alpha1_Beta0_Rule)
+
+
+def captum_gamma(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Captum's ``GammaRule()`` (γ = 0.25) on every Linear layer: the weights become
+    ``w + γ w⁺`` once, the bias stays, Captum's stabiliser 1e-9 divides."""
+    from captum.attr._utils.lrp_rules import GammaRule
+
+    return _explain(weights, biases, x, classes, GammaRule)
+
+
+def captum_gamma_without_bias(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Captum's ``GammaRule(set_bias_to_zero=True)``: the bias left out."""
+    from captum.attr._utils.lrp_rules import GammaRule
+
+    return _explain(weights, biases, x, classes, lambda: GammaRule(set_bias_to_zero=True))

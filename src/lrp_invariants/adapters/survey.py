@@ -23,6 +23,20 @@ ADAPTERS = [
     (zennit_adapter.zennit_zplus, "lrp-zplus"),
     (zennit_adapter.zennit_zplus_exact, "lrp-zplus"),
     (captum_adapter.captum_zplus, "lrp-zplus"),
+    (zennit_adapter.zennit_gamma, "lrp-gamma:0.25,epsilon=1e-6"),
+    (captum_adapter.captum_gamma, "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once"),
+    (
+        captum_adapter.captum_gamma_without_bias,
+        "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once",
+    ),
+    (zennit_adapter.zennit_flat, "lrp-flat:1e-6"),
+    (zennit_adapter.zennit_w_square, "lrp-w-square:1e-6,bias=source"),
+    (
+        zennit_adapter.zennit_zbox,
+        "lrp-composite first=zbox:low=-3,high=3,epsilon=1e-6 hidden=epsilon:1e-6",
+    ),
+    (zennit_adapter.zennit_epsilon_plus_flat, "lrp-composite zennit-epsilon-plus-flat"),
+    (zennit_adapter.zennit_epsilon_gamma_box, "lrp-composite zennit-epsilon-gamma-box"),
 ]
 
 

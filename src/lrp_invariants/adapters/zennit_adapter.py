@@ -109,3 +109,87 @@ def zennit_zplus_exact(
     from zennit.rules import ZPlus
 
     return _explain(weights, biases, x, classes, ZPlus(stabilizer=exact))
+
+
+def _explain_composite(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    composite: Any,
+) -> Array:
+    """Relevance under one of Zennit's own composites (its layer maps pass ReLUs through)."""
+    import torch
+    from zennit.attribution import Gradient
+
+    model = torch_mlp(weights, biases)
+    inputs = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(True)
+    chosen = torch.from_numpy(np.asarray(classes, dtype=np.int64))
+
+    def start(output: Any) -> Any:
+        return output * torch.nn.functional.one_hot(chosen, output.shape[1]).to(output.dtype)
+
+    with Gradient(model=model, composite=composite) as attributor:
+        _, relevance = attributor(inputs, start)
+    return to_numpy(relevance)
+
+
+def zennit_epsilon_plus_flat(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``EpsilonPlusFlat()`` composite with its defaults."""
+    from zennit.composites import EpsilonPlusFlat
+
+    return _explain_composite(weights, biases, x, classes, EpsilonPlusFlat())
+
+
+def zennit_epsilon_gamma_box(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``EpsilonGammaBox(low=-3, high=3)`` composite, its other parameters default."""
+    from zennit.composites import EpsilonGammaBox
+
+    return _explain_composite(weights, biases, x, classes, EpsilonGammaBox(low=-3.0, high=3.0))
+
+
+def zennit_gamma(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``Gamma()`` (γ = 0.25, stabiliser 1e-6) on every Linear layer."""
+    from zennit.rules import Gamma
+
+    return _explain(weights, biases, x, classes, Gamma())
+
+
+def zennit_zbox(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``ZBox(low=-3, high=3)`` (stabiliser 1e-6) on the first Linear layer, and
+    ``Epsilon()`` (ε = 1e-6) on the others, through a ``SpecialFirstLayerMapComposite``."""
+    import torch
+    from zennit.composites import SpecialFirstLayerMapComposite
+    from zennit.rules import Epsilon, Pass, ZBox
+
+    composite = SpecialFirstLayerMapComposite(
+        layer_map=[(torch.nn.ReLU, Pass()), (torch.nn.Linear, Epsilon())],
+        first_map=[(torch.nn.Linear, ZBox(low=-3.0, high=3.0))],
+    )
+    return _explain_composite(weights, biases, x, classes, composite)
+
+
+def zennit_flat(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``Flat()`` (stabiliser 1e-6) on every Linear layer."""
+    from zennit.rules import Flat
+
+    return _explain(weights, biases, x, classes, Flat())
+
+
+def zennit_w_square(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Zennit's ``WSquare()`` (stabiliser 1e-6, the bias squared too) on every Linear layer."""
+    from zennit.rules import WSquare
+
+    return _explain(weights, biases, x, classes, WSquare())

@@ -7,10 +7,11 @@ values): a source's modified contribution is ``ρ_ij = x_i w_ij - l_i w⁺_ij - 
 feature.
 
 The bias: Zennit's ``ZBox`` subtracts three forward passes whose biases cancel
-(``b - b⁺ - b⁻ = 0``), so the bias is ``ignored``, the default here; ``source`` adds it to the
-denominator as an always-on source. A constant input (net3's ``-m`` in this package's own
-construction) is an ordinary source ``m_i w_ij``; a target that sees net3 as a plain network of
-``2d`` inputs boxes ``-m`` too, so shift decomposition is not a property of z^B.
+(``b - b⁺ - b⁻ = 0``), so the bias is ``ignored``, the default here (the enclosure covers the
+rounding of that cancellation); ``source`` adds it to the denominator as an always-on source.
+A constant input (net3's ``-m`` in this package's own construction) is an ordinary source
+``m_i w_ij``; a target that sees net3 as a plain network of ``2d`` inputs boxes ``-m`` too, so
+shift decomposition is not a property of z^B.
 """
 
 from __future__ import annotations
@@ -188,6 +189,11 @@ class ZBox(Rule):
         rad = rho.rad.copy()
         mid[:, :n_in] = boxed.mid
         rad[:, :n_in] = boxed.rad + separate
+        if self.bias == "ignored":
+            # Zennit forms (x w + b) - (l w⁺ + b⁺) - (h w⁻ + b⁻): the bias cancels exactly in
+            # the formula but not in the roundings of the three passes, which are relative to
+            # |b| + |b⁺| + |b⁻| = 2 |b| as well (the bias row's relevance stays 0 ± that)
+            rad[:, -1] += 2 * p.gamma(n_in + 4) * 2 * layer.bias.upper[None, :]
         sources, weights = _factors(layer, low, high)
         terms, Rs, s_upper, slack = enclose_terms(
             layer, incoming.R, Ball(mid, rad), self.epsilon, (sources, weights), 1.0
