@@ -2,7 +2,9 @@
 
 The network is 784-1024-1024-10 with a batch of 1000, in float64 and float32. The floor does
 the least work any of these methods must do: one forward pass and one backward pass of matrix
-products. Targets: LRP-0 and LRP-ε (all sinks) within 1.15x the floor, αβ within 2.5x.
+products. Targets: LRP-0 and LRP-ε (all sinks) within 1.15x the floor, αβ within 2.5x. γ needs
+a third product per layer (the modified sum ``a (w + γ w⁺)`` beside ``z``), so 1.5x is its floor;
+the composite (flat first, ε above) skips the first layer's backward product.
 Run with ``python -m pytest benchmarks``; the ratios are printed at the end.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from lrp_invariants import LRP0, AlphaBeta, Epsilon, Network, ZPlus, explain
+from lrp_invariants import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Network, ZPlus, explain
 from lrp_invariants.network import Array
 
 WIDTHS = (784, 1024, 1024, 10)
@@ -79,3 +81,14 @@ def test_lrp_alpha2_beta1(benchmark, case) -> None:  # type: ignore[no-untyped-d
 def test_lrp_zplus(benchmark, case) -> None:  # type: ignore[no-untyped-def]
     network, x, classes = case
     _run(benchmark, case, lambda: explain(network, x, classes, ZPlus()))
+
+
+def test_lrp_gamma(benchmark, case) -> None:  # type: ignore[no-untyped-def]
+    network, x, classes = case
+    _run(benchmark, case, lambda: explain(network, x, classes, Gamma(0.25)))
+
+
+def test_lrp_composite_flat_first_epsilon_above(benchmark, case) -> None:  # type: ignore[no-untyped-def]
+    network, x, classes = case
+    rules = [Flat(), Epsilon(1e-6), Epsilon(1e-6)]
+    _run(benchmark, case, lambda: explain(network, x, classes, rules))

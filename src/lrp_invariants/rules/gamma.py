@@ -38,6 +38,14 @@ from .modified import (
 )
 
 
+def _favouring(W: Array, gamma: float, positive: bool) -> Array:
+    """``W + γ W⁺`` (or ``W + γ W⁻``), with one temporary."""
+    part = np.maximum(W, 0) if positive else np.minimum(W, 0)
+    part *= W.dtype.type(gamma)
+    part += W
+    return part
+
+
 @dataclass(frozen=True)
 class Gamma(Rule):
     """LRP-γ: ``R_i = Σ_j ρ_ij / (Σ_i' ρ_i'j + ρ_bj + ε sign) R_j`` with ``ρ = z + γ z⁺``.
@@ -96,8 +104,7 @@ class Gamma(Rule):
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         W, a, c = layer.W, forward.a, layer.constant
-        g = W.dtype.type(self.gamma)
-        W_pos, W_neg = W + g * np.maximum(W, 0), W + g * np.minimum(W, 0)
+        W_pos = _favouring(W, self.gamma, positive=True)
         b_pos, b_neg = self._biases(layer.b)
         if not self.sign_aware:
             D = a @ W_pos + b_pos if c is None else a @ W_pos + (c @ W_pos + b_pos)
@@ -106,6 +113,9 @@ class Gamma(Rule):
             Rm = None if c is None else c * below
             return LayerRelevance(R_out=R, R=a * below, Rb=b_pos * s, Rs=Rs, Rm=Rm)
         on_pos, on_neg = forward.z > 0, forward.z < 0
+        if c is None and not np.any(a < 0):
+            return self._nonnegative_sources(layer, forward, R, W_pos, b_pos, b_neg)
+        W_neg = _favouring(W, self.gamma, positive=False)
         # a source of negative value favours the other sign's weights: (a w)⁺ = a⁻ w⁻
         a_pos, a_neg = np.maximum(a, 0), np.minimum(a, 0)
         D_pos = a_pos @ W_pos + a_neg @ W_neg + b_pos
@@ -129,6 +139,36 @@ class Gamma(Rule):
             Rs=Rs,
             Rm=Rm,
         )
+
+    def _nonnegative_sources(
+        self,
+        layer: Linear,
+        forward: LayerTrace,
+        R: Array,
+        W_pos: Array,
+        b_pos: Array,
+        b_neg: Array,
+    ) -> LayerRelevance:
+        """A ReLU layer's case, inputs >= 0: ``ρ = a (w + γ w⁺)`` on positive units. Units with
+        ``z_j < 0`` only need their own products where relevance reached them (at the logits,
+        or below an input-blind rule)."""
+        a, z = forward.a, forward.z
+        on_pos, on_neg = z > 0, z < 0
+        zero = R.dtype.type(0)
+        negative = bool(np.any(np.where(on_neg, R, zero)))
+        D = a @ W_pos
+        D += b_pos
+        if negative:
+            W_neg = _favouring(layer.W, self.gamma, positive=False)
+            D = np.where(on_pos, D, a @ W_neg + b_neg)
+        s, Rs = stabilised_shares(R, D, self.epsilon, on_pos | on_neg)
+        if not negative:
+            below = s @ W_pos.T
+            below *= a
+            return LayerRelevance(R_out=R, R=below, Rb=b_pos * s, Rs=Rs)
+        s_pos, s_neg = np.where(on_pos, s, zero), np.where(on_neg, s, zero)
+        below = s_pos @ W_pos.T + s_neg @ W_neg.T
+        return LayerRelevance(R_out=R, R=a * below, Rb=b_pos * s_pos + b_neg * s_neg, Rs=Rs)
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         zij = contributions(layer, a)
