@@ -8,6 +8,8 @@ call the same functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..bounds import (
@@ -73,7 +75,7 @@ def gradient_invariance(case: SeedCase) -> list[Comparison]:
 
 
 def layerwise_conservation(
-    network: Network, x: Array, classes: Array, rule: Rule
+    network: Network, x: Array, classes: Array, rule: Rule | Sequence[Rule]
 ) -> list[Comparison]:
     """At every layer, input relevance plus every sink at and above it equals the logit."""
     trace, relevance = explain(network, x, classes, rule)
