@@ -40,3 +40,23 @@ def test_the_plugin_needs_a_method(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--lrp-target=lrp_invariants.targets:lrp_0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--lrp-target needs --lrp-method*"])
+
+
+def test_the_plugin_takes_a_configured_method(pytester: pytest.Pytester) -> None:
+    """A composite spec: Zennit's EpsilonPlusFlat on an MLP, gated against its own reference."""
+    result = pytester.runpytest(
+        "--lrp-target=lrp_invariants.targets:lrp_0",
+        "--lrp-method=lrp-composite first=flat:1e-6 hidden=epsilon:1e-6",
+        "--lrp-examples=5",
+        "-k",
+        "reference",
+    )
+    result.assert_outcomes(failed=1)  # LRP-0 is not that composite
+
+
+def test_the_plugin_names_a_bad_method_spec(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        "--lrp-target=lrp_invariants.targets:lrp_0", "--lrp-method=lrp-epsilon:-1"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*epsilon must be finite and >= 0*"])
