@@ -132,31 +132,15 @@ def parse_rule(spec: str) -> Rule:
     return kind.build(**arguments)
 
 
+def _kind_of(rule: Rule) -> tuple[str, _RuleKind]:
+    """The registry entry a rule was built from: the one whose name its spec carries."""
+    name = rule.spec().partition(":")[0]
+    return name, RULE_KINDS[name]
+
+
 def rule_spec(rule: Rule) -> str:
-    """The spec that :func:`parse_rule` reads back as ``rule``."""
-    name = rule.name.removeprefix("lrp-")
-    if isinstance(rule, AlphaBeta):
-        return (
-            "zplus"
-            if (rule.alpha, rule.beta) == (1, 0)
-            else f"alpha-beta:{rule.alpha!r},{rule.beta!r}"
-        )
-    if isinstance(rule, ZBox):
-        parts = [
-            "low=" + "/".join(repr(v) for v in rule.low),
-            "high=" + "/".join(repr(v) for v in rule.high),
-            f"epsilon={rule.epsilon!r}",
-            f"bias={rule.bias}",
-        ]
-        return f"{name}:" + ",".join(parts)
-    values = {key: getattr(rule, key) for key in RULE_KINDS[name].parameters}
-    parts = [
-        f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"
-        for key, value in values.items()
-    ]
-    if isinstance(rule, Gamma) and not rule.sign_aware:
-        parts.append("weights-once")
-    return name + (":" + ",".join(parts) if parts else "")
+    """The spec that :func:`parse_rule` reads back as ``rule`` (each rule writes its own)."""
+    return rule.spec()
 
 
 @dataclass(frozen=True)
@@ -365,15 +349,13 @@ def build_rule(name: str, parameters: dict[str, Any]) -> Rule:
 def with_parameters(rule: Rule, parameters: dict[str, Any]) -> Rule:
     """``rule`` with some parameters replaced (``{"epsilon": 0.01}``); ValueError naming what
     the rule takes if it has no such parameter."""
-    name = rule.name.removeprefix("lrp-")
-    kind = RULE_KINDS["alpha-beta" if isinstance(rule, AlphaBeta) else name]
-    unknown = [key for key in parameters if key not in kind.parameters and key != "sign_aware"]
-    if unknown or ("sign_aware" in parameters and not isinstance(rule, Gamma)):
+    name, kind = _kind_of(rule)
+    switches = {attribute for attribute, _ in kind.flags.values()}
+    unknown = [key for key in parameters if key not in kind.parameters and key not in switches]
+    if unknown:
         takes = ", ".join(f"--{p}" for p in kind.parameters) or "no parameters"
-        bad = ", ".join(f"--{k.replace('_', '-')}" for k in unknown or ["weights-once"])
-        raise ValueError(f"{rule.name} takes {takes}; got {bad}")
-    current = {key: getattr(rule, key) for key in kind.parameters}
-    if isinstance(rule, Gamma):
-        current["sign_aware"] = rule.sign_aware
+        bad = ", ".join(f"--{'weights-once' if k == 'sign_aware' else k}" for k in unknown)
+        raise ValueError(f"lrp-{name} takes {takes}; got {bad}")
+    current = {key: getattr(rule, key) for key in (*kind.parameters, *switches)}
     current.update(parameters)
     return kind.build(**current)

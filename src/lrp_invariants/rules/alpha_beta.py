@@ -124,6 +124,11 @@ class AlphaBeta(Rule):
         result = _enclose_alpha_beta(self, layer, incoming.R)
         return result, Enclosed(result.R)
 
+    def spec(self) -> str:
+        if (self.alpha, self.beta) == (1, 0):
+            return "zplus"
+        return f"alpha-beta:{self.alpha!r},{self.beta!r}"
+
     def describe(self) -> str:
         return f"{self.name}(alpha={self.alpha:g}, beta={self.beta:g})"
 

@@ -119,6 +119,16 @@ class Rule(ABC):
         """The rule with its parameters, as reports and ``lrp-invariants methods`` print it."""
         return self.name
 
+    def spec_values(self) -> list[str]:
+        """``key=value`` for each parameter, as :meth:`spec` writes them."""
+        return []
+
+    def spec(self) -> str:
+        """The rule spec (``epsilon:epsilon=1e-06``) that
+        :func:`lrp_invariants.configuration.parse_rule` reads back as this rule."""
+        values = self.spec_values()
+        return self.name.removeprefix("lrp-") + (":" + ",".join(values) if values else "")
+
     @property
     def linear_in_contributions(self) -> bool:
         """Whether each source's relevance is its contribution ``z_ij`` times a factor of

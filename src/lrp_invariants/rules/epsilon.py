@@ -117,6 +117,9 @@ class Epsilon(Rule):
     def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
         return enclose_stabilised(layer, incoming, self.epsilon)
 
+    def spec_values(self) -> list[str]:
+        return [f"epsilon={self.epsilon!r}"]
+
     def describe(self) -> str:
         return f"{self.name}(epsilon={self.epsilon:g})"
 

@@ -73,6 +73,10 @@ class Gamma(Rule):
                 f"bias must be one of {', '.join(BIAS_CONVENTIONS)}; got {self.bias!r}"
             )
 
+    def spec_values(self) -> list[str]:
+        values = [f"gamma={self.gamma!r}", f"epsilon={self.epsilon!r}", f"bias={self.bias}"]
+        return values + ([] if self.sign_aware else ["weights-once"])
+
     def describe(self) -> str:
         form = "" if self.sign_aware else ", sign_aware=False"
         return (

@@ -66,6 +66,10 @@ class _InputBlind(Rule):
         """Balls of ``ω`` for the sources and the bias, and the factor of each for underflow."""
         raise NotImplementedError
 
+    def spec_values(self) -> list[str]:
+        values = [f"epsilon={self.epsilon!r}"]
+        return values + ([f"bias={self.bias}"] if self.bias != "ignored" else [])
+
     def describe(self) -> str:
         return f"{self.name}(epsilon={self.epsilon:g}, bias={self.bias})"
 

@@ -90,6 +90,14 @@ class ZBox(Rule):
     def name(self) -> str:
         return "lrp-zbox"
 
+    def spec_values(self) -> list[str]:
+        return [
+            "low=" + "/".join(repr(v) for v in self.low),
+            "high=" + "/".join(repr(v) for v in self.high),
+            f"epsilon={self.epsilon!r}",
+            f"bias={self.bias}",
+        ]
+
     def describe(self) -> str:
         def show(v: tuple[float, ...]) -> str:
             return f"{v[0]:g}" if len(v) == 1 else "[" + ", ".join(f"{x:g}" for x in v) + "]"
