@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lrp_invariants import AlphaBeta, Network
+from lrp_invariants import LRP0, AlphaBeta, Gamma, Network, explain
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.gate import Replayer
 from lrp_invariants.invariants import (
@@ -115,3 +115,16 @@ def test_net2_and_net3_agree_where_a_subnormal_shift_makes_alpha_beta_bounds_ove
     )
     for rule in (AlphaBeta(2.0, 1.0), AlphaBeta(1.0, 0.0)):
         require("net2 and net3 agree above the input", net2_net3_agreement(case, rule))
+
+
+def test_a_subnormal_denominator_below_a_normal_relevance_is_shared_first() -> None:
+    """Thorough profile: γ = 0 with the bias ignored at the top divides R = 1 by
+    D = 0.25 x 2.2e-308; R / D overflows, while the share D / D is 1 and the relevance 1."""
+    case = _case(
+        [[[0.0]], [[0.25, 0.0]]], [[2.2250738585072014e-308], [1.0, 0.0]], [[0.0]], [-1.0], [0]
+    )
+    rules = [LRP0(), Gamma(0.0, bias="ignored", sign_aware=False)]
+    relevance = explain(case.net1, case.x1, case.classes, rules)[1]
+    assert np.all(np.isfinite(relevance.layers[1].R))
+    assert relevance.layers[1].R[0, 0] == 1.0
+    require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))

@@ -253,7 +253,7 @@ def term_underflow(
     :func:`~lrp_invariants.bounds.balls.association_slack`). Each term is its share (in
     [0, 1]) of ``coefficient x R_j``."""
     low, high = magnitude(side_sum, p).bounds(p)
-    term = times(shares.upper, coefficient * R.upper[:, None, :])
+    term = times(shares.upper, times(np.full((1, 1, 1), coefficient), R.upper[:, None, :]))
     return product_underflow(
         sources, weights, coefficient, R, np.maximum(np.maximum(low, 0), grain), high, term, p
     )

@@ -33,6 +33,7 @@ from .modified import (
     finish,
     hull,
     modified_shares,
+    repaired,
     source_factors,
     stabilised_shares,
 )
@@ -107,6 +108,9 @@ class Gamma(Rule):
         return b + g * np.maximum(b, 0), b + g * np.minimum(b, 0)
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
+
+    def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         W, a, c = layer.W, forward.a, layer.constant
         W_pos = _favouring(W, self.gamma, positive=True)
         b_pos, b_neg = self._biases(layer.b)

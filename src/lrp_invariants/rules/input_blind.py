@@ -20,7 +20,7 @@ from ..bounds.balls import Ball, Factor, Precision, mul
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ..network import Array, LayerTrace, Linear
 from .base import LayerRelevance, Rule
-from .modified import enclose_terms, finish, modified_shares, stabilised_shares
+from .modified import enclose_terms, finish, modified_shares, repaired, stabilised_shares
 
 INPUT_BLIND_BIAS = ("ignored", "source")
 
@@ -88,6 +88,9 @@ class _InputBlind(Rule):
         return False  # on the bias proxy the bias is a weight: its ω joins the sources'
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
+
+    def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         sources, bias = self._weights(_stacked_sources(layer), layer.b)
         s, Rs = stabilised_shares(R, sources.sum(axis=0) + bias, self.epsilon)
         R_all = s @ sources.T

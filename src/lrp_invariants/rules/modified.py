@@ -14,6 +14,9 @@ why conservation needs nothing of the modification.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -37,7 +40,10 @@ from ..bounds.relevance import (
     product_underflow,
     underflow_mass,
 )
-from ..network import Array, Linear
+from ..network import Array, LayerTrace, Linear
+
+if TYPE_CHECKING:
+    from .base import Rule
 from .base import (
     LayerRelevance,
     divide_or_zero,
@@ -92,6 +98,36 @@ def split_relevance(
     n_in = layer.n_in
     Rm = None if layer.constant is None else per_source[:, n_in : 2 * n_in]
     return LayerRelevance(R_out=R_out, R=per_source[:, :n_in], Rb=Rb, Rs=Rs, Rm=Rm)
+
+
+def repaired(
+    rule: Rule, layer: Linear, forward: LayerTrace, R: Array, fast: Callable[[], LayerRelevance]
+) -> LayerRelevance:
+    """Run the fast form, and recompute share first, from the rule's literal form, every sample
+    where it overflowed: ``R_j / D_j`` exceeds the float range when a denominator is far
+    smaller than the relevance it divides, while each share ``ρ_ij / D_j`` stays moderate."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = fast()
+    parts = [result.R, result.Rb, result.Rs] + ([] if result.Rm is None else [result.Rm])
+    bad = np.zeros(R.shape[0], dtype=bool)
+    for part in parts:
+        bad |= ~np.isfinite(part).all(axis=1)
+    if not np.any(bad) or not np.all(np.isfinite(R[bad])):
+        return result
+    rows = np.flatnonzero(bad)
+    with np.errstate(over="ignore", invalid="ignore"):
+        share, kept = rule.shares(layer, forward.a[rows], forward.z[rows])
+        per_source = np.einsum("nsj,nj->ns", share, R[rows])
+    n_in = layer.n_in
+    R_in, Rb, Rs = result.R.copy(), result.Rb.copy(), result.Rs.copy()
+    R_in[rows] = per_source[:, :n_in]
+    Rb[rows] = share[:, -1, :] * R[rows]
+    Rs[rows] = kept * R[rows]
+    Rm = None
+    if result.Rm is not None:
+        Rm = result.Rm.copy()
+        Rm[rows] = per_source[:, n_in : 2 * n_in]
+    return LayerRelevance(R_out=R, R=R_in, Rb=Rb, Rs=Rs, Rm=Rm)
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .modified import (
     enclose_terms,
     finish,
     modified_shares,
+    repaired,
     source_factors,
     stabilised_shares,
 )
@@ -146,6 +147,9 @@ class ZBox(Rule):
             )
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
+
+    def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         W, a, c = layer.W, forward.a, layer.constant
         low, high = self.bounds_for(layer.n_in, W.dtype)
         W_pos, W_neg = np.maximum(W, 0), np.minimum(W, 0)
