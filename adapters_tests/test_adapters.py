@@ -144,3 +144,24 @@ def test_captum_epsilon_normalise_then_scale_is_a_valid_evaluation_order() -> No
     assert comparisons and all(c.holds() for c in comparisons)
     # and it really did lose digits: the exact relevance is 64 η, Captum returns 48 η
     assert float(comparisons[0].actual[0, 0]) != float(comparisons[0].expected[0, 0])
+
+
+def test_the_gate_runs_on_a_torch_sequential_through_its_own_network_mode() -> None:
+    """A user's torch model, converted once, drives the cases: LRP-ε on it keeps everything."""
+    import torch
+
+    from lrp_invariants import strategies as lst
+    from lrp_invariants.adapters import network_from_torch
+    from lrp_invariants.gate import run_gate
+    from lrp_invariants.targets import lrp_epsilon
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3)
+    ).double()
+    network = network_from_torch(model)
+    x = np.random.default_rng(0).normal(size=(20, 5))
+    report = run_gate(lrp_epsilon, "lrp-epsilon", examples=15, cases=lst.cases_on(network, x))
+    assert report.ok, report.render()
+    with pytest.raises(ValueError, match="expected ReLU"):
+        network_from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh()))

@@ -160,6 +160,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the most samples in a drawn batch (default 3; up to 256)",
     )
     check.add_argument(
+        "--network",
+        type=Path,
+        default=None,
+        metavar="FILE.npz",
+        help="run every property on your own network (W0, b0, W1, b1, ...; no pickle)",
+    )
+    check.add_argument(
+        "--inputs",
+        type=Path,
+        default=None,
+        metavar="FILE.npy",
+        help="with --network: draw batches from these (n, d) inputs",
+    )
+    check.add_argument(
         "--arithmetic",
         choices=("ieee", "ftz"),
         default="ieee",
@@ -319,12 +333,20 @@ def _check(args: argparse.Namespace) -> int:
     from hypothesis.errors import InvalidArgument
 
     from . import strategies
+    from .files import BadFile, load_inputs, load_network
     from .gate import run_gate
     from .reports import draw_counterexample, replay_command, save_counterexample
 
     try:
-        cases = strategies.seed_cases(max_width=args.max_width, max_batch=args.max_batch)
-    except InvalidArgument as error:
+        if args.network is not None:
+            network = load_network(args.network)
+            x = None if args.inputs is None else load_inputs(args.inputs, network)
+            cases = strategies.cases_on(network, x, max_batch=args.max_batch)
+        elif args.inputs is not None:
+            raise UsageError("--inputs needs --network: inputs belong to a network")
+        else:
+            cases = strategies.seed_cases(max_width=args.max_width, max_batch=args.max_batch)
+    except (InvalidArgument, BadFile) as error:
         raise UsageError(str(error)) from None
     method = configured_method(args)
     assert method is not None  # required for check

@@ -21,6 +21,7 @@ import numpy as np
 from .bounds import Ball, Precision, count_kinks, enclose_forward, probability_tolerance
 from .cases import SeedCase
 from .constructions import zero_first_bias
+from .files import save_network
 from .invariants import (
     Comparison,
     activation_equivalence,
@@ -233,6 +234,10 @@ def run_demo(
     case = SeedCase(net1, X_test, m, classes)
     _invariants(demo, case, p)
     _tables_and_figures(demo, case, out)
+    # the trained network and its test digits as plain files, for the gate's own-network mode:
+    # lrp-invariants check TARGET --method M --network OUT/network.npz --inputs OUT/inputs.npy
+    save_network(net1, out / "network.npz")
+    np.save(out / "inputs.npy", X_test)
 
     failed = [check.name for check in demo.checks if not check.ok]
     demo.summary["checks"] = [check.__dict__ | {"ok": check.ok} for check in demo.checks]

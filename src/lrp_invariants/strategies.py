@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .configuration import Composite
 
 __all__ = [
+    "cases_on",
     "classes",
     "composites",
     "epsilons",
@@ -317,6 +318,55 @@ def seed_cases(
     if not set(kinds) <= set(SHIFT_KINDS) or not kinds:
         raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
     return _seed_case(net_kwargs, max_batch, tuple(kinds))
+
+
+@st.composite
+def _case_on(
+    draw: st.DrawFn, network: Network, x: Array | None, max_batch: int, kinds: tuple[str, ...]
+) -> SeedCase:
+    if x is None:
+        x1 = draw(inputs(network, max_batch=max_batch, bound=1.0))
+    else:
+        rows = draw(
+            st.lists(st.integers(0, len(x) - 1), min_size=1, max_size=max_batch, unique=True),
+            label="rows of the inputs",
+        )
+        x1 = x[rows]
+    bound = float(np.max(np.abs(x1), initial=0.0)) or 1.0
+    m = draw(shifts(network.n_inputs, x=x1, dtype=network.dtype, bound=bound, kinds=kinds))
+    return SeedCase(network, x1, m, draw(classes(network, x1.shape[0])))
+
+
+def cases_on(
+    network: Network,
+    x: Array | None = None,
+    *,
+    max_batch: int = 3,
+    kinds: tuple[str, ...] = SHIFT_KINDS,
+) -> st.SearchStrategy[SeedCase]:
+    """Cases on *your* network: batches of rows of ``x`` (or drawn inputs in [-1, 1] if None),
+    with shifts and classes drawn as :func:`seed_cases` draws them, and shrunk towards the
+    first rows.
+
+    >>> cases_on(network, X_test).example()  # doctest: +SKIP
+    """
+    if not isinstance(network, Network):
+        raise InvalidArgument(f"network must be a Network; got {type(network).__name__}")
+    if any(layer.constant is not None for layer in network.layers):
+        raise InvalidArgument("network must have no constant inputs (give net1, not a net3)")
+    if not isinstance(max_batch, int) or not 1 <= max_batch <= 256:
+        raise InvalidArgument(f"max_batch={max_batch!r}: expected an integer in [1, 256]")
+    if not set(kinds) <= set(SHIFT_KINDS) or not kinds:
+        raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
+    if x is not None:
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != network.n_inputs or not len(x):
+            raise InvalidArgument(
+                f"x has shape {x.shape}; the network takes (n, {network.n_inputs}), n >= 1"
+            )
+        if x.dtype != network.dtype or not np.all(np.isfinite(x)):
+            raise InvalidArgument(f"x must be finite and of the network's dtype {network.dtype}")
+    return _case_on(network, x, max_batch, tuple(kinds))
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..network import Array
+from ..network import Array, Network
 
 
 def torch_mlp(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> Any:
@@ -40,3 +40,38 @@ def torch_mlp(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> Any:
 
 def to_numpy(tensor: Any) -> Array:
     return np.asarray(tensor.detach().cpu().numpy(), dtype=np.float64)
+
+
+def network_from_torch(model: Any, dtype: Any = None) -> Network:
+    """Your torch ``nn.Sequential`` of ``Linear`` and ``ReLU`` layers as a :class:`Network`
+    (``W`` transposed to (in, out)), for :func:`lrp_invariants.strategies.cases_on`.
+
+    ``dtype`` defaults to the model's own (float32 or float64). Any other module, a ReLU where a
+    Linear must be, or a Linear without a bias raises ValueError naming the module.
+    """
+    import torch
+
+    modules = list(model.children()) if isinstance(model, torch.nn.Sequential) else None
+    if not modules:
+        raise ValueError(f"expected a non-empty torch.nn.Sequential; got {type(model).__name__}")
+    weights, biases = [], []
+    for i, module in enumerate(modules):
+        expect_linear = i % 2 == 0
+        if expect_linear and isinstance(module, torch.nn.Linear):
+            if module.bias is None:
+                raise ValueError(f"module {i} ({module}) has no bias; give it one (zeros)")
+            weights.append(module.weight.detach().cpu().numpy().T.copy())
+            biases.append(module.bias.detach().cpu().numpy().copy())
+        elif not expect_linear and isinstance(module, torch.nn.ReLU):
+            continue
+        else:
+            wanted = "Linear" if expect_linear else "ReLU"
+            raise ValueError(
+                f"module {i} is {module}; expected {wanted} (Linear, ReLU, ..., Linear)"
+            )
+    if not isinstance(modules[-1], torch.nn.Linear):
+        raise ValueError("the model must end with a Linear layer (the logits)")
+    if dtype is not None:
+        weights = [np.asarray(w, dtype) for w in weights]
+        biases = [np.asarray(b, dtype) for b in biases]
+    return Network.from_arrays(weights, biases)
