@@ -128,3 +128,13 @@ def test_a_subnormal_denominator_below_a_normal_relevance_is_shared_first() -> N
     assert np.all(np.isfinite(relevance.layers[1].R))
     assert relevance.layers[1].R[0, 0] == 1.0
     require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
+
+
+def test_lrp_0_below_a_rule_that_passes_a_whole_relevance_to_a_subnormal_unit() -> None:
+    """Thorough profile: γ with the bias ignored passes R = 1 to a unit whose z is 5.6e-309;
+    LRP-0's R / z overflows there, its shares (the bias's share is 1) do not."""
+    case = _case([[[0.0]], [[1.0, 0.0]]], [[5.56268465e-309], [1.0, 0.0]], [[0.0]], [-1.0], [0])
+    rules = [LRP0(), Gamma(0.0, bias="ignored", sign_aware=False)]
+    relevance = explain(case.net1, case.x1, case.classes, rules)[1]
+    assert np.all(np.isfinite(relevance.layers[0].Rb))
+    require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))

@@ -15,7 +15,7 @@ from lrp_invariants.cases import SeedCase
 from lrp_invariants.cli import main
 from lrp_invariants.gate import Replayer, probe_flushing, run_gate, run_property
 from lrp_invariants.invariants import PROPERTIES
-from lrp_invariants.methods import METHODS
+from lrp_invariants.methods import METHODS, resolve_method
 
 from . import mutants
 from .flushing import (
@@ -123,7 +123,7 @@ def _empty_mutant_cache() -> None:
 def test_every_mutant_is_still_caught_under_flush_to_zero(name: str) -> None:
     mutant, method = MUTANTS[name]
     report = run_property(
-        PROPERTIES[CATCHES[name]], mutant, METHODS[method], shrink=False, arithmetic="ftz"
+        PROPERTIES[CATCHES[name]], mutant, resolve_method(method), shrink=False, arithmetic="ftz"
     )
     assert not report.ok, f"{name} passed {CATCHES[name]} under flush-to-zero"
 

@@ -50,6 +50,7 @@ from .base import (
     stabiliser,
     to_sources,
 )
+from .modified import repaired
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class LRP0(Rule):
         return "lrp-0"
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
+
+    def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         s, zero = divide_or_zero(R, forward.z)
         return to_sources(layer, forward.a, R, s, lost_where(R, zero))
 
@@ -102,6 +106,9 @@ class Epsilon(Rule):
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         if self.epsilon == 0:
             return LRP0().backward(layer, forward, R)
+        return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
+
+    def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         absorbed = stabiliser(forward.z, self.epsilon)
         s = forward.z + absorbed  # |z + ε sign z| >= ε > 0: never a zero denominator
         np.divide(R, s, out=s)
