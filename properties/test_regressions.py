@@ -132,8 +132,8 @@ def test_a_subnormal_denominator_below_a_normal_relevance_is_shared_first() -> N
 
 def test_lrp_0_below_a_rule_that_passes_a_whole_relevance_to_a_subnormal_unit() -> None:
     """Thorough profile: γ with the bias ignored passes R = 1 to a unit whose z is 5.6e-309;
-    LRP-0's R / z overflows there, its shares (the bias's share is 1) do not."""
-    case = _case([[[0.0]], [[1.0, 0.0]]], [[5.56268465e-309], [1.0, 0.0]], [[0.0]], [-1.0], [0])
+    LRP-0's R / z = 2**1024 overflows there, its shares (the bias's share is 1) do not."""
+    case = _case([[[0.0]], [[1.0, 0.0]]], [[2.0**-1024], [1.0, 0.0]], [[0.0]], [-1.0], [0])
     rules = [LRP0(), Gamma(0.0, bias="ignored", sign_aware=False)]
     relevance = explain(case.net1, case.x1, case.classes, rules)[1]
     assert np.all(np.isfinite(relevance.layers[0].Rb))
