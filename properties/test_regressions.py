@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lrp_invariants import LRP0, AlphaBeta, Gamma, Network, explain
+from lrp_invariants import LRP0, AlphaBeta, Flat, Gamma, Network, explain
+from lrp_invariants.bounds import agreement_tolerance, enclose_relevance
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.gate import Replayer
 from lrp_invariants.invariants import (
@@ -138,3 +139,16 @@ def test_lrp_0_below_a_rule_that_passes_a_whole_relevance_to_a_subnormal_unit() 
     relevance = explain(case.net1, case.x1, case.classes, rules)[1]
     assert np.all(np.isfinite(relevance.layers[0].Rb))
     require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
+
+
+def test_the_enclosure_below_an_input_blind_rule_says_nothing_where_r_over_z_overflows() -> None:
+    """Thorough profile: flat on top hands R = 1 to a unit with z = 2.2e-309; the LRP-0 ball of
+    R / z overflowed to inf * 0 = NaN, and must instead be unbounded (a vacuous comparison)."""
+    case = _case(
+        [[[1.0], [1.0]], [[0.0]]], [[0.0], [1.0]], [[2.225073858507e-309, 0.0]], [-1.0, -1.0], [0]
+    )
+    rules = [LRP0(), Flat(10.0)]
+    balls = enclose_relevance(case.net1, case.balls1, case.classes, rules, case.precision)
+    assert not np.any(np.isnan(balls[0].R.rad)) and not np.any(np.isnan(balls[0].R.mid))
+    fast = explain(case.net1, case.x1, case.classes, rules)[1].layers[0].R
+    assert np.all(np.abs(fast - balls[0].R.mid) <= agreement_tolerance(balls[0].R, balls[0].R))

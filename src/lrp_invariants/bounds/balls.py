@@ -129,6 +129,15 @@ class Ball:
         return Ball(self.mid[index], self.rad[index])
 
 
+def bounded(ball: Ball) -> Ball:
+    """``ball``, or where its centre overflowed (a quotient by a tiny denominator, a square
+    beyond the float range) the ball that says nothing: centre 0, radius inf."""
+    bad = ~np.isfinite(ball.mid)
+    if not np.any(bad):
+        return ball
+    return Ball(np.where(bad, 0.0, ball.mid), np.where(bad, np.inf, ball.rad))
+
+
 def times(x: F64, y: F64) -> F64:
     """``x * y`` for nonnegative bounds, where ``0 * inf`` is 0: a factor known to be exactly
     zero bounds the product by zero, however loose the other factor is."""

@@ -154,7 +154,9 @@ def underflow_of_sums(
     slack, spread = association_slack(
         [a, Factor.exact(W), R, inverse], combine, p, times(a.upper, below)
     )
-    return slack, (spread, cap_factor(4, p) * below)
+    with np.errstate(over="ignore"):  # a bound beyond the float range is inf, still a bound
+        cap = cap_factor(4, p) * below
+    return slack, (spread, cap)
 
 
 def underflow_mass(s_upper: F64, a_upper: F64, length: int, p: Precision) -> F64:

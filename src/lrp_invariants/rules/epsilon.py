@@ -19,6 +19,7 @@ from ..bounds.balls import (
     affine,
     association_slack,
     bound_matmul,
+    bounded,
     divide,
     magnitude,
     monotone,
@@ -183,7 +184,7 @@ def enclose_stabilised(
     else:
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
         denominator = add(z, scale(sign, eps, p), p)
-        s = divide(R, denominator, p)
+        s = bounded(divide(R, denominator, p))
         Rs = scale(mul(sign, s, p), eps, p)
     below = affine(s, W.T, None, p)
     R_in = mul(a, below, p)

@@ -26,6 +26,7 @@ from ..bounds.balls import (
     Factor,
     Precision,
     add,
+    bounded,
     divide,
     magnitude,
     monotone,
@@ -180,14 +181,14 @@ def enclose_terms(
     exactly zero (such a comparison is vacuous and counted, never a false alarm).
     """
     p = layer.p
-    rho = _finite(rho)
+    rho = bounded(rho)
     D = total(rho, axis=1, p=p)
     if epsilon:
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), D, p, 0)
         denominator = add(D, scale(sign, epsilon, p), p)
     else:
         denominator = D
-    s = _finite(divide(R, denominator, p))
+    s = bounded(divide(R, denominator, p))
     exact_zero = (denominator.mid == 0) & (denominator.rad == 0)
     if epsilon:
         Rs = scale(mul(sign, s, p), epsilon, p)
@@ -200,15 +201,6 @@ def enclose_terms(
         sources, weights, coefficient, R, np.maximum(low, 0), high, terms.upper, p
     )
     return Ball(terms.mid, terms.rad + slack), Rs, s.upper, slack
-
-
-def _finite(ball: Ball) -> Ball:
-    """A ball whose centre overflowed (a square beyond the float range, a quotient by a tiny
-    denominator) says nothing: centre 0, radius inf."""
-    bad = ~np.isfinite(ball.mid)
-    if not np.any(bad):
-        return ball
-    return Ball(np.where(bad, 0.0, ball.mid), np.where(bad, np.inf, ball.rad))
 
 
 def hull(balls: list[Ball], p: Precision) -> Ball:
