@@ -1,4 +1,5 @@
-"""What the rules with modified contributions share: γ and z^B (and ε without a bias).
+"""What the rules with modified contributions share: γ, z^B, w² and flat (and the overflow repair
+of LRP-0 and ε).
 
 Such a rule replaces each contribution ``z_ij`` by a modified one ``ρ_ij`` (``z_ij + γ z_ij⁺``,
 ``(a_i - l_i) w⁺_ij + (a_i - h_i) w⁻_ij``, ...) and gives every source its share of the modified
