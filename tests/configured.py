@@ -24,15 +24,16 @@ LayerRule = Callable[[Array, Array, Array, Array, Array], Array]  # (a, W, b, z,
 
 
 def _share(R: Array, rho: Array, bias: Array, epsilon: float, passes: Array | None = None) -> Array:
-    """``Σ_j ρ_ij R_j / (Σ_i ρ_ij + bias_j + ε sign)``, 0/0 -> 0, units outside ``passes`` pass
-    nothing."""
+    """``Σ_j ρ_ij / (Σ_i ρ_ij + bias_j + ε sign) R_j``, shares first (``R_j / D_j`` alone can
+    overflow where a denominator is tiny; the shares stay moderate), 0/0 -> 0, units outside
+    ``passes`` pass nothing."""
     den = rho.sum(axis=1) + bias
     if epsilon:
         den = den + epsilon * np.where(den >= 0, 1.0, -1.0)
-    s = np.divide(R, den, out=np.zeros_like(R), where=den != 0)
     if passes is not None:
-        s = np.where(passes, s, 0.0)
-    return np.einsum("nij,nj->ni", rho, s)
+        den = np.where(passes, den, 0.0)
+    shares = np.divide(rho, den[:, None, :], out=np.zeros_like(rho), where=den[:, None, :] != 0)
+    return np.einsum("nij,nj->ni", shares, R)
 
 
 def epsilon_rule(epsilon: float) -> LayerRule:
@@ -60,13 +61,12 @@ def gamma_rule(gamma: float, bias: str, sign_aware: bool, epsilon: float = 0.0) 
 
 
 def zbox_rule(low: float, high: float) -> LayerRule:
-    """z^B with the bias left out (Zennit), as three separate sums ``x w - l w⁺ - h w⁻``."""
+    """z^B with the bias left out (Zennit): ``(x - l) w⁺ + (x - h) w⁻`` per contribution."""
 
     def rule(a: Array, W: Array, b: Array, z: Array, R: Array) -> Array:
-        W_pos, W_neg = np.maximum(W, 0), np.minimum(W, 0)
-        den = a @ W - low * W_pos.sum(axis=0) - high * W_neg.sum(axis=0)
-        s = np.divide(R, den, out=np.zeros_like(R), where=den != 0)
-        return a * (s @ W.T) - low * (s @ W_pos.T) - high * (s @ W_neg.T)
+        W_pos, W_neg = np.maximum(W, 0)[None], np.minimum(W, 0)[None]
+        rho = (a - low)[:, :, None] * W_pos + (a - high)[:, :, None] * W_neg
+        return _share(R, rho, np.zeros_like(R), 0.0)
 
     return rule
 
