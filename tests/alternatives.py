@@ -115,6 +115,22 @@ def epsilon_contribution_tensor(
     return R
 
 
+def epsilon_denominator_recomputed(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """LRP-ε whose denominator is summed anew from the contributions, ``Σ_i z_ij + b_j``, in
+    another order than the forward pass's product: where that sum cancels, the two evaluations
+    of ``z_j`` differ by far more than one rounding."""
+    inputs, pre = plain_forward(weights, biases, x)
+    R = logit_start(pre[-1], classes)
+    for i in range(len(weights) - 1, -1, -1):
+        zij = inputs[i][:, :, None] * weights[i][None, :, :]
+        den = zij.sum(axis=1) + biases[i]
+        s = R / _signed_epsilon(den, EPSILON)
+        R = (zij * s[:, None, :]).sum(axis=2)
+    return R
+
+
 def epsilon_per_sample_loops(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
     """LRP-ε in plain Python loops, one sample, one unit, one contribution at a time:
     R_i = Σ_j (a_i w_ij) R_j / den_j, multiplied left to right."""
@@ -285,6 +301,7 @@ ALTERNATIVES: dict[str, tuple[Callable[..., Array], str]] = {
         (zplus_relevance_first, "lrp-zplus"),
         (alpha_beta_einsum, "lrp-alpha-beta"),
         (epsilon_contribution_tensor, "lrp-epsilon"),
+        (epsilon_denominator_recomputed, "lrp-epsilon"),
         (epsilon_per_sample_loops, "lrp-epsilon"),
         (epsilon_autograd_torch_layout, "lrp-epsilon"),
         (lrp0_fsum, "lrp-0"),

@@ -16,7 +16,7 @@ from lrp_invariants import Network
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.gate import Replayer, run_property
 from lrp_invariants.invariants import PROPERTIES
-from lrp_invariants.methods import METHODS
+from lrp_invariants.methods import METHODS, resolve_method
 
 from .alternatives import ALTERNATIVES
 from .configured import CONFIGURED
@@ -108,3 +108,23 @@ def test_a_share_whose_bound_underflows_in_the_bounds_own_arithmetic_is_no_false
     fn, method = ALTERNATIVES["alpha_beta_shares_first"]
     comparisons = PROPERTIES["reference"].check(case, fn, METHODS[method], Replayer([]))
     assert all(c.holds() for c in comparisons), comparisons[0].describe()
+
+
+def test_a_denominator_recomputed_in_another_order_is_no_false_alarm() -> None:
+    """Found by a fresh-seed run: ``z0 = 1.395 x 1 + 1 x 8193 - 1 x 8192`` on net3 cancels, and
+    LRP-ε summing its denominator anew from the contributions differs from the forward pass's
+    ``z0`` by about 1e-12 relative; the bound assumed the two were the same number."""
+    case = SeedCase(
+        Network.from_arrays(
+            [np.array([[1.3949827839633437], [1.0]]), np.ones((1, 1))], [np.zeros(1), np.zeros(1)]
+        ),
+        np.ones((2, 2)),
+        np.array([0.0, 8192.0]),
+        np.zeros(2, int),
+    )
+    for fn in (CONFIGURED["epsilon_0_01"][0], ALTERNATIVES["epsilon_denominator_recomputed"][0]):
+        spec = "lrp-epsilon:0.01" if fn is CONFIGURED["epsilon_0_01"][0] else "lrp-epsilon"
+        comparisons = PROPERTIES["shift-decomposition"].check(
+            case, fn, resolve_method(spec), Replayer([])
+        )
+        assert all(c.holds() for c in comparisons), [c.describe() for c in comparisons]

@@ -26,6 +26,9 @@ F64 = Array  # ball arithmetic runs in float64; the alias keeps numpy's typing s
 RADIUS_ETA = float(np.finfo(np.float64).smallest_subnormal)
 """The absolute error of one float64 operation on a radius whose result is subnormal."""
 
+RADIUS_U = float(np.finfo(np.float64).eps) / 2
+"""The unit roundoff of the float64 arithmetic that bounds are computed in."""
+
 
 @dataclass(frozen=True)
 class Precision:

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bounds.balls import (
+    F64,
+    RADIUS_U,
     Ball,
     Factor,
+    Precision,
     add,
     affine,
     association_slack,
@@ -140,6 +143,44 @@ class Epsilon(Rule):
         return self.epsilon == 0
 
 
+def _sign(v: F64) -> F64:
+    """sign with sign(0) = +1, as the stabiliser reads it."""
+    return np.where(v >= 0, 1.0, -1.0)
+
+
+def _two_evaluations(
+    same: Ball, z: Ball, eps: float, top: bool, grain: float, p: Precision
+) -> Ball:
+    """``act(z) / (z' + ε sign z')`` where ``z`` (in the activation, or the logit itself) and
+    ``z'`` (in the denominator) are two correct evaluations of the same pre-activation: code
+    may recompute the denominator, ``Σ_i a_i w_ij + b_j``, in another order than its forward
+    pass did, and where that sum cancels the two differ by far more than one rounding.
+
+    ``same`` is the ratio for ``z' = z``; the result also holds every ratio of two values of
+    ``z``'s ball: between ``|z|_lo / (|z|_hi + ε)`` and ``|z|_hi / (|z|_lo + ε)`` where the sign
+    is certain, and within ``± |z|_hi / ε`` (for ε = 0: ``/ grain``, the least nonzero value a
+    computed ``z'`` can take) where it is not. A dead unit (and an exact zero) stays exactly 0.
+    """
+    lo, hi = z.bounds(p)
+    large = np.maximum(np.abs(lo), np.abs(hi))
+    certain = (lo > 0) | (hi < 0) if top else lo > 0
+    live = large > 0 if top else hi > 0
+    small = np.where(certain, np.minimum(np.abs(lo), np.abs(hi)), 0.0)
+    if not top:
+        large = np.maximum(hi, 0.0)
+    outward = 1 + 4 * RADIUS_U
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inner = small / (large + eps) / outward
+        outer = np.where(small + eps > 0, large / (small + eps), np.inf) * outward + p.eta
+        floor = eps if eps else grain
+        wild = large / floor * outward + p.eta if floor > 0 else np.full_like(large, np.inf)
+        f_lo = np.where(certain, inner, -wild)
+        f_hi = np.where(certain, outer, wild)
+        spread = np.maximum(f_hi - same.mid, same.mid - f_lo)
+    spread = np.where(np.isnan(spread), np.inf, spread)
+    return Ball(same.mid, np.where(live, np.maximum(same.rad, spread), same.rad))
+
+
 def enclose_stabilised(
     layer: LayerInput, incoming: Enclosed, eps: float
 ) -> tuple[LayerBalls, Enclosed]:
@@ -161,9 +202,9 @@ def enclose_stabilised(
         factor = monotone(
             lambda v: ratio_or_zero(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
         )
+        factor = _two_evaluations(factor, z, eps, True, grain_z, p)
         s = mul(factor, h, p)
-        absorbed = monotone(lambda v: eps * (v / (np.abs(v) + eps)) if eps else 0 * v, z, p, 4)
-        Rs = mul(absorbed, h, p)
+        Rs = scale(mul(monotone(_sign, z, p, 0), s, p), eps, p)
     elif h is not None:
         # s = relu(z) / (z + ε): 0 below zero, increasing above
         factor = monotone(
@@ -174,13 +215,14 @@ def enclose_stabilised(
             p,
             2,
         )
+        factor = _two_evaluations(factor, z, eps, False, grain_z, p)
         s = with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, den_low, p)
         if carry is not None:
             spread, cap_per_unit = carry
             with np.errstate(divide="ignore", invalid="ignore"):
                 lost = np.where(den_low > 0, spread / np.where(den_low > 0, den_low, 1), np.inf)
             s = Ball(s.mid, s.rad + np.minimum(lost, times(cap_per_unit, factor.upper)))
-        Rs = scale(s, eps, p)  # the stabiliser's share, ε s_j, where s_j != 0 (z_j > 0)
+        Rs = scale(mul(monotone(_sign, z, p, 0), s, p), eps, p)  # ε sign(z'_j) s_j
     else:
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
         denominator = add(z, scale(sign, eps, p), p)
