@@ -148,37 +148,41 @@ def _sign(v: F64) -> F64:
     return np.where(v >= 0, 1.0, -1.0)
 
 
-def _two_evaluations(
-    same: Ball, z: Ball, eps: float, top: bool, grain: float, p: Precision
-) -> Ball:
+def _two_evaluations(same: Ball, z: Ball, delta: F64, eps: float, top: bool, p: Precision) -> Ball:
     """``act(z) / (z' + ε sign z')`` where ``z`` (in the activation, or the logit itself) and
     ``z'`` (in the denominator) are two correct evaluations of the same pre-activation: code
     may recompute the denominator, ``Σ_i a_i w_ij + b_j``, in another order than its forward
     pass did, and where that sum cancels the two differ by far more than one rounding.
 
-    ``same`` is the ratio for ``z' = z``; the result also holds every ratio of two values of
-    ``z``'s ball: between ``|z|_lo / (|z|_hi + ε)`` and ``|z|_hi / (|z|_lo + ε)`` where the sign
-    is certain, and within ``± |z|_hi / ε`` (for ε = 0: ``/ grain``, the least nonzero value a
-    computed ``z'`` can take) where it is not. A dead unit (and an exact zero) stays exactly 0.
+    Both are computed from the same activations, so they differ by at most ``delta``, the
+    rounding of one evaluation of the sum (``2 γ_k Σ |terms|``); ``z`` itself may be anywhere in
+    its ball. ``same`` is the ratio for ``z' = z``; the result also holds ``|z| / (|z| ± δ + ε)``
+    over the ball where ``|z|`` exceeds ``δ`` (the sign is then certain). Within ``δ`` of zero
+    it keeps ``same``: not covered yet is code whose two evaluations round a kink differently.
+    A dead unit, an exact zero and a sum of one term (``δ = 0``) keep ``same``.
     """
     lo, hi = z.bounds(p)
     large = np.maximum(np.abs(lo), np.abs(hi))
-    certain = (lo > 0) | (hi < 0) if top else lo > 0
-    live = large > 0 if top else hi > 0
-    small = np.where(certain, np.minimum(np.abs(lo), np.abs(hi)), 0.0)
+    sure_sign = (lo > 0) | (hi < 0) if top else lo > 0
+    live = (large > 0 if top else hi > 0) & (delta > 0)
+    small = np.where(sure_sign, np.minimum(np.abs(lo), np.abs(hi)), 0.0)
     if not top:
         large = np.maximum(hi, 0.0)
+    certain = sure_sign & (small > delta)
     outward = 1 + 4 * RADIUS_U
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        inner = small / (large + eps) / outward
-        outer = np.where(small + eps > 0, large / (small + eps), np.inf) * outward + p.eta
-        floor = eps if eps else grain
-        wild = large / floor * outward + p.eta if floor > 0 else np.full_like(large, np.inf)
-        f_lo = np.where(certain, inner, -wild)
-        f_hi = np.where(certain, outer, wild)
-        spread = np.maximum(f_hi - same.mid, same.mid - f_lo)
+        # |z| / (|z| + δ + ε) grows with |z|: least at the smallest |z|; |z| / (|z| - δ + ε) is
+        # largest at one end of the ball, whichever
+        inner = small / (small + delta + eps) / outward
+        outer = (
+            np.maximum(small / (small - delta + eps), large / (large - delta + eps)) * outward
+            + p.eta
+        )
+        spread = np.maximum(outer - same.mid, same.mid - inner)
     spread = np.where(np.isnan(spread), np.inf, spread)
-    return Ball(same.mid, np.where(live, np.maximum(same.rad, spread), same.rad))
+    # within δ of zero (a kink) the sign of z' is not certain; there this bound still takes
+    # z' = z, as it did before: a gap where two orders round a kink differently, left open
+    return Ball(same.mid, np.where(live & certain, np.maximum(same.rad, spread), same.rad))
 
 
 def enclose_stabilised(
@@ -197,12 +201,18 @@ def enclose_stabilised(
     grain_a, grain_z = grains
     # |z + ε sign z| = |z| + ε; a z that is not 0 is at least its grain (a zero passes nothing)
     den_low, den_high = np.maximum(np.maximum(low, 0), grain_z) + eps, high + eps
+    # how far two evaluations of z from the same activations may differ: one sum's rounding
+    summed = bound_matmul(a.upper, np.abs(W)) + np.abs(bias.mid) + bias.rad
+    if c is not None:
+        summed = summed + np.abs(c) @ np.abs(W)
+    n_terms = W.shape[0] * (1 if c is None else 2) + 1
+    delta = 2 * p.gamma(n_terms) * summed
     if h is not None and top:
         # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
         factor = monotone(
             lambda v: ratio_or_zero(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
         )
-        factor = _two_evaluations(factor, z, eps, True, grain_z, p)
+        factor = _two_evaluations(factor, z, delta, eps, True, p)
         s = mul(factor, h, p)
         Rs = scale(mul(monotone(_sign, z, p, 0), s, p), eps, p)
     elif h is not None:
@@ -215,7 +225,7 @@ def enclose_stabilised(
             p,
             2,
         )
-        factor = _two_evaluations(factor, z, eps, False, grain_z, p)
+        factor = _two_evaluations(factor, z, delta, eps, False, p)
         s = with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, den_low, p)
         if carry is not None:
             spread, cap_per_unit = carry
