@@ -346,7 +346,10 @@ def run_property(
         search = hypothesis_seed(seed)(search)
     start = time.perf_counter()
     try:
-        with _no_constants_from_local_modules():
+        with _no_constants_from_local_modules(), warnings.catch_warnings():
+            # Hypothesis builds a repr of the failing example, which the gate never prints (it
+            # renders its own report); on a wide network that repr is large enough to warn
+            warnings.filterwarnings("ignore", message="Generating overly large repr")
             search()
     except (InvariantViolation, TargetMisbehaved) as error:
         report.failure = str(error)
