@@ -30,22 +30,13 @@ def _explain(
     classes: ArrayLike,
     rule: Any,
 ) -> Array:
+    """Relevance with one Zennit rule on every Linear layer (ReLUs pass relevance through)."""
     import torch
-    from zennit.attribution import Gradient
     from zennit.composites import LayerMapComposite
     from zennit.rules import Pass
 
-    model = torch_mlp(weights, biases)
-    inputs = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(True)
-    chosen = torch.from_numpy(np.asarray(classes, dtype=np.int64))
     composite = LayerMapComposite(layer_map=[(torch.nn.ReLU, Pass()), (torch.nn.Linear, rule)])
-
-    def start(output: Any) -> Any:  # relevance of the chosen class logit, zero elsewhere
-        return output * torch.nn.functional.one_hot(chosen, output.shape[1]).to(output.dtype)
-
-    with Gradient(model=model, composite=composite) as attributor:
-        _, relevance = attributor(inputs, start)
-    return to_numpy(relevance)
+    return _explain_composite(weights, biases, x, classes, composite)
 
 
 def zennit_lrp_0(
