@@ -15,6 +15,7 @@ import pytest
 from lrp_invariants import LRP0, AlphaBeta, Flat, Gamma, Network, explain
 from lrp_invariants.bounds import agreement_tolerance, enclose_relevance
 from lrp_invariants.cases import SeedCase
+from lrp_invariants.configuration import Composite
 from lrp_invariants.gate import Replayer
 from lrp_invariants.invariants import (
     PROPERTIES,
@@ -22,7 +23,7 @@ from lrp_invariants.invariants import (
     layerwise_conservation,
     require,
 )
-from lrp_invariants.methods import METHODS
+from lrp_invariants.methods import METHODS, lrp_method
 
 
 def _case(weights: list[Any], biases: list[Any], x1: Any, m: Any, classes: Any) -> SeedCase:
@@ -152,3 +153,13 @@ def test_the_enclosure_below_an_input_blind_rule_says_nothing_where_r_over_z_ove
     assert not np.any(np.isnan(balls[0].R.rad)) and not np.any(np.isnan(balls[0].R.mid))
     fast = explain(case.net1, case.x1, case.classes, rules)[1].layers[0].R
     assert np.all(np.abs(fast - balls[0].R.mid) <= agreement_tolerance(balls[0].R, balls[0].R))
+
+
+def test_relevance_reaching_a_unit_with_z_exactly_zero_below_flat_is_kept_back() -> None:
+    """Fresh seed 4711: flat above LRP-0 hands relevance to a unit whose z is exactly 0; LRP-0
+    keeps it back (Rs), and the enclosure of the bias-proxy conservation must say so too."""
+    case = _case([[[0.0]], [[0.0]], [[0.0]]], [[0.0], [0.0], [1.0]], [[0.0]], [-1.0], [0])
+    method = lrp_method(Composite(Flat(0.0), first=LRP0()))
+    check_property(
+        PROPERTIES["bias-proxy-conservation"], case, method.reference, method, Replayer([])
+    )

@@ -238,6 +238,16 @@ def enclose_stabilised(
         denominator = add(z, scale(sign, eps, p), p)
         s = bounded(divide(R, denominator, p))
         Rs = scale(mul(sign, s, p), eps, p)
+        # a zero denominator (ε = 0; a unit below an input-blind rule may hold relevance with
+        # z = 0) passes nothing: its R_j is kept back, all of it where z is exactly 0, and
+        # anything from none to all where z may be 0
+        d_lo, d_hi = denominator.bounds(p)
+        exact = (denominator.mid == 0) & (denominator.rad == 0)
+        maybe = (d_lo <= 0) & (d_hi >= 0) & ~exact
+        Rs = Ball(
+            Rs.mid + np.where(exact, R.mid, 0.0),
+            Rs.rad + np.where(exact, R.rad, 0.0) + np.where(maybe, R.upper, 0.0),
+        )
     below = affine(s, W.T, None, p)
     R_in = mul(a, below, p)
     Rm = None if c is None else mul(Ball.exact(np.broadcast_to(c, R_in.mid.shape)), below, p)
