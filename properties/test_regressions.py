@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lrp_invariants import LRP0, AlphaBeta, Flat, Gamma, Network, explain
+from lrp_invariants import LRP0, AlphaBeta, Flat, Gamma, Network, ZBox, explain
 from lrp_invariants.bounds import agreement_tolerance, enclose_relevance
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.configuration import Composite
@@ -163,3 +163,12 @@ def test_relevance_reaching_a_unit_with_z_exactly_zero_below_flat_is_kept_back()
     check_property(
         PROPERTIES["bias-proxy-conservation"], case, method.reference, method, Replayer([])
     )
+
+
+def test_zbox_conservation_counts_the_products_its_evaluation_cancels() -> None:
+    """Thorough seed 20261126: z^B on x = -92 in the box [-93, -91] forms
+    ``x w - l w⁺ = -87.1 + 88.1``; the relevance ``x (s w) - l (s w⁺)`` cancels terms near 8000,
+    and the conservation bound must be relative to them, not to their difference."""
+    case = _case([[[0.94688938]]], [[0.0]], [[-92.0]], [-1.0], [0])
+    rules = [ZBox(-93.0, -91.0)]
+    require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))

@@ -33,6 +33,7 @@ from ..bounds.balls import (
     monotone,
     mul,
     scale,
+    times,
     total,
 )
 from ..bounds.relevance import (
@@ -218,16 +219,26 @@ def choose(mask: NDArray[np.bool_], then: Ball, otherwise: Ball) -> Ball:
 
 
 def finish(
-    layer: LayerInput, R: Ball, terms: Ball, Rs: Ball, s_upper: F64, slack: F64
+    layer: LayerInput,
+    R: Ball,
+    terms: Ball,
+    Rs: Ball,
+    s_upper: F64,
+    slack: F64,
+    apart: F64 | None = None,
 ) -> tuple[LayerBalls, Enclosed]:
     """Sum the terms into sources, and bound what rounding and underflow may add to the
-    layer's relevance identity."""
+    layer's relevance identity. ``apart`` (n, S, out) bounds the parts of each ``ρ_ij`` where
+    code may form it from several products that cancel (z^B's ``x w - l w⁺ - h w⁻``): rounding
+    is relative to those parts, times ``|s_j|``, not to ``ρ_ij`` itself."""
     p, W, c = layer.p, layer.W, layer.c
     n_in = W.shape[0]
     R_in = total(terms[:, :n_in, :], axis=2, p=p)
     Rm = None if c is None else total(terms[:, n_in : 2 * n_in, :], axis=2, p=p)
     Rb = terms[:, -1, :]
     mass = 2 * terms.upper.sum(axis=(1, 2)) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
+    if apart is not None:
+        mass = mass + 2 * times(apart, s_upper[:, None, :]).sum(axis=(1, 2))
     length = terms.mid.shape[1] + 2 * W.shape[1] + n_in + 8
     underflow = underflow_mass(s_upper, layer.a.upper, length, p)
     underflow = underflow + slack.sum(axis=(1, 2))

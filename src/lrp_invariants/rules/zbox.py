@@ -210,7 +210,12 @@ class ZBox(Rule):
         terms, Rs, s_upper, slack = enclose_terms(
             layer, incoming.R, Ball(mid, rad), self.epsilon, (sources, weights), 1.0
         )
-        return finish(layer, incoming.R, terms, Rs, s_upper, slack)
+        # the parts code may cancel: x w, l w⁺ and h w⁻ per input, and b, b⁺, b⁻ for the bias
+        parts = np.zeros_like(mid)
+        parts[:, :n_in] = apart
+        if self.bias == "ignored":
+            parts[:, -1] = 2 * layer.bias.upper[None, :]
+        return finish(layer, incoming.R, terms, Rs, s_upper, slack, parts)
 
 
 def _factors(layer: LayerInput, low: Array, high: Array) -> tuple[Factor, Factor]:
