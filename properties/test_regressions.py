@@ -169,6 +169,6 @@ def test_zbox_conservation_counts_the_products_its_evaluation_cancels() -> None:
     """Thorough seed 20261126: z^B on x = -92 in the box [-93, -91] forms
     ``x w - l w⁺ = -87.1 + 88.1``; the relevance ``x (s w) - l (s w⁺)`` cancels terms near 8000,
     and the conservation bound must be relative to them, not to their difference."""
-    case = _case([[[0.94688938]]], [[0.0]], [[-92.0]], [-1.0], [0])
+    case = _case([[[0.7697867137638703]]], [[0.0]], [[-92.0]], [-1.0], [0])
     rules = [ZBox(-93.0, -91.0)]
     require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
