@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lrp_invariants import LRP0, AlphaBeta, Flat, Gamma, Network, ZBox, explain
+from lrp_invariants import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Network, ZBox, explain
 from lrp_invariants.bounds import agreement_tolerance, enclose_relevance
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.configuration import Composite
@@ -171,4 +171,14 @@ def test_zbox_conservation_counts_the_products_its_evaluation_cancels() -> None:
     and the conservation bound must be relative to them, not to their difference."""
     case = _case([[[0.7697867137638703]]], [[0.0]], [[-92.0]], [-1.0], [0])
     rules = [ZBox(-93.0, -91.0)]
+    require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
+
+
+def test_the_stabiliser_multiplies_the_underflow_of_its_quotient() -> None:
+    """Thorough seed 31337: a subnormal logit 2.2e-313 over ε = 100 gives a subnormal s, whose
+    rounding (up to η) the stabiliser's share ε s multiplies by 100."""
+    case = _case(
+        [[[0.0]], [[0.0]], [[0.0]]], [[0.0], [0.0], [2.2250738585e-313]], [[0.0]], [-1.0], [0]
+    )
+    rules = [LRP0(), LRP0(), Epsilon(100.0)]
     require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))

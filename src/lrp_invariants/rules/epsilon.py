@@ -259,6 +259,9 @@ def enclose_stabilised(
     n_sources = W.shape[0] * (1 if c is None else 2) + 1
     length = n_sources + W.shape[0] + W.shape[1] + 6
     underflow = underflow_mass(s.upper, a.upper, length, p)
+    # a quotient s_j in the subnormal range loses up to η, which the stabiliser's share ε s_j
+    # multiplies by ε
+    underflow = underflow + 2 * eps * p.eta * s.mid.shape[1]
     # the same products in every other association: a_i w_ij R_j / den_j, b_j R_j / den_j
     # the relevance of a logit is the logit itself: on the grain of z
     R_factor = Factor.of(R, p, grain_z if top else 0.0)
