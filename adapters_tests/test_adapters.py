@@ -49,6 +49,10 @@ UNIT = _case([[[1.0]], [[1.0]]], [[0.0], [0.0]], [[1.0]])
 NEGATIVE_BIAS = _case([[[1.0]]], [[-2.0]], [[1.0]])  # a positive input, the bias below it
 # one sign's contributions sum to a subnormal number (-1.1e-308): β R / z⁻ overflows
 SUBNORMAL_SIDE = _case([[[2.0], [-1.0]], [[1.0]]], [[0.0], [0.0]], [[1.0, 1.1125369292536007e-308]])
+# the only positive contribution at the top is a subnormal activation (5.6e-309): R / z⁺ = -1 /
+# 5.6e-309 overflows, and the relevance becomes NaN; the exact share is 1 (found once the
+# gate's search path changed, Zennit 0.5.1)
+SUBNORMAL_POSITIVE = _case([[[-0.5]], [[1.0]]], [[0.0], [-1.0]], [[-1.1125369292536007e-308]])
 # Captum's ε normalises the relevance to 1 at the output and multiplies by the logit at the end:
 # the normalised share 3.16e-322 / 48 rounds to η, and 48 η is returned for an exact 64 η. Every
 # operation is correctly rounded, so this is a valid evaluation order, not a defect.
@@ -70,7 +74,11 @@ FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
         _witnesses(SUBNORMAL_SIDE, METHODS["lrp-alpha-beta"].properties),
     ),
     (zennit.zennit_zplus, "lrp-zplus", _witnesses(UNIT, STABILISED)),
-    (zennit.zennit_zplus_exact, "lrp-zplus", {}),
+    (
+        zennit.zennit_zplus_exact,
+        "lrp-zplus",
+        _witnesses(SUBNORMAL_POSITIVE, METHODS["lrp-zplus"].properties),
+    ),
     (
         captum.captum_zplus,
         "lrp-zplus",
