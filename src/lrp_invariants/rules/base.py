@@ -23,6 +23,7 @@ Equation numbers refer to Bach et al. (2015), PLoS ONE 10(7): e0130140, and to M
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
 BiasConvention = Literal["source", "ignored", "modified"]
 
 BIAS_CONVENTIONS: tuple[str, ...] = ("source", "ignored", "modified")
+
+
+def check_parameter(name: str, value: float) -> None:
+    """ValueError naming ``name`` unless ``value`` is finite and >= 0 (ε, γ)."""
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be finite and >= 0; got {value}")
 
 
 def divide_or_zero(numerator: Array, denominator: Array) -> tuple[Array, Array | None]:

@@ -7,7 +7,6 @@ unit's activation to its own pre-activation stays in [0, 1] however close ``z`` 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +45,7 @@ from ..network import Array, LayerTrace, Linear
 from .base import (
     LayerRelevance,
     Rule,
+    check_parameter,
     contributions,
     divide_or_zero,
     lost_where,
@@ -104,8 +104,7 @@ class Epsilon(Rule):
         return "lrp-epsilon"
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
-            raise ValueError(f"epsilon must be finite and >= 0; got {self.epsilon}")
+        check_parameter("epsilon", self.epsilon)
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         if self.epsilon == 0:

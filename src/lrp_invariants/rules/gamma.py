@@ -17,7 +17,6 @@ On a ReLU layer's active units (``a >= 0``, ``z_j > 0``) the two agree. The bias
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,14 @@ import numpy as np
 from ..bounds.balls import Ball, add, mul, negative_part, relu
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput, contribution_balls
 from ..network import Array, LayerTrace, Linear
-from .base import BIAS_CONVENTIONS, BiasConvention, LayerRelevance, Rule, contributions
+from .base import (
+    BIAS_CONVENTIONS,
+    BiasConvention,
+    LayerRelevance,
+    Rule,
+    check_parameter,
+    contributions,
+)
 from .epsilon import Epsilon
 from .modified import (
     choose,
@@ -65,10 +71,8 @@ class Gamma(Rule):
         return "lrp-gamma"
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.gamma) and self.gamma >= 0):
-            raise ValueError(f"gamma must be finite and >= 0; got {self.gamma}")
-        if not (math.isfinite(self.epsilon) and self.epsilon >= 0):
-            raise ValueError(f"epsilon must be finite and >= 0; got {self.epsilon}")
+        check_parameter("gamma", self.gamma)
+        check_parameter("epsilon", self.epsilon)
         if self.bias not in BIAS_CONVENTIONS:
             raise ValueError(
                 f"bias must be one of {', '.join(BIAS_CONVENTIONS)}; got {self.bias!r}"

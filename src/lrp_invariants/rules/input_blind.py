@@ -10,7 +10,6 @@ parameter, so its bias absorbs ``b_j² s_j``). Zennit stabilises both with ε = 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,7 +18,7 @@ import numpy as np
 from ..bounds.balls import Ball, Factor, Precision, mul
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ..network import Array, LayerTrace, Linear
-from .base import LayerRelevance, Rule
+from .base import LayerRelevance, Rule, check_parameter
 from .modified import enclose_terms, finish, modified_shares, repaired, stabilised_shares
 
 INPUT_BLIND_BIAS = ("ignored", "source")
@@ -41,8 +40,7 @@ def _stacked_sources(layer: Linear) -> Array:
 
 
 def _check(epsilon: float, bias: str, name: str) -> None:
-    if not (math.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(f"epsilon must be finite and >= 0; got {epsilon}")
+    check_parameter("epsilon", epsilon)
     if bias not in INPUT_BLIND_BIAS:
         raise ValueError(f"{name}'s bias must be 'ignored' or 'source'; got {bias!r}")
 

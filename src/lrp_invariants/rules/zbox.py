@@ -25,7 +25,7 @@ import numpy as np
 from ..bounds.balls import Ball, Factor, add, mul
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput, contribution_balls
 from ..network import Array, LayerTrace, Linear
-from .base import LayerRelevance, Rule, contributions
+from .base import LayerRelevance, Rule, check_parameter, contributions
 from .modified import (
     enclose_terms,
     finish,
@@ -75,8 +75,7 @@ class ZBox(Rule):
         lows, highs = lows * (width // len(lows)), highs * (width // len(highs))
         if any(lo > hi for lo, hi in zip(lows, highs, strict=True)):
             raise ValueError(f"low must not exceed high; got low={low!r}, high={high!r}")
-        if not (math.isfinite(epsilon) and epsilon >= 0):
-            raise ValueError(f"epsilon must be finite and >= 0; got {epsilon}")
+        check_parameter("epsilon", epsilon)
         if bias not in ZBOX_BIAS:
             raise ValueError(
                 f"ZBox's bias must be 'ignored' (Zennit) or 'source'; got {bias!r} (modifying "
