@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from lrp_invariants.gate import run_property
+from lrp_invariants.gate import run_gate, run_property
 from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import resolve_method
 
 from . import mutants
 from .mutants import MUTANTS
 
-CATCHES = {
+CATCHES: dict[str, str | tuple[str, ...]] = {
     "lrp0_bias_left_out_of_the_denominator": "bias-proxy-transparency",
     "lrp_epsilon_started_from_all_logits": "bias-proxy-conservation",
     "lrp_epsilon_started_from_a_probability": "bias-proxy-conservation",
@@ -23,7 +23,15 @@ CATCHES = {
     "lrp0_modifies_its_input": "batch-consistency",
     "lrp_epsilon_with_sign_of_zero_zero": "bias-proxy-transparency",
     "alpha_beta_with_alpha_minus_beta_not_one": "bias-proxy-conservation",
-    "gradient_with_torch_weight_layout": "rescaling",
+    # wrong only where every layer is square and W != W.T changes the gradient of the chosen
+    # class: each property meets such a case now and then, the gate as a whole every time
+    "gradient_with_torch_weight_layout": (
+        "input-invariance",
+        "bias-proxy-transparency",
+        "permutation",
+        "rescaling",
+        "reference",
+    ),
     "lrp0_bias_relevance_redistributed": "bias-proxy-transparency",
     "lrp_epsilon_unsigned_stabiliser": "bias-proxy-conservation",
     "lrp0_absolute_relevance": "bias-proxy-conservation",
@@ -49,10 +57,10 @@ def test_every_mutant_has_a_property_that_catches_it() -> None:
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_is_caught(name: str) -> None:
     mutant, method = MUTANTS[name]
-    prop = PROPERTIES[CATCHES[name]]
-    assert prop.name in resolve_method(method).properties
-    report = run_property(prop, mutant, resolve_method(method), shrink=False)
-    assert not report.ok, f"{name} passed {prop.name} on {report.examples} examples"
+    names = CATCHES[name] if isinstance(CATCHES[name], tuple) else (CATCHES[name],)
+    assert set(names) <= set(resolve_method(method).properties)
+    report = run_gate(mutant, method, properties=names, shrink=False)
+    assert not report.ok, f"{name} passed {names} on {report.properties[0].examples} examples"
 
 
 @pytest.mark.parametrize(
@@ -61,7 +69,9 @@ def test_mutant_is_caught(name: str) -> None:
 )
 def test_a_caught_mutant_comes_with_a_minimal_readable_counterexample(name: str) -> None:
     mutant, method = MUTANTS[name]
-    report = run_property(PROPERTIES[CATCHES[name]], mutant, resolve_method(method))
+    prop = CATCHES[name]
+    assert isinstance(prop, str)
+    report = run_property(PROPERTIES[prop], mutant, resolve_method(method))
     assert report.case is not None
     # shrinking leaves a case a person can read: a unit or two per layer, one sample
     assert max(report.case.net1.widths) <= 2, report.case

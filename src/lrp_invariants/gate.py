@@ -14,11 +14,12 @@ finds to a minimal case, and returns a :class:`GateReport`; :func:`check` raises
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,19 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis import target as hypothesis_target
 from hypothesis.errors import StopTest, UnsatisfiedAssumption
 
 from . import strategies as lst
 from .cases import SeedCase
-from .defaults import DEFAULT_EXAMPLES, DEFAULT_TIME_LIMIT
+from .defaults import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_LARGE_BATCH,
+    DEFAULT_LARGE_WIDTH,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_WIDTH,
+    DEFAULT_TIME_LIMIT,
+)
 from .invariants import (
     PROPERTIES,
     Comparison,
@@ -88,6 +97,7 @@ class PropertyReport:
     misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
     size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
     worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
+    minimised: bool = True  # whether the shown case was shrunk (not under --no-shrink)
 
     @property
     def ok(self) -> bool:
@@ -144,11 +154,12 @@ class GateReport:
                     "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
                 )
             if report.case is not None:
-                kind = (
-                    "minimal counterexample"
-                    if self.shrunk
-                    else "counterexample as first found (not minimised: --no-shrink)"
-                )
+                if report.minimised:
+                    kind = "minimal counterexample"
+                elif not self.shrunk:
+                    kind = "counterexample as first found (not minimised: --no-shrink)"
+                else:
+                    kind = "counterexample as first found (Hypothesis could not minimise it)"
                 lines.append(f"{kind}{_size(report.size)}: {describe_case(report.case)}")
             if report.draws:
                 lines.append(f"with the choices: {report.draws}")
@@ -274,6 +285,236 @@ def _no_constants_from_local_modules() -> Iterator[None]:
         providers.CONSTANTS_CACHE = cache
 
 
+def default_cases(
+    *,
+    max_width: int = DEFAULT_MAX_WIDTH,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    large_width: tuple[int, int] | None = DEFAULT_LARGE_WIDTH,
+    large_batch: tuple[int, int] = DEFAULT_LARGE_BATCH,
+) -> st.SearchStrategy[SeedCase]:
+    """The cases the gate draws unless told otherwise: mostly small, one in about eight in the
+    large size tier, hidden units placed on their kinks (:func:`strategies.seed_cases`)."""
+    return lst.seed_cases(
+        max_width=max_width,
+        max_batch=max_batch,
+        large_width=large_width,
+        large_batch=large_batch,
+    )
+
+
+@dataclass
+class _Found:
+    """What the joint search knows about one property's failures."""
+
+    error: BaseException | None = None  # the first failure
+    case: SeedCase | None = None
+    draws: list[Any] = field(default_factory=list)
+    choices: tuple[Any, ...] | None = None  # the case's and this property's choices, replayable
+    size: tuple[float, float] | None = None
+    largest: dict[str, Any] = field(default_factory=dict)
+
+
+def _failure_of(
+    prop: Property,
+    case: SeedCase,
+    target: Target,
+    method: Method,
+    recorder: Callable[[st.SearchStrategy[Any]], Any],
+    report: PropertyReport,
+    account: bool,
+) -> tuple[BaseException | None, tuple[float, float] | None]:
+    """Run one property on one case: the failure it raises or would raise (None if it holds),
+    and the size of the defect. Hypothesis' control flow and a hang pass through."""
+    try:
+        comparisons = prop.check(case, target, method, recorder)
+    except (StopTest, UnsatisfiedAssumption, TargetHung):
+        raise
+    except (InvariantViolation, TargetMisbehaved) as error:
+        return error, None
+    if account:
+        _account(report, comparisons)
+    failed = [c for c in comparisons if not c.holds()]
+    for index, value in filter(None, (c.non_finite_failure() for c in failed)):
+        return TargetMisbehaved(
+            f"the target returned {value} at index {index} where the exact value is bounded"
+        ), None
+    if not failed:
+        return None, None
+    size = max(c.size_of_defect() for c in failed)
+    return InvariantViolation("\n".join(c.describe() for c in failed)), size
+
+
+def _score(size: tuple[float, float] | None, held: bool) -> float:
+    """What the search maximises per property: the largest error in multiples of the
+    tolerance, on a log scale (failures score above every passing case)."""
+    if size is not None:
+        return 1100.0 + min(math.log2(max(size[0], 2.0**-1074)), 1100.0)
+    return 0.0 if held else 2200.0
+
+
+def _search_all(
+    props: Sequence[Property],
+    target: Target,
+    method: Method,
+    strategy: st.SearchStrategy[SeedCase],
+    examples: int,
+    seed: int | None,
+    reports: Sequence[PropertyReport],
+    found: Sequence[_Found],
+) -> None:
+    """One search for every property: each drawn case is checked against all of them, so the
+    case and everything derived from it (net2, net3, the balls) is built once, not once per
+    property. Failures are recorded, never raised: the search goes on for the other
+    properties and for the largest error; :func:`_minimise` shrinks each failure afterwards.
+    A hang (:class:`TargetHung`) ends the search, with ``report.hung`` set on its property."""
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is None,
+        phases=[Phase.generate, Phase.target],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    @given(case=strategy, data=st.data())
+    def search(case: SeedCase, data: st.DataObject) -> None:
+        choices = _choices(data)
+        case_end = None if choices is None else len(choices())
+        for prop, report, record in zip(props, reports, found, strict=True):
+            recorder = _Recorder(data)
+            start = None if choices is None else len(choices())
+            try:
+                error, size = _failure_of(prop, case, target, method, recorder, report, True)
+            except TargetHung as hung:
+                report.failure, report.hung = str(hung), True
+                report.case, report.draws = case, list(recorder.values)
+                raise
+            held = error is None
+            hypothesis_target(_score(size, held), label=prop.name)
+            if held:
+                continue
+            if record.error is None:
+                record.error, record.case, record.draws, record.size = (
+                    error,
+                    case,
+                    list(recorder.values),
+                    size,
+                )
+                if choices is not None and case_end is not None and start is not None:
+                    now = choices()
+                    record.choices = tuple(now[:case_end]) + tuple(now[start:])
+            if size is not None and size[0] > record.largest.get("size", (-1.0, 0.0))[0]:
+                record.largest.update(case=case, draws=list(recorder.values), size=size)
+        for report in reports:  # counted once the case has run through every property
+            report.examples += 1
+
+    if seed is not None:
+        search = hypothesis_seed(seed)(search)
+    _quietly(search)
+
+
+def _choices(data: st.DataObject) -> Callable[[], Sequence[Any]] | None:
+    """The choices Hypothesis has made so far in this example, if this Hypothesis exposes them
+    (used to replay one property's failure from the joint search; without them the failing
+    property is searched again on its own)."""
+    conjecture = getattr(data, "conjecture_data", None)
+    if conjecture is None or not hasattr(conjecture, "choices"):  # pragma: no cover
+        return None
+    return lambda: conjecture.choices
+
+
+def _quietly(search: Callable[[], None]) -> None:
+    with _no_constants_from_local_modules(), warnings.catch_warnings():
+        # Hypothesis builds a repr of the failing example, which the gate never prints (it
+        # renders its own report); on a wide network that repr is large enough to warn
+        warnings.filterwarnings("ignore", message="Generating overly large repr")
+        search()
+
+
+def _minimise(
+    prop: Property,
+    target: Target,
+    method: Method,
+    strategy: st.SearchStrategy[SeedCase],
+    report: PropertyReport,
+    record: _Found,
+    seed: int | None,
+    shrink: bool,
+    examples: int,
+) -> None:
+    """Turn a failure of the joint search into the report's cases: shrink it with Hypothesis
+    (replaying the failing case's choices, then minimising them against this property alone),
+    keep the largest error seen along the way, and say whether the case is minimal."""
+    last: dict[str, Any] = {}
+    largest = record.largest
+
+    @settings(
+        max_examples=examples,
+        database=_replay_database(record.choices),
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.reuse, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    @given(case=strategy, data=st.data())
+    def search(case: SeedCase, data: st.DataObject) -> None:
+        recorder = _Recorder(data)
+        last.clear()
+        last.update(case=case, draws=recorder.values)
+        error, size = _failure_of(prop, case, target, method, recorder, report, False)
+        if error is None:
+            return
+        last["size"] = size
+        if size is not None and size[0] > largest.get("size", (-1.0, 0.0))[0]:
+            largest.update(case=case, draws=list(recorder.values), size=size)
+        raise error
+
+    # Hypothesis' own @seed would switch the database off; the shrinker's random choices are
+    # seeded directly, so that the minimal case is the same on every run
+    search._hypothesis_internal_database_key = _REPLAY_KEY  # type: ignore[attr-defined]
+    search._hypothesis_internal_use_seed = seed if seed is not None else 0  # type: ignore[attr-defined]
+    error: BaseException | None = None
+    if shrink and record.choices is not None:
+        try:
+            _quietly(search)
+        except (InvariantViolation, TargetMisbehaved) as raised:
+            error = raised
+    if error is None:  # not shrunk (--no-shrink), or the replay did not reproduce the failure
+        error = record.error
+        last.update(case=record.case, draws=record.draws, size=record.size)
+        report.minimised = False
+    report.failure = str(error)
+    report.misbehaved = isinstance(error, TargetMisbehaved)
+    report.size = last.get("size") if not report.misbehaved else None
+    report.case, report.draws = last.get("case"), list(last.get("draws", []))
+    # a largest error within a factor of two of the shown case's tells nothing new
+    if largest and report.size is not None and largest["size"][0] > 2 * report.size[0]:
+        report.worst = WorstCase(largest["case"], largest["draws"], largest["size"])
+
+
+_REPLAY_KEY = b"lrp-invariants-gate-replay"
+
+
+def _replay_database(choices: tuple[Any, ...] | None) -> Any:
+    """An in-memory example database holding one failing example's choices, where Hypothesis
+    replays it and then shrinks it (the secondary corpus holds failures not yet minimised)."""
+    from hypothesis.database import InMemoryExampleDatabase
+
+    database = InMemoryExampleDatabase()
+    if choices is not None:
+        try:
+            from hypothesis.database import choices_to_bytes
+        except ImportError:  # pragma: no cover - an older Hypothesis: searched again instead
+            return database
+        database.save(_REPLAY_KEY + b".secondary", choices_to_bytes(choices))
+    return database
+
+
 def run_property(
     prop: Property,
     target: Target,
@@ -291,81 +532,46 @@ def run_property(
     ``arithmetic`` is the model the target is held to: ``ieee`` (gradual underflow) or ``ftz``
     (flush-to-zero, denormals-are-zero); see :data:`ARITHMETICS`.
     """
+    return _run_properties(
+        [prop], target, method, examples, seed, time_limit, cases, shrink, arithmetic
+    )[0]
+
+
+def _run_properties(
+    props: Sequence[Property],
+    target: Target,
+    method: Method,
+    examples: int,
+    seed: int | None,
+    time_limit: float | None,
+    cases: st.SearchStrategy[SeedCase] | None,
+    shrink: bool,
+    arithmetic: str,
+) -> list[PropertyReport]:
     flush = _check_arithmetic(arithmetic)
-    report = PropertyReport(prop.name, prop.sentence)
     limited = _with_time_limit(target, time_limit)
-    strategy = (cases if cases is not None else lst.seed_cases()).map(lambda c: c.under(flush))
-    last: dict[str, Any] = {}
-    last_failed: list[bool] = []  # nonempty once an example has failed
-    largest: dict[str, Any] = {}  # the failing example with the largest error so far
-
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        derandomize=seed is None,
-        phases=[Phase.generate, Phase.target, *([Phase.shrink] if shrink else [])],
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-        report_multiple_bugs=False,
-    )
-    @given(case=strategy, data=st.data())
-    def search(case: SeedCase, data: st.DataObject) -> None:
-        recorder = _Recorder(data)
-        last.clear()
-        last.update(case=case, draws=recorder.values)
-        searching = not last_failed  # after the first failure, calls are Hypothesis shrinking
-        try:
-            comparisons = prop.check(case, limited, method, recorder)
-        except (StopTest, UnsatisfiedAssumption):
-            raise  # Hypothesis' own control flow (a draw past the end of its data): no example
-        except BaseException:
-            report.examples += searching
-            last_failed.append(True)
-            raise
-        report.examples += searching
-        if searching:
-            _account(report, comparisons)
-        failed = [c for c in comparisons if not c.holds()]
-        returned = [c.non_finite_failure() for c in failed]
-        for index, value in filter(None, returned):
-            last_failed.append(True)
-            raise TargetMisbehaved(
-                f"the target returned {value} at index {index} where the exact value is bounded"
-            )
-        if failed:
-            last_failed.append(True)
-            size = max(c.size_of_defect() for c in failed)
-            last["size"] = size
-            if size[0] > largest.get("size", (-1.0, 0.0))[0]:
-                largest.update(case=case, draws=list(recorder.values), size=size)
-            raise InvariantViolation("\n".join(c.describe() for c in failed))
-
-    if seed is not None:
-        search = hypothesis_seed(seed)(search)
+    strategy = (cases if cases is not None else default_cases()).map(lambda c: c.under(flush))
+    reports = [PropertyReport(prop.name, prop.sentence) for prop in props]
+    found = [_Found() for _ in props]
     start = time.perf_counter()
-    try:
-        with _no_constants_from_local_modules(), warnings.catch_warnings():
-            # Hypothesis builds a repr of the failing example, which the gate never prints (it
-            # renders its own report); on a wide network that repr is large enough to warn
-            warnings.filterwarnings("ignore", message="Generating overly large repr")
-            search()
-    except (InvariantViolation, TargetMisbehaved) as error:
-        report.failure = str(error)
-        report.misbehaved = isinstance(error, TargetMisbehaved)
-        report.size = last.get("size") if not report.misbehaved else None
-        # a largest error within a factor of two of the minimal case's tells nothing new
-        if largest and report.size is not None and largest["size"][0] > 2 * report.size[0]:
-            report.worst = WorstCase(largest["case"], largest["draws"], largest["size"])
-        report.case, report.draws = last.get("case"), list(last.get("draws", []))
-        if isinstance(error, InvariantViolation) and not flush and report.case is not None:
+    # a hung target ends the search: every further call would wait out the limit again
+    with suppress(TargetHung):
+        _search_all(props, limited, method, strategy, examples, seed, reports, found)
+    share = (time.perf_counter() - start) / len(props)
+    for prop, report, record in zip(props, reports, found, strict=True):
+        report.seconds = share
+        if record.error is None or any(r.hung for r in reports):
+            continue
+        began = time.perf_counter()
+        try:
+            _minimise(prop, limited, method, strategy, report, record, seed, shrink, examples)
+        except TargetHung as error:
+            report.failure, report.hung = str(error), True
+            report.case, report.draws = record.case, record.draws
+        if isinstance(record.error, InvariantViolation) and not flush and report.case is not None:
             report.only_subnormal = _holds_when_flushing(prop, report, limited, method)
-    except TargetHung as error:
-        report.failure, report.hung = str(error), True
-        report.case, report.draws = last.get("case"), list(last.get("draws", []))
-    report.seconds = time.perf_counter() - start
-    return report
+        report.seconds += time.perf_counter() - began
+    return reports
 
 
 def _account(report: PropertyReport, comparisons: Sequence[Comparison]) -> None:
@@ -445,23 +651,17 @@ def run_gate(
         raise ValueError(f"unknown properties {unknown}; choose from {', '.join(PROPERTIES)}")
     if not isinstance(examples, int) or examples < 1:
         raise ValueError(f"examples must be a positive integer; got {examples!r}")
-    reports = []
-    for name in names:
-        reports.append(
-            run_property(
-                PROPERTIES[name],
-                target,
-                chosen,
-                examples=examples,
-                seed=seed,
-                time_limit=time_limit,
-                cases=cases,
-                shrink=shrink,
-                arithmetic=arithmetic,
-            )
-        )
-        if reports[-1].hung:
-            break  # a hung target would make every further call wait out the limit again
+    reports = _run_properties(
+        [PROPERTIES[name] for name in names],
+        target,
+        chosen,
+        examples,
+        seed,
+        time_limit,
+        cases,
+        shrink,
+        arithmetic,
+    )
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
     flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit))

@@ -20,7 +20,9 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -96,8 +98,36 @@ def _check_scale(
         )
 
 
-def _mantissas(width: FloatWidth) -> st.SearchStrategy[float]:
-    return st.floats(-2.0, 2.0, width=width)
+@functools.cache
+def _integers(low: int, high: int) -> st.SearchStrategy[int]:
+    """One strategy object per range: building strategies inside a draw costs more than the
+    draw (Hypothesis validates each new object), so every inner strategy is built once."""
+    return st.integers(low, high)
+
+
+@functools.cache
+def _floats(low: float, high: float, width: FloatWidth) -> st.SearchStrategy[float]:
+    return st.floats(low, high, width=width)
+
+
+@functools.cache
+def _arrays(
+    dtype: np.dtype[Any], shape: tuple[int, ...], low: float, high: float
+) -> st.SearchStrategy[Array]:
+    return hnp.arrays(dtype, shape, elements=_floats(low, high, _DTYPES[dtype]))
+
+
+@functools.cache
+def _width_or_same(low: int, high: int, same: int) -> st.SearchStrategy[int]:
+    return st.integers(low, high) | st.just(same)
+
+
+_BIAS_KINDS = st.sampled_from(["zero", "random"])
+
+
+def _mask(draw: st.DrawFn, n: int, label: str) -> Array:
+    """``n`` booleans from one draw (it shrinks to all False)."""
+    return _bits(draw(_integers(0, 2**n - 1), label=label), n)
 
 
 @st.composite
@@ -112,34 +142,30 @@ def _network(
     input_bound: float,
     dead_units: bool,
 ) -> Network:
-    dtype = np.float64 if width == 64 else np.float32
-    n_layers = draw(st.integers(*depth), label="depth")
-    sizes = [n_inputs if n_inputs is not None else draw(st.integers(*widths), label="inputs")]
+    dtype = np.dtype(np.float64 if width == 64 else np.float32)
+    n_layers = draw(_integers(*depth), label="depth")
+    sizes = [n_inputs if n_inputs is not None else draw(_integers(*widths), label="inputs")]
     for i in range(n_layers):
         last = i == n_layers - 1
         sizes.append(
             n_outputs
             if (last and n_outputs is not None)
-            else draw(st.integers(*widths) | st.just(sizes[-1]), label="width")
+            else draw(_width_or_same(*widths, sizes[-1]), label="width")
         )
     bound = np.full(sizes[0], input_bound)
     layers = []
     for i in range(n_layers):
         shape = (sizes[i], sizes[i + 1])
-        exponent = draw(st.integers(*scale_exponents), label="weight scale")
-        W = draw(hnp.arrays(dtype, shape, elements=_mantissas(width))) * dtype(2.0**exponent)
-        kind = draw(st.sampled_from(["zero", "random"]), label="biases")
+        exponent = draw(_integers(*scale_exponents), label="weight scale")
+        W = draw(_arrays(dtype, shape, -2.0, 2.0)) * dtype.type(2.0**exponent)
+        kind = draw(_BIAS_KINDS, label="biases")
         b = np.zeros(sizes[i + 1], dtype)
         if kind == "random":
-            b_exponent = draw(st.integers(*scale_exponents), label="bias scale")
-            b = draw(hnp.arrays(dtype, sizes[i + 1], elements=_mantissas(width))) * dtype(
-                2.0**b_exponent
-            )
+            b_exponent = draw(_integers(*scale_exponents), label="bias scale")
+            b = draw(_arrays(dtype, (sizes[i + 1],), -2.0, 2.0)) * dtype.type(2.0**b_exponent)
         reach = np.abs(W.astype(np.float64)).T @ bound  # max |a @ W| over inputs in range
         if dead_units and i < n_layers - 1:
-            dead = _bits(
-                draw(st.integers(0, 2 ** sizes[i + 1] - 1), label="dead units"), sizes[i + 1]
-            )
+            dead = _mask(draw, sizes[i + 1], "dead units")
             # strictly below zero for every input in range, with room for rounding
             b = np.where(dead, -(reach * (1 + 2.0**-4) + 2.0**exponent), b).astype(dtype)
         layers.append(Linear(W, b))
@@ -205,20 +231,20 @@ def inputs(
     _check_range("(min_batch, max_batch)", (min_batch, max_batch), 1, 256)
     if not (isinstance(bound, (int, float)) and 0 < bound < 2.0**40):
         raise InvalidArgument(f"bound={bound!r}: expected a number in (0, 2**40)")
-    width = _width_of(network.dtype)
-    elements = st.floats(-bound, bound, width=width)
-    return st.integers(min_batch, max_batch).flatmap(
-        lambda n: st.tuples(
-            hnp.arrays(network.dtype, (n, network.n_inputs), elements=elements),
-            st.integers(0, 2 ** (n * network.n_inputs) - 1),  # which entries are exact zeros
-        ).map(
-            lambda drawn: np.where(
-                _bits(drawn[1], drawn[0].size).reshape(drawn[0].shape),
-                network.dtype.type(0),
-                drawn[0],
-            )
-        )
-    )
+    _width_of(network.dtype)
+    return _inputs(network, (min_batch, max_batch), float(bound))
+
+
+@st.composite
+def _inputs(draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: float) -> Array:
+    return _draw_inputs(draw, network, batch, bound)
+
+
+def _draw_inputs(draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: float) -> Array:
+    n = draw(_integers(*batch), label="batch size")
+    x = draw(_arrays(network.dtype, (n, network.n_inputs), -bound, bound))
+    zeros = _mask(draw, x.size, "exact zeros").reshape(x.shape)
+    return np.where(zeros, network.dtype.type(0), x)
 
 
 def _bits(mask: int, n: int) -> Array:
@@ -230,7 +256,7 @@ def classes(network: Network, n: int) -> st.SearchStrategy[Array]:
     """One chosen output per sample, any of them (not only the winning class)."""
     if not isinstance(n, int) or n < 0:
         raise InvalidArgument(f"n={n!r}: expected a nonnegative integer")
-    return hnp.arrays(np.intp, n, elements=st.integers(0, network.n_outputs - 1))
+    return _class_arrays(network.n_outputs, n)
 
 
 def shifts(
@@ -248,7 +274,7 @@ def shifts(
     >>> shifts(3, kinds=("constant",)).example()  # doctest: +SKIP
     array([-1., -1., -1.])
     """
-    width = _width_of(dtype)
+    _width_of(dtype)
     if not isinstance(n_features, int) or n_features < 1:
         raise InvalidArgument(f"n_features={n_features!r}: expected a positive integer")
     unknown = set(kinds) - set(SHIFT_KINDS)
@@ -256,40 +282,151 @@ def shifts(
         raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
     if "pattern" in kinds and x is None:
         raise InvalidArgument("kinds includes 'pattern' but no batch x to take the pattern from")
-    dtype = np.dtype(dtype)
-    floats = st.floats(-1.0, 1.0, width=width)
-    options: list[st.SearchStrategy[Array]] = []
-    if "constant" in kinds:
-        value = st.sampled_from([-1.0, 1.0]) | st.floats(-4 * bound, 4 * bound, width=width)
-        options.append(value.map(lambda v: np.full(n_features, v, dtype)))
-    if "pattern" in kinds and x is not None:
-        rows = st.integers(0, x.shape[0] - 1)
-        options.append(st.tuples(rows, floats).map(lambda r: (r[1] * x[r[0]]).astype(dtype)))
-    if "random" in kinds:
-        options.append(
-            hnp.arrays(dtype, n_features, elements=floats).map(lambda v: (v * bound).astype(dtype))
-        )
-    if "large" in kinds:
-        options.append(
-            st.tuples(st.integers(4, 20), hnp.arrays(dtype, n_features, elements=floats)).map(
-                lambda t: (t[1] * bound * 2.0 ** t[0]).astype(dtype)
-            )
-        )
-    return st.one_of(options)
+    return _shifts(n_features, x, np.dtype(dtype), float(bound), tuple(kinds))
+
+
+@st.composite
+def _shifts(
+    draw: st.DrawFn,
+    n_features: int,
+    x: Array | None,
+    dtype: np.dtype[Any],
+    bound: float,
+    kinds: tuple[str, ...],
+) -> Array:
+    return _draw_shift(draw, n_features, x, dtype, bound, kinds)
+
+
+_SIGNS = st.sampled_from([-1.0, 1.0])
+
+
+def _draw_shift(
+    draw: st.DrawFn,
+    n_features: int,
+    x: Array | None,
+    dtype: np.dtype[Any],
+    bound: float,
+    kinds: tuple[str, ...],
+) -> Array:
+    """One shift of a kind in ``kinds`` (in :data:`SHIFT_KINDS`' order, so that shrinking
+    goes towards a constant shift)."""
+    width = _DTYPES[dtype]
+    offered = [
+        kind for kind in SHIFT_KINDS if kind in kinds and (kind != "pattern" or x is not None)
+    ]
+    kind = offered[draw(_integers(0, len(offered) - 1), label="shift kind")]
+    if kind == "constant":
+        if draw(st.booleans(), label="unit constant"):
+            value = draw(_floats(-4 * bound, 4 * bound, width))
+        else:
+            value = draw(_SIGNS)
+        return np.full(n_features, value, dtype)
+    if kind == "pattern":
+        assert x is not None
+        row = draw(_integers(0, x.shape[0] - 1), label="pattern row")
+        return (draw(_floats(-1.0, 1.0, width)) * x[row]).astype(dtype)
+    vector = draw(_arrays(dtype, (n_features,), -1.0, 1.0))
+    if kind == "random":
+        return (vector * bound).astype(dtype)
+    return (vector * bound * 2.0 ** draw(_integers(4, 20), label="shift scale")).astype(dtype)
+
+
+@functools.cache
+def _class_arrays(n_outputs: int, n: int) -> st.SearchStrategy[Array]:
+    return hnp.arrays(np.intp, n, elements=st.integers(0, n_outputs - 1))
+
+
+BOUNDARY_PLACEMENTS = ("none", "units", "pairs")
+"""How :func:`seed_cases` puts hidden units on their ReLU's kink: ``units`` moves the biases
+of chosen units so that one sample's pre-activation sits at zero, just below or just above it
+(by a relative ``2**-k``); ``pairs`` also adds two samples, that sample scaled by ``1 ± 2**-j``,
+which lie on both sides of those kinks. Rare in random draws, these cases are where methods
+that look at other points than ``x`` (a path, a reference, a half-step) go wrong."""
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Where :func:`_on_boundaries` puts units: drawn before the network, as a fixed handful
+    of choices, so that shrinking the network does not shift them (and they shrink to none)."""
+
+    kind: str
+    row: int  # the sample on the kinks (modulo the batch size)
+    units: int  # bit ``8 * layer + unit``: that unit is moved (units past 8 use bit ``unit % 8``)
+    offset: int  # 0: on the kink; k: a relative 2**-k off it
+    side: float
+    pair: int  # the pair lies at that sample times 1 ± 2**-pair
+
+
+@st.composite
+def _placements(draw: st.DrawFn) -> _Placement:
+    kind = BOUNDARY_PLACEMENTS[draw(_integers(0, len(BOUNDARY_PLACEMENTS) - 1))]
+    if kind == "none":
+        return _Placement(kind, 0, 0, 0, 1.0, 1)
+    return _Placement(
+        kind,
+        draw(_integers(0, 255), label="sample on the kinks"),
+        draw(_integers(0, 2**64 - 1), label="units on the kinks"),
+        draw(_integers(0, 60), label="distance from the kink"),
+        draw(_SIGNS, label="side of the kink"),
+        draw(_integers(1, 40), label="pair distance"),
+    )
+
+
+def _on_boundaries(net1: Network, x1: Array, placement: _Placement) -> tuple[Network, Array]:
+    """``net1`` with the biases of chosen hidden units moved onto (or next to) the kink for one
+    sample of ``x1``, and ``x1`` perhaps with a pair of samples around that sample."""
+    if placement.kind == "none" or net1.depth < 2:
+        return net1, x1
+    dtype = net1.dtype
+    row = placement.row % x1.shape[0]
+    a = x1[row]
+    layers = list(net1.layers)
+    for i, layer in enumerate(layers[:-1]):
+        n = layer.b.shape[0]
+        units = _bits(placement.units >> (8 * (i % 8)), min(n, 8))[np.arange(n) % 8]
+        terms = a @ layer.W
+        scale = np.abs(a) @ np.abs(layer.W) + np.abs(layer.b)
+        off = placement.side * 2.0**-placement.offset * scale if placement.offset else 0.0
+        b = np.where(units, -terms + off, layer.b).astype(dtype)
+        layers[i] = Linear(layer.W, b)
+        a = np.maximum(a @ layer.W + b, 0)
+    net1 = Network(tuple(layers), net1.output)
+    if placement.kind == "pairs":
+        step = dtype.type(2.0**-placement.pair)
+        pair = np.stack([x1[row] * (1 + step), x1[row] * (1 - step)]).astype(dtype)
+        x1 = np.concatenate([x1, pair])
+    return net1, x1
 
 
 @st.composite
 def _seed_case(
-    draw: st.DrawFn, net_kwargs: dict[str, Any], max_batch: int, kinds: tuple[str, ...]
+    draw: st.DrawFn,
+    net_kwargs: dict[str, Any],
+    batch: tuple[int, int],
+    kinds: tuple[str, ...],
+    large: tuple[tuple[int, int], tuple[int, int]] | None,
+    boundaries: bool,
 ) -> SeedCase:
     width = _width_of(net_kwargs["dtype"])
     e = _DEFAULT_EXPONENTS[width] // 2
-    bound = 2.0 ** draw(st.integers(-e, e), label="input scale")
-    net1 = draw(networks(**net_kwargs, input_bound=bound))
-    x1 = draw(inputs(net1, max_batch=max_batch, bound=bound))
-    m = draw(shifts(net1.n_inputs, x=x1, dtype=net1.dtype, bound=bound, kinds=kinds))
-    chosen = draw(classes(net1, x1.shape[0]))
+    bound = 2.0 ** draw(_integers(-e, e), label="input scale")
+    placement = draw(_placements()) if boundaries else _Placement("none", 0, 0, 0, 1.0, 1)
+    if large is not None and draw(_integers(0, 7), label="size tier") == 7:
+        (low, high), batch = large
+        net_kwargs = {**net_kwargs, "min_width": low, "max_width": high}
+    net1 = draw(_network_strategy(tuple(sorted(net_kwargs.items())), bound))
+    x1 = _draw_inputs(draw, net1, batch, bound)
+    net1, x1 = _on_boundaries(net1, x1, placement)
+    m = _draw_shift(draw, net1.n_inputs, x1, net1.dtype, bound, kinds)
+    chosen = draw(_class_arrays(net1.n_outputs, x1.shape[0]))
     return SeedCase(net1, x1, m, chosen)
+
+
+@functools.cache
+def _network_strategy(
+    net_kwargs: tuple[tuple[str, Any], ...], bound: float
+) -> st.SearchStrategy[Network]:
+    return networks(**dict(net_kwargs), input_bound=bound)
 
 
 def seed_cases(
@@ -300,11 +437,23 @@ def seed_cases(
     dtype: Any = np.float64,
     kinds: tuple[str, ...] = SHIFT_KINDS,
     dead_units: bool = True,
+    large_width: tuple[int, int] | None = None,
+    large_batch: tuple[int, int] = (8, 64),
+    boundaries: bool = True,
 ) -> st.SearchStrategy[SeedCase]:
     """Whole cases of the reply's experiment: net1, a batch x1, a shift m and chosen classes.
 
+    Most cases are small (up to ``max_width`` units per layer, ``max_batch`` samples), so that
+    they shrink to something a person reads. With ``large_width=(low, high)`` about one case in
+    eight has layers of ``low..high`` units and a batch of ``large_batch`` samples, where code
+    that changes behaviour with size (blocked or chunked kernels, TF32 from some width on) shows.
+    With ``boundaries``, hidden units are placed on or next to their kink
+    (:data:`BOUNDARY_PLACEMENTS`); ``pairs`` adds two samples beyond ``max_batch``.
+
     >>> seed_cases(max_depth=2).example()  # doctest: +SKIP
     SeedCase(net1=Network(2-3-1, ...), n=1, |x1| <= 0.5, |m| <= 1, classes=[0])
+    >>> seed_cases(large_width=(16, 64)).example()  # doctest: +SKIP
+    SeedCase(net1=Network(17-40-3, ...), n=12, ...)
     """
     if not isinstance(max_batch, int) or not 1 <= max_batch <= 256:
         raise InvalidArgument(f"max_batch={max_batch!r}: expected an integer in [1, 256]")
@@ -315,9 +464,14 @@ def seed_cases(
         "dead_units": dead_units,
     }
     networks(**net_kwargs)  # validate the arguments now, not at draw time
+    if large_width is not None:
+        _check_range("large_width", large_width, 1, 64)
+        _check_range("large_batch", large_batch, 1, 256)
+        networks(**{**net_kwargs, "min_width": large_width[0], "max_width": large_width[1]})
     if not set(kinds) <= set(SHIFT_KINDS) or not kinds:
         raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
-    return _seed_case(net_kwargs, max_batch, tuple(kinds))
+    large = None if large_width is None else (tuple(large_width), tuple(large_batch))
+    return _seed_case(net_kwargs, (1, max_batch), tuple(kinds), large, bool(boundaries))
 
 
 @st.composite
@@ -325,16 +479,16 @@ def _case_on(
     draw: st.DrawFn, network: Network, x: Array | None, max_batch: int, kinds: tuple[str, ...]
 ) -> SeedCase:
     if x is None:
-        x1 = draw(inputs(network, max_batch=max_batch, bound=1.0))
+        x1 = _draw_inputs(draw, network, (1, max_batch), 1.0)
     else:
         rows = draw(
-            st.lists(st.integers(0, len(x) - 1), min_size=1, max_size=max_batch, unique=True),
+            st.lists(_integers(0, len(x) - 1), min_size=1, max_size=max_batch, unique=True),
             label="rows of the inputs",
         )
         x1 = x[rows]
     bound = float(np.max(np.abs(x1), initial=0.0)) or 1.0
-    m = draw(shifts(network.n_inputs, x=x1, dtype=network.dtype, bound=bound, kinds=kinds))
-    return SeedCase(network, x1, m, draw(classes(network, x1.shape[0])))
+    m = _draw_shift(draw, network.n_inputs, x1, network.dtype, bound, kinds)
+    return SeedCase(network, x1, m, draw(_class_arrays(network.n_outputs, x1.shape[0])))
 
 
 def cases_on(
