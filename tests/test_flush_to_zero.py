@@ -24,6 +24,7 @@ from .flushing import (
     ftz_gradient,
     ftz_gradient_x_input,
     ftz_lrp_0,
+    ftz_lrp_epsilon,
     ftz_lrp_epsilon_off_by_1e6,
 )
 from .mutants import MUTANTS
@@ -136,6 +137,13 @@ def test_the_probe_tells_a_flushing_target_from_one_with_gradual_underflow() -> 
     assert probe_flushing(ftz_lrp_0) is True
     assert probe_flushing(targets.lrp_0) is False
     assert probe_flushing(targets.gradient) is False
+
+
+def test_the_probe_holds_for_stabilised_rules_where_epsilon_swallows_a_subnormal_input() -> None:
+    """With weights of 1, LRP-ε's relevance of a subnormal input is 0 even with gradual
+    underflow: the probe must not take that for flushing."""
+    assert probe_flushing(targets.lrp_epsilon, "lrp-epsilon") is False
+    assert probe_flushing(ftz_lrp_epsilon, "lrp-epsilon") is True
 
 
 def test_the_probe_says_nothing_about_a_target_that_raises() -> None:

@@ -20,7 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .defaults import DEFAULT_EXAMPLES, DEFAULT_TIME_LIMIT
+from .defaults import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_LARGE_BATCH,
+    DEFAULT_LARGE_WIDTH,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_WIDTH,
+    DEFAULT_TIME_LIMIT,
+)
 from .methods import ALL_PROPERTIES, Method, Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -150,14 +157,37 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--max-width",
         type=_positive,
-        default=4,
-        help="the most units per layer in a drawn network (default 4; up to 64)",
+        default=DEFAULT_MAX_WIDTH,
+        help=f"the most units per layer in most drawn networks (default {DEFAULT_MAX_WIDTH}; "
+        "up to 64)",
     )
     check.add_argument(
         "--max-batch",
         type=_positive,
-        default=3,
-        help="the most samples in a drawn batch (default 3; up to 256)",
+        default=DEFAULT_MAX_BATCH,
+        help=f"the most samples in most drawn batches (default {DEFAULT_MAX_BATCH}; up to 256)",
+    )
+    check.add_argument(
+        "--large-width",
+        type=_size_range,
+        default=DEFAULT_LARGE_WIDTH,
+        metavar="LOW:HIGH",
+        help="units per layer in the large size tier, about one case in eight (default "
+        f"{DEFAULT_LARGE_WIDTH[0]}:{DEFAULT_LARGE_WIDTH[1]}; 'none' draws only small cases)",
+    )
+    check.add_argument(
+        "--large-batch",
+        type=_size_range,
+        default=DEFAULT_LARGE_BATCH,
+        metavar="LOW:HIGH",
+        help=f"samples per batch in the large size tier (default "
+        f"{DEFAULT_LARGE_BATCH[0]}:{DEFAULT_LARGE_BATCH[1]})",
+    )
+    check.add_argument(
+        "--guided",
+        action="store_true",
+        help="spend half the examples climbing towards larger errors (Hypothesis' targeting) "
+        "instead of drawing fresh cases",
     )
     check.add_argument(
         "--network",
@@ -220,6 +250,20 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def _size_range(text: str) -> tuple[int, int] | None:
+    """``LOW:HIGH`` (two positive integers, LOW <= HIGH), or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    low, colon, high = text.partition(":")
+    try:
+        pair = (int(low), int(high if colon else low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH or none, got {text!r}") from None
+    if not 1 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"expected 1 <= LOW <= HIGH, got {text!r}")
+    return pair
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -334,7 +378,7 @@ def _check(args: argparse.Namespace) -> int:
 
     from . import strategies
     from .files import BadFile, load_inputs, load_network
-    from .gate import run_gate
+    from .gate import default_cases, run_gate
     from .reports import draw_counterexample, replay_command, save_counterexample
 
     try:
@@ -345,7 +389,14 @@ def _check(args: argparse.Namespace) -> int:
         elif args.inputs is not None:
             raise UsageError("--inputs needs --network: inputs belong to a network")
         else:
-            cases = strategies.seed_cases(max_width=args.max_width, max_batch=args.max_batch)
+            if args.large_batch is None:
+                raise UsageError("--large-batch needs a range LOW:HIGH, not 'none'")
+            cases = default_cases(
+                max_width=args.max_width,
+                max_batch=args.max_batch,
+                large_width=args.large_width,
+                large_batch=args.large_batch,
+            )
     except (InvalidArgument, BadFile) as error:
         raise UsageError(str(error)) from None
     method = configured_method(args)
@@ -362,6 +413,7 @@ def _check(args: argparse.Namespace) -> int:
         shrink=args.shrink,
         arithmetic=args.arithmetic,
         cases=cases,
+        guided=args.guided,
     )
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     for prop in report.properties:

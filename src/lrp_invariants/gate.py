@@ -49,6 +49,7 @@ from .invariants import (
     TargetMisbehaved,
 )
 from .methods import Method, Target, resolve_method
+from .network import Array
 
 
 class GateFailure(AssertionError):
@@ -306,12 +307,33 @@ def default_cases(
 class _Found:
     """What the joint search knows about one property's failures."""
 
-    error: BaseException | None = None  # the first failure
+    error: BaseException | None = None  # the failure on the smallest failing case met
     case: SeedCase | None = None
     draws: list[Any] = field(default_factory=list)
     choices: tuple[Any, ...] | None = None  # the case's and this property's choices, replayable
     size: tuple[float, float] | None = None
     largest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Outcome:
+    """One property on one case: the failure it raises (None if it holds), the size of the
+    defect, and the largest error / tolerance over its comparisons (what the search climbs)."""
+
+    error: BaseException | None = None
+    size: tuple[float, float] | None = None
+    ratio: float = 0.0
+
+    @property
+    def score(self) -> float:
+        """Hypothesis' target: log2 of the largest error / tolerance, so that the search moves
+        towards cases where the target's errors grow (scales, sizes, kinks); every failure
+        scores above every case that holds."""
+        if self.error is None:
+            return math.log2(self.ratio) if 0 < self.ratio < math.inf else -1100.0
+        if self.size is None:  # NaN, a wrong shape, an exception: nothing to climb
+            return 2200.0
+        return 1100.0 + min(math.log2(max(self.size[0], 2.0**-1074)), 1100.0)
 
 
 def _failure_of(
@@ -322,34 +344,28 @@ def _failure_of(
     recorder: Callable[[st.SearchStrategy[Any]], Any],
     report: PropertyReport,
     account: bool,
-) -> tuple[BaseException | None, tuple[float, float] | None]:
-    """Run one property on one case: the failure it raises or would raise (None if it holds),
-    and the size of the defect. Hypothesis' control flow and a hang pass through."""
+) -> _Outcome:
+    """Run one property on one case. Hypothesis' control flow and a hang pass through."""
     try:
         comparisons = prop.check(case, target, method, recorder)
     except (StopTest, UnsatisfiedAssumption, TargetHung):
         raise
     except (InvariantViolation, TargetMisbehaved) as error:
-        return error, None
+        return _Outcome(error)
     if account:
         _account(report, comparisons)
+    ratio = max((c.worst_ratio() for c in comparisons), default=0.0)
     failed = [c for c in comparisons if not c.holds()]
     for index, value in filter(None, (c.non_finite_failure() for c in failed)):
-        return TargetMisbehaved(
-            f"the target returned {value} at index {index} where the exact value is bounded"
-        ), None
+        return _Outcome(
+            TargetMisbehaved(
+                f"the target returned {value} at index {index} where the exact value is bounded"
+            )
+        )
     if not failed:
-        return None, None
+        return _Outcome(ratio=ratio)
     size = max(c.size_of_defect() for c in failed)
-    return InvariantViolation("\n".join(c.describe() for c in failed)), size
-
-
-def _score(size: tuple[float, float] | None, held: bool) -> float:
-    """What the search maximises per property: the largest error in multiples of the
-    tolerance, on a log scale (failures score above every passing case)."""
-    if size is not None:
-        return 1100.0 + min(math.log2(max(size[0], 2.0**-1074)), 1100.0)
-    return 0.0 if held else 2200.0
+    return _Outcome(InvariantViolation("\n".join(c.describe() for c in failed)), size, ratio)
 
 
 def _search_all(
@@ -361,19 +377,22 @@ def _search_all(
     seed: int | None,
     reports: Sequence[PropertyReport],
     found: Sequence[_Found],
+    guided: bool,
 ) -> None:
     """One search for every property: each drawn case is checked against all of them, so the
     case and everything derived from it (net2, net3, the balls) is built once, not once per
     property. Failures are recorded, never raised: the search goes on for the other
     properties and for the largest error; :func:`_minimise` shrinks each failure afterwards.
-    A hang (:class:`TargetHung`) ends the search, with ``report.hung`` set on its property."""
+    A hang (:class:`TargetHung`) ends the search, with ``report.hung`` set on its property.
+    ``guided`` spends part of the examples climbing each property's error / tolerance
+    (Hypothesis' targeting phase) instead of drawing fresh cases."""
 
     @settings(
         max_examples=examples,
         database=None,
         deadline=None,
         derandomize=seed is None,
-        phases=[Phase.generate, Phase.target],
+        phases=[Phase.generate, *([Phase.target] if guided else [])],
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
         print_blob=False,
@@ -386,22 +405,25 @@ def _search_all(
             recorder = _Recorder(data)
             start = None if choices is None else len(choices())
             try:
-                error, size = _failure_of(prop, case, target, method, recorder, report, True)
+                outcome = _failure_of(prop, case, target, method, recorder, report, True)
             except TargetHung as hung:
                 report.failure, report.hung = str(hung), True
                 report.case, report.draws = case, list(recorder.values)
                 raise
-            held = error is None
-            hypothesis_target(_score(size, held), label=prop.name)
-            if held:
+            hypothesis_target(outcome.score, label=prop.name)
+            error, size = outcome.error, outcome.size
+            if error is None:
                 continue
-            if record.error is None:
+            if record.case is None or _bulk(case) < _bulk(record.case):
+                # shrinking starts from the smallest failing case met: a failure first met in
+                # the large size tier rarely shrinks out of it (its values are drawn apart)
                 record.error, record.case, record.draws, record.size = (
                     error,
                     case,
                     list(recorder.values),
                     size,
                 )
+                record.choices = None
                 if choices is not None and case_end is not None and start is not None:
                     now = choices()
                     record.choices = tuple(now[:case_end]) + tuple(now[start:])
@@ -413,6 +435,11 @@ def _search_all(
     if seed is not None:
         search = hypothesis_seed(seed)(search)
     _quietly(search)
+
+
+def _bulk(case: SeedCase) -> int:
+    """How large a case is to read: units in all layers times samples."""
+    return sum(case.net1.widths) * case.x1.shape[0]
 
 
 def _choices(data: st.DataObject) -> Callable[[], Sequence[Any]] | None:
@@ -466,7 +493,8 @@ def _minimise(
         recorder = _Recorder(data)
         last.clear()
         last.update(case=case, draws=recorder.values)
-        error, size = _failure_of(prop, case, target, method, recorder, report, False)
+        outcome = _failure_of(prop, case, target, method, recorder, report, False)
+        error, size = outcome.error, outcome.size
         if error is None:
             return
         last["size"] = size
@@ -526,6 +554,7 @@ def run_property(
     cases: st.SearchStrategy[SeedCase] | None = None,
     shrink: bool = True,
     arithmetic: str = "ieee",
+    guided: bool = False,
 ) -> PropertyReport:
     """Search for a counterexample to one property; shrink it to a minimal one if ``shrink``.
 
@@ -533,7 +562,7 @@ def run_property(
     (flush-to-zero, denormals-are-zero); see :data:`ARITHMETICS`.
     """
     return _run_properties(
-        [prop], target, method, examples, seed, time_limit, cases, shrink, arithmetic
+        [prop], target, method, examples, seed, time_limit, cases, shrink, arithmetic, guided
     )[0]
 
 
@@ -547,6 +576,7 @@ def _run_properties(
     cases: st.SearchStrategy[SeedCase] | None,
     shrink: bool,
     arithmetic: str,
+    guided: bool = False,
 ) -> list[PropertyReport]:
     flush = _check_arithmetic(arithmetic)
     limited = _with_time_limit(target, time_limit)
@@ -556,7 +586,7 @@ def _run_properties(
     start = time.perf_counter()
     # a hung target ends the search: every further call would wait out the limit again
     with suppress(TargetHung):
-        _search_all(props, limited, method, strategy, examples, seed, reports, found)
+        _search_all(props, limited, method, strategy, examples, seed, reports, found, guided)
     share = (time.perf_counter() - start) / len(props)
     for prop, report, record in zip(props, reports, found, strict=True):
         report.seconds = share
@@ -608,24 +638,38 @@ def _holds_when_flushing(
     return all(c.holds() for c in comparisons)
 
 
-def probe_flushing(target: Target) -> bool | None:
-    """Call ``target`` once on a 1-1-1 network fed a subnormal input: a target that computes
-    with gradual underflow returns a nonzero relevance (the unit is on), one that flushes
-    returns 0. None when the probe says nothing (the target raised or returned no number)."""
-    dtype = np.float64
+def _probes(dtype: type[np.floating[Any]]) -> Iterator[tuple[list[Array], list[Array], Array]]:
+    """1-1-1 networks fed a subnormal input whose unit is on under gradual underflow and off
+    once the input is flushed: weights of 1 first, then weights that lift the pre-activation to
+    a normal number and the logit far above any stabiliser (where ε would swallow the first)."""
     tiny = float(np.finfo(dtype).tiny)
-    one = np.ones((1, 1), dtype)
-    weights, biases = [one, one.copy()], [np.zeros(1, dtype), np.zeros(1, dtype)]
+    zero = [np.zeros(1, dtype), np.zeros(1, dtype)]
     x = np.full((1, 1), tiny / 4, dtype)
-    try:
+    for w0, w1 in ((1.0, 1.0), (2.0**1000, 2.0**200)):
+        yield [np.full((1, 1), w0, dtype), np.full((1, 1), w1, dtype)], zero, x
+
+
+def probe_flushing(target: Target, method: str | Method = "lrp-0") -> bool | None:
+    """Call ``target`` on a network fed a subnormal input, where ``method``'s reference gives a
+    nonzero relevance: a target that computes with gradual underflow returns a nonzero value
+    too, one that flushes returns 0. None when the probe says nothing (the reference is 0 or
+    not finite on every probe, or the target raised or returned no number)."""
+    reference = resolve_method(method).reference
+    classes: Array = np.zeros(1, np.intp)  # (the protocol types classes as its other arrays)
+    for weights, biases, x in _probes(np.float64):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            result = np.asarray(target(weights, biases, x, np.zeros(1, np.intp)), dtype=np.float64)
-    except (Exception, TargetHung):  # a probe never fails the gate: the properties speak
-        return None
-    if result.shape != (1, 1) or not np.isfinite(result).all():
-        return None
-    return bool(result[0, 0] == 0)
+            expected = np.asarray(reference(weights, biases, x, classes), dtype=np.float64)
+            if not (np.isfinite(expected).all() and expected[0, 0] != 0):
+                continue
+            try:
+                result = np.asarray(target(weights, biases, x, classes), dtype=np.float64)
+            except (Exception, TargetHung):  # a probe never fails the gate: the properties do
+                return None
+        if result.shape != (1, 1) or not np.isfinite(result).all():
+            return None
+        return bool(result[0, 0] == 0)
+    return None
 
 
 def run_gate(
@@ -640,6 +684,7 @@ def run_gate(
     cases: st.SearchStrategy[SeedCase] | None = None,
     shrink: bool = True,
     arithmetic: str = "ieee",
+    guided: bool = False,
 ) -> GateReport:
     """Run every property ``method`` implies (or the chosen ``properties``) against ``target``,
     held to the ``arithmetic`` model (``ieee`` or ``ftz``)."""
@@ -661,10 +706,11 @@ def run_gate(
         cases,
         shrink,
         arithmetic,
+        guided,
     )
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
-    flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit))
+    flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit), chosen)
     return GateReport(label, chosen.spec, seed, reports, arithmetic, flushes, shrink)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from hypothesis import strategies as st
@@ -114,7 +114,10 @@ def _floats(low: float, high: float, width: FloatWidth) -> st.SearchStrategy[flo
 def _arrays(
     dtype: np.dtype[Any], shape: tuple[int, ...], low: float, high: float
 ) -> st.SearchStrategy[Array]:
-    return hnp.arrays(dtype, shape, elements=_floats(low, high, _DTYPES[dtype]))
+    # the fill value (most entries of a large array) is never 0: zeros come from the drawn
+    # entries and the exact-zero masks, not from whole arrays of them
+    elements = _floats(low, high, _DTYPES[dtype])
+    return hnp.arrays(dtype, shape, elements=elements, fill=elements.filter(bool))
 
 
 @functools.cache
@@ -126,8 +129,13 @@ _BIAS_KINDS = st.sampled_from(["zero", "random"])
 
 
 def _mask(draw: st.DrawFn, n: int, label: str) -> Array:
-    """``n`` booleans from one draw (it shrinks to all False)."""
-    return _bits(draw(_integers(0, 2**n - 1), label=label), n)
+    """``n`` booleans, none set in about half the cases and about a quarter of them in the
+    others (Hypothesis draws large integers with most bits set, so one draw alone would set
+    most of them: inputs mostly zero, units mostly dead). Shrinks to none set."""
+    if not draw(st.booleans(), label=label):
+        return np.zeros(n, dtype=bool)
+    first, second = (draw(_integers(0, 2**n - 1), label=label) for _ in range(2))
+    return _bits(first & second, n)
 
 
 @st.composite
@@ -141,6 +149,7 @@ def _network(
     scale_exponents: tuple[int, int],
     input_bound: float,
     dead_units: bool,
+    dense: bool = False,
 ) -> Network:
     dtype = np.dtype(np.float64 if width == 64 else np.float32)
     n_layers = draw(_integers(*depth), label="depth")
@@ -157,12 +166,12 @@ def _network(
     for i in range(n_layers):
         shape = (sizes[i], sizes[i + 1])
         exponent = draw(_integers(*scale_exponents), label="weight scale")
-        W = draw(_arrays(dtype, shape, -2.0, 2.0)) * dtype.type(2.0**exponent)
+        W = _values(draw, dtype, shape, 2.0, dense) * dtype.type(2.0**exponent)
         kind = draw(_BIAS_KINDS, label="biases")
         b = np.zeros(sizes[i + 1], dtype)
         if kind == "random":
             b_exponent = draw(_integers(*scale_exponents), label="bias scale")
-            b = draw(_arrays(dtype, (sizes[i + 1],), -2.0, 2.0)) * dtype.type(2.0**b_exponent)
+            b = _values(draw, dtype, (sizes[i + 1],), 2.0, dense) * dtype.type(2.0**b_exponent)
         reach = np.abs(W.astype(np.float64)).T @ bound  # max |a @ W| over inputs in range
         if dead_units and i < n_layers - 1:
             dead = _mask(draw, sizes[i + 1], "dead units")
@@ -220,6 +229,20 @@ def networks(
     )
 
 
+def _values(
+    draw: st.DrawFn, dtype: np.dtype[Any], shape: tuple[int, ...], bound: float, dense: bool
+) -> Array:
+    """An array of values in [-bound, bound]: drawn by Hypothesis element by element (they
+    shrink to simple numbers), or, if ``dense``, full mantissas from a generator seeded by one
+    draw. Large drawn arrays are mostly one fill value, often exact in any precision; code that
+    loses precision from some size on shows only on dense ones."""
+    if not dense:
+        return draw(_arrays(dtype, shape, -bound, bound))
+    rng = np.random.default_rng(draw(_integers(0, 2**32 - 1), label="dense values"))
+    values = rng.uniform(-bound, bound, shape)
+    return np.where(rng.random(shape) < 0.1, 0.0, values).astype(dtype)
+
+
 def inputs(
     network: Network, *, min_batch: int = 1, max_batch: int = 3, bound: float = 1.0
 ) -> st.SearchStrategy[Array]:
@@ -240,9 +263,13 @@ def _inputs(draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: fl
     return _draw_inputs(draw, network, batch, bound)
 
 
-def _draw_inputs(draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: float) -> Array:
+def _draw_inputs(
+    draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: float, dense: bool = False
+) -> Array:
     n = draw(_integers(*batch), label="batch size")
-    x = draw(_arrays(network.dtype, (n, network.n_inputs), -bound, bound))
+    x = _values(draw, network.dtype, (n, network.n_inputs), bound, dense)
+    if dense:  # exact zeros are among the dense values already
+        return x
     zeros = _mask(draw, x.size, "exact zeros").reshape(x.shape)
     return np.where(zeros, network.dtype.type(0), x)
 
@@ -350,11 +377,16 @@ class _Placement:
     of choices, so that shrinking the network does not shift them (and they shrink to none)."""
 
     kind: str
-    row: int  # the sample on the kinks (modulo the batch size)
-    units: int  # bit ``8 * layer + unit``: that unit is moved (units past 8 use bit ``unit % 8``)
+    row: int  # the sample on the kinks (modulo the number of samples that are not all zero)
+    units: int  # bit ``unit % 8`` set: that unit is moved, in every hidden layer
     offset: int  # 0: on the kink; k: a relative 2**-k off it
     side: float
     pair: int  # the pair lies at that sample times 1 ± 2**-pair
+
+
+_KINK_DISTANCES = (0, 52, 40, 26, 8, 2, 1)
+"""How far from its kink a placed unit sits, as ``k`` in a relative ``2**-k`` (0: on it): at
+the last bits of the pre-activation, a few more, half of them, and far off."""
 
 
 @st.composite
@@ -365,8 +397,8 @@ def _placements(draw: st.DrawFn) -> _Placement:
     return _Placement(
         kind,
         draw(_integers(0, 255), label="sample on the kinks"),
-        draw(_integers(0, 2**64 - 1), label="units on the kinks"),
-        draw(_integers(0, 60), label="distance from the kink"),
+        draw(_integers(1, 255), label="units on the kinks"),
+        draw(st.sampled_from(_KINK_DISTANCES), label="distance from the kink"),
         draw(_SIGNS, label="side of the kink"),
         draw(_integers(1, 40), label="pair distance"),
     )
@@ -378,12 +410,14 @@ def _on_boundaries(net1: Network, x1: Array, placement: _Placement) -> tuple[Net
     if placement.kind == "none" or net1.depth < 2:
         return net1, x1
     dtype = net1.dtype
-    row = placement.row % x1.shape[0]
+    # a sample that is not all zeros, where the kink depends on the inputs, if there is one
+    nonzero = np.flatnonzero(np.any(x1 != 0, axis=1))
+    row = int(nonzero[placement.row % len(nonzero)]) if len(nonzero) else 0
     a = x1[row]
     layers = list(net1.layers)
     for i, layer in enumerate(layers[:-1]):
         n = layer.b.shape[0]
-        units = _bits(placement.units >> (8 * (i % 8)), min(n, 8))[np.arange(n) % 8]
+        units = _bits(placement.units, 8)[np.arange(n) % 8]
         terms = a @ layer.W
         scale = np.abs(a) @ np.abs(layer.W) + np.abs(layer.b)
         off = placement.side * 2.0**-placement.offset * scale if placement.offset else 0.0
@@ -408,25 +442,56 @@ def _seed_case(
     boundaries: bool,
 ) -> SeedCase:
     width = _width_of(net_kwargs["dtype"])
-    e = _DEFAULT_EXPONENTS[width] // 2
-    bound = 2.0 ** draw(_integers(-e, e), label="input scale")
+    e = _DEFAULT_EXPONENTS[width]
+    # scales: free, or all small, or all large, so that defects that live at one end of the
+    # range show early instead of waiting for every exponent to land there at once
+    regime = SCALE_REGIMES[draw(_integers(0, len(SCALE_REGIMES) - 1), label="scale regime")]
+    low, high = {"free": (-e, e), "small": (-e, -3 * e // 4), "large": (3 * e // 4, e)}[regime]
+    bound = 2.0 ** draw(_integers(low // 2, high // 2), label="input scale")
     placement = draw(_placements()) if boundaries else _Placement("none", 0, 0, 0, 1.0, 1)
+    dense = False
     if large is not None and draw(_integers(0, 7), label="size tier") == 7:
-        (low, high), batch = large
-        net_kwargs = {**net_kwargs, "min_width": low, "max_width": high}
-    net1 = draw(_network_strategy(tuple(sorted(net_kwargs.items())), bound))
-    x1 = _draw_inputs(draw, net1, batch, bound)
+        (min_width, max_width), batch = large
+        net_kwargs = {**net_kwargs, "min_width": min_width, "max_width": max_width}
+        dense = draw(_integers(0, 3), label="dense values") > 0  # mostly: precision shows
+    net_kwargs = {**net_kwargs, "scale_exponents": (low, high)}
+    net1 = draw(_network_strategy(tuple(sorted(net_kwargs.items())), bound, dense))
+    x1 = _draw_inputs(draw, net1, batch, bound, dense)
     net1, x1 = _on_boundaries(net1, x1, placement)
     m = _draw_shift(draw, net1.n_inputs, x1, net1.dtype, bound, kinds)
-    chosen = draw(_class_arrays(net1.n_outputs, x1.shape[0]))
+    chosen: Array  # (the case's classes are typed as its other arrays)
+    if dense:
+        rng = np.random.default_rng(draw(_integers(0, 2**32 - 1), label="dense classes"))
+        chosen = cast(Array, rng.integers(0, net1.n_outputs, x1.shape[0]).astype(np.intp))
+    else:
+        chosen = draw(_class_arrays(net1.n_outputs, x1.shape[0]))
     return SeedCase(net1, x1, m, chosen)
 
 
 @functools.cache
 def _network_strategy(
-    net_kwargs: tuple[tuple[str, Any], ...], bound: float
+    net_kwargs: tuple[tuple[str, Any], ...], bound: float, dense: bool
 ) -> st.SearchStrategy[Network]:
-    return networks(**dict(net_kwargs), input_bound=bound)
+    if not dense:
+        return networks(**dict(net_kwargs), input_bound=bound)
+    kw = dict(net_kwargs)
+    width = _width_of(kw["dtype"])
+    return _network(
+        (1, kw["max_depth"]),
+        (kw["min_width"], kw["max_width"]),
+        None,
+        None,
+        width,
+        kw["scale_exponents"],
+        bound,
+        kw["dead_units"],
+        True,
+    )
+
+
+SCALE_REGIMES = ("free", "small", "large")
+"""How :func:`seed_cases` picks the scales of a case: every exponent on its own (``free``), or
+all of them in the lowest (``small``) or highest (``large``) quarter of the range."""
 
 
 def seed_cases(
@@ -470,7 +535,9 @@ def seed_cases(
         networks(**{**net_kwargs, "min_width": large_width[0], "max_width": large_width[1]})
     if not set(kinds) <= set(SHIFT_KINDS) or not kinds:
         raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {SHIFT_KINDS}")
-    large = None if large_width is None else (tuple(large_width), tuple(large_batch))
+    large = None
+    if large_width is not None:
+        large = ((large_width[0], large_width[1]), (large_batch[0], large_batch[1]))
     return _seed_case(net_kwargs, (1, max_batch), tuple(kinds), large, bool(boundaries))
 
 
