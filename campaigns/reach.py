@@ -17,8 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lrp_invariants.gate import run_gate  # noqa: E402
-from tests.reach_mutants import REACH_MUTANTS  # noqa: E402
+from tests.reach_mutants import REACH_MUTANTS
+
+from lrp_invariants.gate import run_gate
 
 
 def main() -> int:
