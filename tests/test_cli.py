@@ -418,8 +418,8 @@ def test_a_failure_shows_the_minimal_case_and_the_largest_error_both_replayable(
 def test_the_command_line_draws_wider_networks_and_larger_batches_when_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A target wrong only from 16 units on passes the default sizes and fails when the search
-    may draw them."""
+    """A target wrong only from 16 units on passes when the large size tier is switched off and
+    fails at the default sizes, and with the small tier widened."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "wide.py").write_text(
         "from lrp_invariants.targets import lrp_0\n\n\n"
@@ -429,8 +429,9 @@ def test_the_command_line_draws_wider_networks_and_larger_batches_when_asked(
     )
     target = f"{tmp_path / 'wide.py'}:wrong_when_wide"
     check = ["check", target, "--method", "lrp-0", "--property", "reference", "--no-shrink"]
-    assert main(check) == 0
-    assert main([*check, "--max-width", "32", "--max-batch", "8"]) == 1
+    assert main([*check, "--large-width", "none"]) == 0
+    assert main(check) == 1
+    assert main([*check, "--large-width", "none", "--max-width", "32", "--max-batch", "8"]) == 1
 
 
 def test_a_width_beyond_what_the_strategies_draw_exits_2(

@@ -185,16 +185,28 @@ class GateReport:
 
 
 def describe_case(case: SeedCase) -> str:
-    """Sizes and values of a case, small enough to read."""
-    with np.printoptions(precision=17, threshold=200, linewidth=100):
+    """Sizes and values of a case, small enough to read: every value of a small case (to the
+    last digit, so that it can be typed back), the corners of a large one (the saved .npz holds
+    it whole)."""
+
+    def show(values: Array) -> str:
+        if values.size <= _SHOWN_WHOLE:
+            return str(values.tolist())
+        return np.array2string(values, threshold=_SHOWN_WHOLE, edgeitems=2, separator=", ")
+
+    with np.printoptions(precision=17, linewidth=100):
         weights = "; ".join(
-            f"W{i}={w.tolist()} b{i}={b.tolist()}"
+            f"W{i}={show(w)} b{i}={show(b)}"
             for i, (w, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True))
         )
         return (
             f"network {'-'.join(map(str, case.net1.widths))} ({case.net1.dtype}): {weights}; "
-            f"x1={case.x1.tolist()}; m={case.m.tolist()}; classes={case.classes.tolist()}"
+            f"x1={show(case.x1)}; m={show(case.m)}; classes={show(case.classes)}"
         )
+
+
+_SHOWN_WHOLE = 64
+"""Arrays up to this many entries are printed whole in a report; larger ones by their corners."""
 
 
 class _Recorder:
