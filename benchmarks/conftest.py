@@ -26,3 +26,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 f"{bench.group:>8}  {bench.name:<40} {bench.stats.min / floor.min:5.2f}x "
                 f"{bench.stats.median / floor.median:6.2f}x"
             )
+
+    extras = [b for b in benchmarks if b.extra_info]
+    if extras:
+        terminalreporter.section("throughput")
+        for bench in extras:
+            for key, value in bench.extra_info.items():
+                terminalreporter.write_line(f"{bench.name}: {value} {key}")

@@ -3,7 +3,8 @@
 ``python campaigns/soundness.py --seeds 1 2 3 --examples 1000 [--jobs 2] [--log FILE]
 [--arithmetic ftz]``
 
-Each seed runs one Hypothesis search per property of the thorough kind (random, no database):
+Each seed runs one Hypothesis search per property of the thorough kind (random, no database,
+the gate's default cases: both size tiers, units on their kinks, scales swept):
 every drawn case is checked against every correct target that claims a method implying the
 property, the built-in references and the alternatives of ``tests/alternatives.py`` alike, so one
 drawn case serves all of them. A failure is a false alarm of the gate (every target here is
@@ -34,10 +35,9 @@ sys.path.insert(0, str(ROOT))
 from tests.alternatives import ALTERNATIVES  # noqa: E402
 from tests.flushing import FLUSHING  # noqa: E402
 
-from lrp_invariants import strategies as lst  # noqa: E402
 from lrp_invariants import targets  # noqa: E402
 from lrp_invariants.cases import SeedCase  # noqa: E402
-from lrp_invariants.gate import describe_case  # noqa: E402
+from lrp_invariants.gate import default_cases, describe_case  # noqa: E402
 from lrp_invariants.invariants import PROPERTIES, InvariantViolation, TargetMisbehaved  # noqa: E402
 from lrp_invariants.methods import METHODS, Method  # noqa: E402
 
@@ -98,7 +98,7 @@ def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, 
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=lst.seed_cases(), data=st.data())
+    @given(case=default_cases(), data=st.data())
     def search(case: SeedCase, data: st.DataObject) -> None:
         case = case.under(flush)
         _ENCLOSED.clear()

@@ -182,3 +182,37 @@ def test_the_stabiliser_multiplies_the_underflow_of_its_quotient() -> None:
     )
     rules = [LRP0(), LRP0(), Epsilon(100.0)]
     require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
+
+
+def _lrp_epsilon_summed_left_to_right(
+    weights: Any, biases: Any, x: Any, classes: Any
+) -> np.ndarray[Any, Any]:
+    """LRP-ε on a one-layer network, its logit summed input by input in the input's dtype: a
+    correct order in which ``3e-5 + 1024 - 1024`` rounds to 0 in float32."""
+    (W,), (b,) = weights, biases
+    rows = np.arange(len(x))
+    z = np.repeat(b[None, :], len(x), axis=0)
+    for i in range(x.shape[1]):
+        z = z + x[:, i : i + 1] * W[i]
+    zc = z[rows, classes]
+    den = zc + np.where(zc >= 0, 1e-9, -1e-9).astype(zc.dtype)
+    s = np.divide(zc, den, out=np.zeros_like(zc), where=zc != 0)
+    return x * W[:, classes].T * s[:, None]
+
+
+def test_an_epsilon_logit_whose_ball_holds_zero_may_pass_nothing() -> None:
+    """float32 gate, large tier: net3's logit cancels (x3 = 1024 beside -m = -1024) and rounds to
+    0, so correct code returns no relevance at all; the exact logit is 3e-5. The top layer's
+    factor ``|z| / (|z| + ε)`` was evaluated at the ends of the ball of ``|z|``, whose lower end
+    lies below 0 when z's ball holds 0, where ``v / (v + ε)`` is about 1, not 0."""
+    f = np.float32
+    net1 = Network.from_arrays([np.array([[1], [1]], f)], [np.zeros(1, f)])
+    case = SeedCase(net1, np.array([[2.0**-15, 0]], f), np.array([0, 1024], f), np.array([0]))
+    method = lrp_method(Epsilon(1e-9))
+    check_property(
+        PROPERTIES["shift-decomposition"],
+        case,
+        _lrp_epsilon_summed_left_to_right,
+        method,
+        Replayer([]),
+    )

@@ -204,6 +204,13 @@ def _parser() -> argparse.ArgumentParser:
         help="with --network: draw batches from these (n, d) inputs",
     )
     check.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the precision of the drawn cases: the target receives and returns arrays of this "
+        "dtype, and every tolerance is derived for it (default float64)",
+    )
+    check.add_argument(
         "--arithmetic",
         choices=("ieee", "ftz"),
         default="ieee",
@@ -383,7 +390,7 @@ def _check(args: argparse.Namespace) -> int:
 
     try:
         if args.network is not None:
-            network = load_network(args.network)
+            network = load_network(args.network).astype(args.dtype)
             x = None if args.inputs is None else load_inputs(args.inputs, network)
             cases = strategies.cases_on(network, x, max_batch=args.max_batch)
         elif args.inputs is not None:
@@ -396,6 +403,7 @@ def _check(args: argparse.Namespace) -> int:
                 max_batch=args.max_batch,
                 large_width=args.large_width,
                 large_batch=args.large_batch,
+                dtype=args.dtype,
             )
     except (InvalidArgument, BadFile) as error:
         raise UsageError(str(error)) from None
@@ -414,6 +422,7 @@ def _check(args: argparse.Namespace) -> int:
         arithmetic=args.arithmetic,
         cases=cases,
         guided=args.guided,
+        dtype=args.dtype,
     )
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     for prop in report.properties:

@@ -99,6 +99,7 @@ class PropertyReport:
     size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
     worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
     minimised: bool = True  # whether the shown case was shrunk (not under --no-shrink)
+    dtype: str | None = None  # the precision of the cases it ran on (None: none ran)
 
     @property
     def ok(self) -> bool:
@@ -116,6 +117,7 @@ class GateReport:
     arithmetic: str = "ieee"
     flushes: bool | None = None  # what a probe of the target said (None: not probed)
     shrunk: bool = True  # whether failing cases were minimised
+    dtype: str = "float64"  # the precision the cases were drawn in
 
     @property
     def ok(self) -> bool:
@@ -125,6 +127,8 @@ class GateReport:
         lines = [
             f"lrp-invariants gate: {self.target} claims {self.method}",
             f"arithmetic: {ARITHMETICS[self.arithmetic]}",
+            f"precision: {self.dtype} (tolerances derived for unit roundoff "
+            f"2**-{np.finfo(self.dtype).nmant + 1})",
         ]
         if self.flushes and self.arithmetic == "ieee":
             lines.append(
@@ -304,14 +308,17 @@ def default_cases(
     max_batch: int = DEFAULT_MAX_BATCH,
     large_width: tuple[int, int] | None = DEFAULT_LARGE_WIDTH,
     large_batch: tuple[int, int] = DEFAULT_LARGE_BATCH,
+    dtype: Any = np.float64,
 ) -> st.SearchStrategy[SeedCase]:
     """The cases the gate draws unless told otherwise: mostly small, one in about eight in the
-    large size tier, hidden units placed on their kinks (:func:`strategies.seed_cases`)."""
+    large size tier, hidden units placed on their kinks (:func:`strategies.seed_cases`), in
+    ``dtype`` (float64, or float32 with every tolerance derived for float32)."""
     return lst.seed_cases(
         max_width=max_width,
         max_batch=max_batch,
         large_width=large_width,
         large_batch=large_batch,
+        dtype=dtype,
     )
 
 
@@ -443,6 +450,7 @@ def _search_all(
                 record.largest.update(case=case, draws=list(recorder.values), size=size)
         for report in reports:  # counted once the case has run through every property
             report.examples += 1
+            report.dtype = case.net1.dtype.name
 
     if seed is not None:
         search = hypothesis_seed(seed)(search)
@@ -567,12 +575,16 @@ def run_property(
     shrink: bool = True,
     arithmetic: str = "ieee",
     guided: bool = False,
+    dtype: Any = np.float64,
 ) -> PropertyReport:
     """Search for a counterexample to one property; shrink it to a minimal one if ``shrink``.
 
     ``arithmetic`` is the model the target is held to: ``ieee`` (gradual underflow) or ``ftz``
-    (flush-to-zero, denormals-are-zero); see :data:`ARITHMETICS`.
+    (flush-to-zero, denormals-are-zero); see :data:`ARITHMETICS`. ``dtype`` is the precision
+    of the default cases (``cases``, if given, carry their own).
     """
+    if cases is None:
+        cases = default_cases(dtype=_check_dtype(dtype))
     return _run_properties(
         [prop], target, method, examples, seed, time_limit, cases, shrink, arithmetic, guided
     )[0]
@@ -629,6 +641,20 @@ ARITHMETICS = {
 """The arithmetic models a target can be held to (``--arithmetic``)."""
 
 
+DTYPES = ("float64", "float32")
+"""The precisions the gate draws cases in (``--dtype``); every tolerance follows the dtype."""
+
+
+def _check_dtype(dtype: Any) -> np.dtype[Any]:
+    try:
+        chosen = np.dtype(dtype)
+    except TypeError:
+        chosen = None
+    if chosen is None or chosen.name not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return chosen
+
+
 def _check_arithmetic(arithmetic: str) -> bool:
     if arithmetic not in ARITHMETICS:
         raise ValueError(
@@ -657,18 +683,21 @@ def _probes(dtype: type[np.floating[Any]]) -> Iterator[tuple[list[Array], list[A
     tiny = float(np.finfo(dtype).tiny)
     zero = [np.zeros(1, dtype), np.zeros(1, dtype)]
     x = np.full((1, 1), tiny / 4, dtype)
-    for w0, w1 in ((1.0, 1.0), (2.0**1000, 2.0**200)):
+    big = 2.0 ** (np.finfo(dtype).maxexp - 24)  # lifts a subnormal input to a normal number
+    for w0, w1 in ((1.0, 1.0), (big, 2.0 ** (np.finfo(dtype).maxexp // 5))):
         yield [np.full((1, 1), w0, dtype), np.full((1, 1), w1, dtype)], zero, x
 
 
-def probe_flushing(target: Target, method: str | Method = "lrp-0") -> bool | None:
+def probe_flushing(
+    target: Target, method: str | Method = "lrp-0", dtype: Any = np.float64
+) -> bool | None:
     """Call ``target`` on a network fed a subnormal input, where ``method``'s reference gives a
     nonzero relevance: a target that computes with gradual underflow returns a nonzero value
     too, one that flushes returns 0. None when the probe says nothing (the reference is 0 or
     not finite on every probe, or the target raised or returned no number)."""
     reference = resolve_method(method).reference
     classes: Array = np.zeros(1, np.intp)  # (the protocol types classes as its other arrays)
-    for weights, biases, x in _probes(np.float64):
+    for weights, biases, x in _probes(np.dtype(dtype).type):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             expected = np.asarray(reference(weights, biases, x, classes), dtype=np.float64)
@@ -697,10 +726,16 @@ def run_gate(
     shrink: bool = True,
     arithmetic: str = "ieee",
     guided: bool = False,
+    dtype: Any = np.float64,
 ) -> GateReport:
     """Run every property ``method`` implies (or the chosen ``properties``) against ``target``,
-    held to the ``arithmetic`` model (``ieee`` or ``ftz``)."""
+    held to the ``arithmetic`` model (``ieee`` or ``ftz``), on cases in ``dtype`` (float64 or
+    float32: the target receives and must return that dtype; ``cases``, if given, carry their
+    own)."""
     _check_arithmetic(arithmetic)
+    dtype = _check_dtype(dtype)
+    if cases is None:
+        cases = default_cases(dtype=dtype)
     chosen = resolve_method(method)
     names = list(properties) if properties is not None else list(chosen.properties)
     unknown = [name for name in names if name not in PROPERTIES]
@@ -722,8 +757,11 @@ def run_gate(
     )
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
-    flushes = None if hung else probe_flushing(_with_time_limit(target, time_limit), chosen)
-    return GateReport(label, chosen.spec, seed, reports, arithmetic, flushes, shrink)
+    drawn = next((r.dtype for r in reports if r.dtype is not None), dtype.name)
+    flushes = None
+    if not hung:
+        flushes = probe_flushing(_with_time_limit(target, time_limit), chosen, drawn)
+    return GateReport(label, chosen.spec, seed, reports, arithmetic, flushes, shrink, drawn)
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

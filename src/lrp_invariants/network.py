@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 Array = NDArray[np.floating]
 OutputActivation = Literal["identity", "softmax", "logistic"]
@@ -197,6 +197,19 @@ class Network:
     @property
     def dtype(self) -> np.dtype[np.floating]:
         return self.layers[0].W.dtype
+
+    def astype(self, dtype: DTypeLike) -> Network:
+        """The same network with every weight and bias rounded to ``dtype`` (itself if it is
+        already of that dtype). Constant inputs (net3's) are not supported here."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        if any(layer.constant is not None for layer in self.layers):
+            raise ValueError("astype: give a plain network, not one with constant inputs")
+        return Network.from_arrays(
+            [w.astype(dtype) for w in self.weights],
+            [b.astype(dtype) for b in self.biases],
+            self.output,
+        )
 
     @property
     def n_inputs(self) -> int:

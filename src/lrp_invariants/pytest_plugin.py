@@ -30,6 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="ieee",
         help="the target's arithmetic: ieee (gradual underflow) or ftz (flush-to-zero)",
     )
+    group.addoption(
+        "--lrp-dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the precision of the drawn cases and of every tolerance (default float64)",
+    )
 
 
 def pytest_collection_modifyitems(
@@ -86,6 +92,7 @@ class GateItem(pytest.Item):
             examples=self.config.getoption("lrp_examples"),
             seed=self.config.getoption("lrp_seed"),
             arithmetic=self.config.getoption("lrp_arithmetic"),
+            dtype=self.config.getoption("lrp_dtype"),
         )
         if not report.ok:
             gate = GateReport(
@@ -94,6 +101,7 @@ class GateItem(pytest.Item):
                 self.config.getoption("lrp_seed"),
                 [report],
                 self.config.getoption("lrp_arithmetic"),
+                dtype=self.config.getoption("lrp_dtype"),
             )
             raise GateFailure(gate.render())
 

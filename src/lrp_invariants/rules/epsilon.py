@@ -207,9 +207,16 @@ def enclose_stabilised(
     n_terms = W.shape[0] * (1 if c is None else 2) + 1
     delta = 2 * p.gamma(n_terms) * summed
     if h is not None and top:
-        # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0
+        # s = z / (z + ε sign z) = |z| / (|z| + ε), and 1[z != 0] for ε = 0; increasing on
+        # |z| >= 0 only: the ball of |z| reaches below 0 where z's ball holds 0, and there the
+        # least value is 0 (an exact zero logit passes nothing), not v / (v + ε) at a negative v
         factor = monotone(
-            lambda v: ratio_or_zero(v, v + eps) if eps else (v > 0) * 1.0, magnitude(z, p), p, 2
+            lambda v: (
+                ratio_or_zero(np.maximum(v, 0), np.maximum(v, 0) + eps) if eps else (v > 0) * 1.0
+            ),
+            magnitude(z, p),
+            p,
+            2,
         )
         factor = _two_evaluations(factor, z, delta, eps, True, p)
         s = mul(factor, h, p)
