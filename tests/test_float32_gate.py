@@ -54,10 +54,9 @@ def test_the_command_line_gates_in_float32_and_says_so(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    target = f"{Path(__file__).parent / 'float32_targets.py'}:lrp_epsilon_float32"
     status = main(
-        ["check", f"{Path(__file__).parent / 'float32_targets.py'}:lrp_epsilon_float32"]
-        + ["--method", "lrp-epsilon"]
-        + ["--dtype", "float32", "--examples", "20"]
+        ["check", target, "--method", "lrp-epsilon", "--dtype", "float32", "--examples", "20"]
     )
     out = capsys.readouterr().out
     assert status == 0, out
