@@ -1,7 +1,7 @@
 """Soundness campaign: every correct implementation, every property of its method, random seeds.
 
 ``python campaigns/soundness.py --seeds 1 2 3 --examples 1000 [--jobs 2] [--log FILE]
-[--arithmetic ftz]``
+[--arithmetic ftz] [--dtype float32]``
 
 Each seed runs one Hypothesis search per property of the thorough kind (random, no database,
 the gate's default cases: both size tiers, units on their kinks, scales swept):
@@ -72,7 +72,9 @@ Method.enclose = _cached(_enclose)  # type: ignore[method-assign]
 Method.enclose_layers = _cached(_enclose_layers)  # type: ignore[method-assign]
 
 
-def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, Any]:
+def _search(
+    prop_name: str, seed: int, examples: int, flush: bool, dtype: str = "float64"
+) -> dict[str, Any]:
     prop = PROPERTIES[prop_name]
     correct = {**CORRECT, **FLUSHING} if flush else CORRECT
     claimants = [
@@ -84,6 +86,7 @@ def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, 
         "seed": seed,
         "property": prop_name,
         "arithmetic": "ftz" if flush else "ieee",
+        "dtype": dtype,
         "cases": 0,
         "checks": 0,
     }
@@ -98,7 +101,7 @@ def _search(prop_name: str, seed: int, examples: int, flush: bool) -> dict[str, 
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=default_cases(), data=st.data())
+    @given(case=default_cases(dtype=dtype), data=st.data())
     def search(case: SeedCase, data: st.DataObject) -> None:
         case = case.under(flush)
         _ENCLOSED.clear()
@@ -128,12 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--arithmetic", choices=("ieee", "ftz"), default="ieee")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     args = parser.parse_args(argv)
     flush = args.arithmetic == "ftz"
     jobs = [(name, seed) for seed in args.seeds for name in PROPERTIES]
     totals = {"cases": 0, "checks": 0, "false_alarms": 0}
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(_search, name, seed, args.examples, flush) for name, seed in jobs]
+        futures = [
+            pool.submit(_search, name, seed, args.examples, flush, args.dtype)
+            for name, seed in jobs
+        ]
         for future in futures:
             record = future.result()
             for key in ("cases", "checks"):

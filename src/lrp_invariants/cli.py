@@ -211,6 +211,25 @@ def _parser() -> argparse.ArgumentParser:
         "dtype, and every tolerance is derived for it (default float64)",
     )
     check.add_argument(
+        "--torch",
+        action="store_true",
+        help="the target follows the torch protocol: fn(model: nn.Sequential, x: Tensor, "
+        "classes: Tensor) -> Tensor (needs the torch extra)",
+    )
+    check.add_argument(
+        "--device",
+        default=None,
+        help="with --torch: where the gate builds the model and the tensors (cpu, cuda, "
+        "cuda:1; default cpu)",
+    )
+    check.add_argument(
+        "--nondeterministic",
+        dest="deterministic",
+        action="store_false",
+        help="the target may differ between two calls on the same arrays (atomic reductions on "
+        "a GPU): hold repeated calls to the derived bounds instead of bit for bit",
+    )
+    check.add_argument(
         "--arithmetic",
         choices=("ieee", "ftz"),
         default="ieee",
@@ -410,6 +429,10 @@ def _check(args: argparse.Namespace) -> int:
     method = configured_method(args)
     assert method is not None  # required for check
     target = load_target(args.target)
+    if args.device is not None and not args.torch:
+        raise UsageError("--device needs --torch: plain targets take numpy arrays")
+    if args.torch:
+        target = _torch_target(target, args.device or "cpu")
     report = run_gate(
         target,
         method,
@@ -423,6 +446,7 @@ def _check(args: argparse.Namespace) -> int:
         cases=cases,
         guided=args.guided,
         dtype=args.dtype,
+        deterministic=args.deterministic,
     )
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     for prop in report.properties:
@@ -434,6 +458,20 @@ def _check(args: argparse.Namespace) -> int:
                 draw_counterexample(prop.saved, target)
     print(report.render(lambda prop: replay_command(prop, report, args)))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _torch_target(fn: Target, device: str) -> Target:
+    """``fn`` under the torch protocol, or a usage error saying what is missing."""
+    try:
+        from .torch import DeviceUnavailable, torch_target
+    except ImportError as error:
+        raise UsageError(
+            f"--torch needs torch ({error}): pip install 'lrp-invariants[torch]'"
+        ) from None
+    try:
+        return torch_target(fn, device=device)  # type: ignore[arg-type]
+    except DeviceUnavailable as error:
+        raise UsageError(str(error)) from None
 
 
 def _replay(args: argparse.Namespace) -> int:

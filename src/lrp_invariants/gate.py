@@ -20,7 +20,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,7 @@ class GateReport:
     flushes: bool | None = None  # what a probe of the target said (None: not probed)
     shrunk: bool = True  # whether failing cases were minimised
     dtype: str = "float64"  # the precision the cases were drawn in
+    deterministic: bool = True  # False: determinism was checked within the bounds
 
     @property
     def ok(self) -> bool:
@@ -134,6 +135,11 @@ class GateReport:
             lines.append(
                 "  (a probe with a subnormal input suggests the target flushes subnormal numbers "
                 "to zero: if it does by design, declare it with --arithmetic ftz)"
+            )
+        if not self.deterministic:
+            lines.append(
+                "determinism: declared nondeterministic; repeated calls must agree within the "
+                "bounds, not bit for bit"
             )
         for report in self.properties:
             status = "PASS" if report.ok else "FAIL"
@@ -727,16 +733,20 @@ def run_gate(
     arithmetic: str = "ieee",
     guided: bool = False,
     dtype: Any = np.float64,
+    deterministic: bool = True,
 ) -> GateReport:
     """Run every property ``method`` implies (or the chosen ``properties``) against ``target``,
     held to the ``arithmetic`` model (``ieee`` or ``ftz``), on cases in ``dtype`` (float64 or
     float32: the target receives and must return that dtype; ``cases``, if given, carry their
-    own)."""
+    own). A target that declares itself not ``deterministic`` (atomic reductions on a GPU) is
+    held to repeated calls that agree within the derived bounds instead of bit for bit."""
     _check_arithmetic(arithmetic)
     dtype = _check_dtype(dtype)
     if cases is None:
         cases = default_cases(dtype=dtype)
     chosen = resolve_method(method)
+    if not deterministic:
+        chosen = replace(chosen, deterministic=False)
     names = list(properties) if properties is not None else list(chosen.properties)
     unknown = [name for name in names if name not in PROPERTIES]
     if unknown:
@@ -761,7 +771,9 @@ def run_gate(
     flushes = None
     if not hung:
         flushes = probe_flushing(_with_time_limit(target, time_limit), chosen, drawn)
-    return GateReport(label, chosen.spec, seed, reports, arithmetic, flushes, shrink, drawn)
+    return GateReport(
+        label, chosen.spec, seed, reports, arithmetic, flushes, shrink, drawn, deterministic
+    )
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

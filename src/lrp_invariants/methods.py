@@ -64,6 +64,7 @@ class Method:
     times_input: bool  # gradient x input
     properties: tuple[str, ...]
     spec: str = ""
+    deterministic: bool = True  # False: repeated calls need only agree within the bounds
 
     def __post_init__(self) -> None:
         if not self.spec:

@@ -1,7 +1,8 @@
 """Adapters that put real attribution libraries into the gate's target protocol.
 
-``fn(weights, biases, x, classes) -> relevance`` is computed by the library on a float64 torch
-model ``Linear -> ReLU -> ... -> Linear`` built from the arrays (torch keeps ``W`` as (out, in)).
+``fn(weights, biases, x, classes) -> relevance`` is computed by the library on a torch model
+``Linear -> ReLU -> ... -> Linear`` built from the arrays in their precision (float64, or
+float32 under ``--dtype float32``; torch keeps ``W`` as (out, in)).
 They need the optional ``torch`` extra: ``pip install lrp-invariants[torch]``.
 
 * :mod:`lrp_invariants.adapters.zennit_adapter`: Zennit's Epsilon, AlphaBeta and ZPlus rules
@@ -21,14 +22,21 @@ from numpy.typing import ArrayLike
 from ..network import Array, Network
 
 
-def torch_mlp(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> Any:
-    """A float64 ``torch.nn.Sequential`` of Linear and ReLU layers holding the given arrays."""
+def torch_mlp(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], device: str = "cpu"
+) -> Any:
+    """A ``torch.nn.Sequential`` of Linear and ReLU layers holding the given arrays, in their
+    dtype (float32 or float64) on ``device``: the one place where the gate builds torch models
+    (the Zennit and Captum adapters and :func:`lrp_invariants.torch.torch_target`)."""
     import torch
 
     modules: list[torch.nn.Module] = []
     for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
-        W_, b_ = np.asarray(W, np.float64), np.asarray(b, np.float64)
-        linear = torch.nn.Linear(W_.shape[0], W_.shape[1], dtype=torch.float64)
+        single = np.asarray(W).dtype == np.float32
+        W_ = np.asarray(W, np.float32 if single else np.float64)
+        b_ = np.asarray(b, W_.dtype)
+        dtype = torch.float32 if single else torch.float64
+        linear = torch.nn.Linear(W_.shape[0], W_.shape[1], dtype=dtype, device=device)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(W_.T.copy()))
             linear.bias.copy_(torch.from_numpy(b_.copy()))
@@ -39,7 +47,19 @@ def torch_mlp(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> Any:
 
 
 def to_numpy(tensor: Any) -> Array:
-    return np.asarray(tensor.detach().cpu().numpy(), dtype=np.float64)
+    """A tensor as a numpy array of its own precision (float32 stays float32), on the CPU."""
+    array = tensor.detach().cpu().numpy()
+    return np.asarray(array, dtype=np.float32 if array.dtype == np.float32 else np.float64)
+
+
+def from_numpy(values: ArrayLike, device: str = "cpu") -> Any:
+    """An array as a tensor of its own precision (float32 or float64) on ``device``."""
+    import torch
+
+    array = np.array(values)
+    if array.dtype != np.float32:
+        array = array.astype(np.float64)
+    return torch.from_numpy(array).to(device)
 
 
 def network_from_torch(model: Any, dtype: Any = None) -> Network:

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from ..network import Array
 from ..targets import EPSILON
-from . import to_numpy, torch_mlp
+from . import from_numpy, to_numpy, torch_mlp
 
 
 def _explain(
@@ -31,7 +31,7 @@ def _explain(
     for module in model:
         if isinstance(module, torch.nn.Linear):
             module.rule = rule()
-    inputs = torch.from_numpy(np.array(x, dtype=np.float64))
+    inputs = from_numpy(x)
     target = torch.from_numpy(np.asarray(classes, dtype=np.int64))
     return to_numpy(LRP(model).attribute(inputs, target=target))
 

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from ..network import Array
 from ..targets import EPSILON
-from . import to_numpy, torch_mlp
+from . import from_numpy, to_numpy, torch_mlp
 
 
 def exact(denominator: Any) -> Any:
@@ -114,7 +114,7 @@ def _explain_composite(
     from zennit.attribution import Gradient
 
     model = torch_mlp(weights, biases)
-    inputs = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_(True)
+    inputs = from_numpy(x).requires_grad_(True)
     chosen = torch.from_numpy(np.asarray(classes, dtype=np.int64))
 
     def start(output: Any) -> Any:

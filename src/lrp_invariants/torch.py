@@ -1,0 +1,91 @@
+"""The torch protocol: gate attribution code written for torch models, on CPU or GPU.
+
+Your function takes the model, a batch and the chosen classes, as torch code does::
+
+    def lrp(model: torch.nn.Sequential, x: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        ...
+
+and :func:`torch_target` turns it into a gate target: for every drawn case the gate builds the
+``Linear -> ReLU -> ... -> Linear`` model in the case's precision (float32 under
+``dtype="float32"``) on ``device``, hands over ``x`` and ``classes`` as tensors there, and takes
+back an ``(n, d)`` tensor of the same dtype. Needs the ``torch`` extra.
+
+    from lrp_invariants.gate import check
+    from lrp_invariants.torch import torch_target
+
+    check(torch_target(lrp, device="cuda"), "lrp-epsilon", dtype="float32")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .adapters import from_numpy, to_numpy, torch_mlp
+from .methods import Target
+from .network import Array
+
+TorchFunction = Callable[[Any, Any, Any], Any]
+"""``fn(model: torch.nn.Sequential, x: Tensor, classes: Tensor) -> Tensor``."""
+
+
+class DeviceUnavailable(ValueError):
+    """The device asked for does not exist on this machine (no CUDA, too few GPUs)."""
+
+
+def check_device(device: str) -> str:
+    """``device`` if torch can place tensors there; :class:`DeviceUnavailable` saying why not,
+    before any work."""
+    import torch
+
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise DeviceUnavailable(f"device {device!r} is not a torch device: {error}") from None
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(
+                f"device {device!r}: CUDA is not available here (torch {torch.__version__}, "
+                f"built {'with' if torch.version.cuda else 'without'} CUDA)"
+            )
+        index = chosen.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceUnavailable(
+                f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif chosen.type != "cpu":
+        raise DeviceUnavailable(f"device {device!r}: only cpu and cuda are supported")
+    return str(chosen)
+
+
+def torch_target(fn: TorchFunction, *, device: str = "cpu") -> Target:
+    """``fn`` in the gate protocol ``target(weights, biases, x, classes) -> relevance``.
+
+    The model is built once per call from the case's arrays (no state is kept between calls);
+    the relevance must be a tensor of ``x``'s shape and dtype, on any device.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    chosen = check_device(device)
+
+    def target(
+        weights: Sequence[Array], biases: Sequence[Array], x: Array, classes: Array
+    ) -> Array:
+        import torch
+
+        model = torch_mlp(weights, biases, device=chosen)
+        inputs = from_numpy(x, chosen)
+        targets = torch.from_numpy(np.asarray(classes, dtype=np.int64)).to(chosen)
+        relevance = fn(model, inputs, targets)
+        if not isinstance(relevance, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor from {_name(fn)}; got {type(relevance)}")
+        return to_numpy(relevance)
+
+    target.__qualname__ = f"torch_target({_name(fn)}, device={chosen!r})"
+    return target
+
+
+def _name(fn: TorchFunction) -> str:
+    return str(getattr(fn, "__qualname__", repr(fn)))
