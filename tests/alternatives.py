@@ -165,7 +165,8 @@ def _fsum_matmul(a: Array, W: Array) -> Array:
         [
             [math.fsum(a[n, k] * W[k, j] for k in range(W.shape[0])) for j in range(W.shape[1])]
             for n in range(a.shape[0])
-        ]
+        ],
+        dtype=a.dtype,  # each exact sum rounded once to the arrays' precision
     ).reshape(a.shape[0], W.shape[1])
 
 
@@ -181,7 +182,8 @@ def lrp0_fsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Ar
                     for j in range(W.shape[1])
                 ]
                 for n in range(a.shape[0])
-            ]
+            ],
+            dtype=a.dtype,
         ).reshape(a.shape[0], W.shape[1])
         pre.append(z)
         a = np.maximum(z, 0) if i < len(weights) - 1 else z
