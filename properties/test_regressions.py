@@ -216,3 +216,25 @@ def test_an_epsilon_logit_whose_ball_holds_zero_may_pass_nothing() -> None:
         method,
         Replayer([]),
     )
+
+
+def test_a_logit_that_cancels_to_within_its_rounding_may_be_divided_by_another_evaluation() -> None:
+    """Soundness campaign on the gate's new cases (seed 1654756064): net3's logit cancels
+    (``x3 = -3.7e7`` beside ``-m``) to within one rounding of 0 while the exact logit is 4e-121;
+    LRP-ε that sums its denominator anew gets another value, of either sign, down to the sum's
+    grain. The bound had kept ``z' = z`` at such a kink (a gap said in the code); it now holds
+    the ratio within ``±|z| / (grain + ε)`` there."""
+    from tests.alternatives import ALTERNATIVES
+
+    target, method = ALTERNATIVES["epsilon_denominator_recomputed"]
+    weights = [
+        [
+            [-47073.24325686312, 2.7854391791972216e-121, -51843.25987665268],
+            [-22490.372124270965, -50456.08813911013, 7.291122019556398e-304],
+        ]
+    ]
+    x1 = [[8.500485776358709e-126, 0.0], [8.500485776358709e-126, 8.500485776358709e-126]]
+    case = _case(
+        weights, [[0.0, 0.0, 0.0]], x1, [1.4210402550728297e-123, -37454019.91066953], [2, 0]
+    )
+    check_property(PROPERTIES["shift-decomposition"], case, target, METHODS[method], Replayer([]))

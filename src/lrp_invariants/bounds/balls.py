@@ -204,10 +204,11 @@ def mul(a: Ball, b: Ball, p: Precision) -> Ball:
     """``a * b``. A product of two nonzero factors may underflow, even to zero: such a zero is
     not exact, so the underflow slack goes wherever neither factor is known to be zero."""
     mid = a.mid * b.mid
-    spread = times(np.abs(a.mid), b.rad) + times(np.abs(b.mid), a.rad) + times(a.rad, b.rad)
-    magnitude = np.abs(mid) + spread
-    may_underflow = (a.upper > 0) & (b.upper > 0)
-    rad = spread + 2 * p.u * magnitude + 2 * p.eta * may_underflow
+    with np.errstate(over="ignore"):  # an unbounded (inf) radius is a bound that says nothing
+        spread = times(np.abs(a.mid), b.rad) + times(np.abs(b.mid), a.rad) + times(a.rad, b.rad)
+        magnitude = np.abs(mid) + spread
+        may_underflow = (a.upper > 0) & (b.upper > 0)
+        rad = spread + 2 * p.u * magnitude + 2 * p.eta * may_underflow
     return Ball(mid, p.widen(rad, 6))
 
 

@@ -147,7 +147,9 @@ def _sign(v: F64) -> F64:
     return np.where(v >= 0, 1.0, -1.0)
 
 
-def _two_evaluations(same: Ball, z: Ball, delta: F64, eps: float, top: bool, p: Precision) -> Ball:
+def _two_evaluations(
+    same: Ball, z: Ball, delta: F64, eps: float, top: bool, grain: float, p: Precision
+) -> Ball:
     """``act(z) / (z' + ε sign z')`` where ``z`` (in the activation, or the logit itself) and
     ``z'`` (in the denominator) are two correct evaluations of the same pre-activation: code
     may recompute the denominator, ``Σ_i a_i w_ij + b_j``, in another order than its forward
@@ -156,9 +158,14 @@ def _two_evaluations(same: Ball, z: Ball, delta: F64, eps: float, top: bool, p: 
     Both are computed from the same activations, so they differ by at most ``delta``, the
     rounding of one evaluation of the sum (``2 γ_k Σ |terms|``); ``z`` itself may be anywhere in
     its ball. ``same`` is the ratio for ``z' = z``; the result also holds ``|z| / (|z| ± δ + ε)``
-    over the ball where ``|z|`` exceeds ``δ`` (the sign is then certain). Within ``δ`` of zero
-    it keeps ``same``: not covered yet is code whose two evaluations round a kink differently.
-    A dead unit, an exact zero and a sum of one term (``δ = 0``) keep ``same``.
+    over the ball where ``|z|`` exceeds ``δ`` (the sign is then certain).
+
+    Within ``δ`` of zero (a kink) the two evaluations may even differ in sign, and ``z'`` may be
+    as small as the grain of the sum (the least nonzero value it can take): there the ratio is
+    only known to lie within ``±|z| / (grain + ε)``. That is as wide as the problem is
+    ill-conditioned (LRP at a unit whose pre-activation cancels to within its rounding); code that
+    evaluates ``z`` once is still held to ``same``'s tolerance everywhere else. A dead unit, an
+    exact zero and a sum of one term (``δ = 0``) keep ``same``.
     """
     lo, hi = z.bounds(p)
     large = np.maximum(np.abs(lo), np.abs(hi))
@@ -178,10 +185,13 @@ def _two_evaluations(same: Ball, z: Ball, delta: F64, eps: float, top: bool, p: 
             + p.eta
         )
         spread = np.maximum(outer - same.mid, same.mid - inner)
+        # at a kink: any sign, and a denominator down to the grain of the sum
+        kink = (large + delta) / (max(grain, 0.0) + eps) * outward + p.eta
+        kink = kink + np.abs(same.mid)
     spread = np.where(np.isnan(spread), np.inf, spread)
-    # within δ of zero (a kink) the sign of z' is not certain; there this bound still takes
-    # z' = z, as it did before: a gap where two orders round a kink differently, left open
-    return Ball(same.mid, np.where(live & certain, np.maximum(same.rad, spread), same.rad))
+    kink = np.where(np.isnan(kink), np.inf, kink)
+    rad = np.where(certain, np.maximum(same.rad, spread), np.maximum(same.rad, kink))
+    return Ball(same.mid, np.where(live, rad, same.rad))
 
 
 def enclose_stabilised(
@@ -218,7 +228,7 @@ def enclose_stabilised(
             p,
             2,
         )
-        factor = _two_evaluations(factor, z, delta, eps, True, p)
+        factor = _two_evaluations(factor, z, delta, eps, True, grain_z, p)
         s = mul(factor, h, p)
         Rs = scale(mul(monotone(_sign, z, p, 0), s, p), eps, p)
     elif h is not None:
@@ -231,7 +241,7 @@ def enclose_stabilised(
             p,
             2,
         )
-        factor = _two_evaluations(factor, z, delta, eps, False, p)
+        factor = _two_evaluations(factor, z, delta, eps, False, grain_z, p)
         s = with_subnormal_relevance(mul(factor, h, p), relu(z, p), h, den_low, p)
         if carry is not None:
             spread, cap_per_unit = carry
