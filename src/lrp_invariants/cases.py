@@ -38,6 +38,11 @@ class SeedCase:
     m: Array
     classes: Array = field(repr=False)
     flush: bool = False  # the arithmetic code under test is held to: see Precision
+    # enclosures already computed for this case, by (method spec, network name): every property
+    # of a gate run checks the same case, and most of them need net1's
+    enclosures: dict[tuple[str, str], Ball] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def under(self, flush: bool) -> SeedCase:
         """The same case, checked under the other arithmetic model."""

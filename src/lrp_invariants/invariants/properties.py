@@ -38,6 +38,21 @@ def _selected(balls: Ball, classes: Array) -> Ball:
     return Ball(balls.mid[rows, classes], balls.rad[rows, classes])
 
 
+def _enclosed(case: SeedCase, method: Method, name: str) -> Ball:
+    """``method``'s enclosure of the exact relevance on one of the case's own networks (net1,
+    net2, net3 as a plain MLP, the bias proxy), computed once per case and method."""
+    key = (method.spec, name)
+    if key not in case.enclosures:
+        network, balls = {
+            "net1": lambda: (case.net1, case.balls1),
+            "net2": lambda: (case.net2, case.balls2),
+            "net3": lambda: (case.plain_net3[0], case.plain_balls3),
+            "proxy": lambda: (case.proxy[0], case.proxy_balls),
+        }[name]()
+        case.enclosures[key] = method.enclose(network, balls, case.classes, case.precision)
+    return case.enclosures[key]
+
+
 @dataclass(frozen=True)
 class Property:
     """A target invariant: its name, a one-line claim for tables, the sentence it proves, and
@@ -52,11 +67,10 @@ class Property:
 def _input_invariance(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    p = case.precision
     a = call_target(target, case.net1, case.x1, case.classes)
     b = call_target(target, case.net2, case.x2, case.classes)
-    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
-    ball2 = method.enclose(case.net2, case.balls2, case.classes, p)
+    ball1 = _enclosed(case, method, "net1")
+    ball2 = _enclosed(case, method, "net2")
     return [
         Comparison(
             "relevance(net2, x1 + m) == relevance(net1, x1)",
@@ -76,8 +90,8 @@ def _shift_decomposition(
     rx1 = call_target(target, case.net1, case.x1, case.classes)
     network, x3 = case.plain_net3
     r3 = call_target(target, network, x3, case.classes)
-    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
-    ball3 = method.enclose(network, case.plain_balls3, case.classes, p)
+    ball1 = _enclosed(case, method, "net1")
+    ball3 = _enclosed(case, method, "net3")
     return [
         Comparison(
             "rx1 == rx3 + rm3",
@@ -145,13 +159,12 @@ def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
 def _bias_proxy_transparency(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    p = case.precision
     d = case.net1.n_inputs
     proxy, xp = case.proxy
     a = call_target(target, case.net1, case.x1, case.classes)
     b = call_target(target, proxy, xp, case.classes)[:, :d]
-    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
-    ball_p = method.enclose(proxy, case.proxy_balls, case.classes, p)[:, :d]
+    ball1 = _enclosed(case, method, "net1")
+    ball_p = _enclosed(case, method, "proxy")[:, :d]
     return [
         Comparison(
             "relevance at x: bias-proxy network == net1",
@@ -169,7 +182,7 @@ def _changed_network(
     p = case.precision
     a = call_target(target, case.net1, case.x1, case.classes)
     b = call_target(target, other, case.x1, case.classes)
-    ball1 = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball1 = _enclosed(case, method, "net1")
     ball_o = method.enclose(
         other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
     )
@@ -221,7 +234,6 @@ def _rescaling(case: SeedCase, target: Target, method: Method, draw: Draw) -> li
 def _batch_consistency(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    p = case.precision
     batch = call_target(target, case.net1, case.x1, case.classes)
     one_by_one = np.vstack(
         [
@@ -229,7 +241,7 @@ def _batch_consistency(
             for i in range(case.x1.shape[0])
         ]
     )
-    ball = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball = _enclosed(case, method, "net1")
     return [
         Comparison(
             "relevance of the batch == relevance of each sample alone",
@@ -253,7 +265,7 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
         ]
     # declared nondeterministic (atomic reductions on a GPU): each call is a correct evaluation
     # in some order, so the two agree within the enclosure of the exact value, no closer
-    ball = method.enclose(case.net1, case.balls1, case.classes, case.precision)
+    ball = _enclosed(case, method, "net1")
     return [
         Comparison(
             "the second call == the first, within the bounds (declared nondeterministic)",
@@ -266,12 +278,11 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
-    p = case.precision
     actual = call_target(target, case.net1, case.x1, case.classes)
     expected = np.asarray(
         method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes)
     )
-    ball = method.enclose(case.net1, case.balls1, case.classes, p)
+    ball = _enclosed(case, method, "net1")
     return [
         Comparison(
             f"target == lrp-invariants' {method.name}",
