@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class SeedCase:
     flush: bool = False  # the arithmetic code under test is held to: see Precision
     # enclosures already computed for this case, by (method spec, network name): every property
     # of a gate run checks the same case, and most of them need net1's
-    enclosures: dict[tuple[str, str], Ball] = field(
+    enclosures: dict[tuple[str, str], Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 

@@ -15,6 +15,7 @@ finds to a minimal case, and returns a :class:`GateReport`; :func:`check` raises
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 import warnings
@@ -43,7 +44,6 @@ from .defaults import (
 )
 from .invariants import (
     PROPERTIES,
-    Comparison,
     InvariantViolation,
     Property,
     TargetMisbehaved,
@@ -251,24 +251,53 @@ class Replayer:
         return self.values.pop(0)
 
 
+_IDLE_SECONDS = 1.0
+"""How long the worker thread of :func:`_with_time_limit` waits for the next call before it
+ends (a later call starts a fresh one)."""
+
+
 def _with_time_limit(target: Target, limit: float | None) -> Target:
-    """Run each call in a daemon thread and give up on it after ``limit`` seconds."""
+    """Run each call on a worker thread and give up on it after ``limit`` seconds.
+
+    One daemon worker serves the calls of a gate run in turn (starting a thread per call cost
+    about a sixth of a run); it ends after :data:`_IDLE_SECONDS` without work. A call that
+    hangs leaves its worker behind with its own queue, so the target is never called twice at
+    once."""
     if limit is None:
         return target
+    lock = threading.Lock()
+    state: dict[str, Any] = {"worker": None, "requests": None}
 
-    def limited(*args: Any) -> Any:
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
+    def serve(requests: queue.SimpleQueue[Any]) -> None:
+        while True:
+            try:
+                args, outcome, done = requests.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                with lock:  # no call can be queued for this worker while it decides to end
+                    if requests.empty():
+                        if state["requests"] is requests:
+                            state["worker"] = state["requests"] = None
+                        return
+                continue
             try:
                 outcome["value"] = target(*args)
             except BaseException as error:  # handed back to the caller's thread
                 outcome["error"] = error
+            done.set()
 
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        worker.join(limit)
-        if worker.is_alive():
+    def limited(*args: Any) -> Any:
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+        with lock:
+            if state["worker"] is None:
+                requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+                worker = threading.Thread(target=serve, args=(requests,), daemon=True)
+                state["worker"], state["requests"] = worker, requests
+                worker.start()
+            state["requests"].put((args, outcome, done))
+        if not done.wait(limit):
+            with lock:  # abandon the hung worker: a later call gets a fresh one and queue
+                state["worker"] = state["requests"] = None
             raise TargetHung(f"the target did not return within {limit} s")
         if "error" in outcome:
             raise outcome["error"]
@@ -377,9 +406,10 @@ def _failure_of(
         raise
     except (InvariantViolation, TargetMisbehaved) as error:
         return _Outcome(error)
-    if account:
-        _account(report, comparisons)
     ratio = max((c.worst_ratio() for c in comparisons), default=0.0)
+    if account:
+        report.worst_ratio = max(report.worst_ratio, ratio)
+        report.vacuous += sum(c.vacuous() for c in comparisons)
     failed = [c for c in comparisons if not c.holds()]
     for index, value in filter(None, (c.non_finite_failure() for c in failed)):
         return _Outcome(
@@ -632,12 +662,6 @@ def _run_properties(
             report.only_subnormal = _holds_when_flushing(prop, report, limited, method)
         report.seconds += time.perf_counter() - began
     return reports
-
-
-def _account(report: PropertyReport, comparisons: Sequence[Comparison]) -> None:
-    for comparison in comparisons:
-        report.worst_ratio = max(report.worst_ratio, comparison.worst_ratio())
-        report.vacuous += comparison.vacuous()
 
 
 ARITHMETICS = {

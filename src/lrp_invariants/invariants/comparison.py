@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +32,7 @@ class Comparison:
     tolerance: Array
     expected_is: str | None = None  # what "expected" is, where it is not a reference value
 
-    @property
+    @cached_property
     def error(self) -> Array:
         """``|actual - expected|``, 0 where they are equal (also two equal infinities)."""
         actual = np.asarray(self.actual, np.float64)
@@ -39,7 +40,7 @@ class Comparison:
         with np.errstate(invalid="ignore"):
             return np.where(actual == expected, 0.0, np.abs(actual - expected))
 
-    @property
+    @cached_property
     def failing(self) -> NDArray[np.bool_]:
         """Elements out of tolerance. An infinite tolerance passes anything (the exact value is
         not bounded there, so not even an overflow to inf or NaN is a defect); a finite one
