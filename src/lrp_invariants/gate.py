@@ -56,6 +56,11 @@ class GateFailure(AssertionError):
     """A target broke an invariant or the protocol; the message is the full report."""
 
 
+class _SearchDone(BaseException):
+    """Every property of the search has failed: nothing is left to search for. A
+    BaseException, so that Hypothesis ends the search instead of shrinking it."""
+
+
 class TargetHung(BaseException):
     """A call did not return within the time limit. A BaseException, so that Hypothesis does
     not try to shrink by calling the hung target again."""
@@ -487,6 +492,8 @@ def _search_all(
         for report in reports:  # counted once the case has run through every property
             report.examples += 1
             report.dtype = case.net1.dtype.name
+        if all(record.error is not None for record in found):
+            raise _SearchDone  # every property has failed: shrinking takes it from here
 
     if seed is not None:
         search = hypothesis_seed(seed)(search)
@@ -645,7 +652,7 @@ def _run_properties(
     found = [_Found() for _ in props]
     start = time.perf_counter()
     # a hung target ends the search: every further call would wait out the limit again
-    with suppress(TargetHung):
+    with suppress(TargetHung, _SearchDone):
         _search_all(props, limited, method, strategy, examples, seed, reports, found, guided)
     share = (time.perf_counter() - start) / len(props)
     for prop, report, record in zip(props, reports, found, strict=True):
