@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis import target as hypothesis_target
-from hypothesis.errors import StopTest, UnsatisfiedAssumption
+from hypothesis.errors import Flaky, StopTest, UnsatisfiedAssumption
 
 from . import strategies as lst
 from .cases import SeedCase
@@ -175,7 +175,11 @@ class GateReport:
                 elif not self.shrunk:
                     kind = "counterexample as first found (not minimised: --no-shrink)"
                 else:
-                    kind = "counterexample as first found (Hypothesis could not minimise it)"
+                    kind = (
+                        "counterexample as first found (Hypothesis could not minimise it: "
+                        "replayed, the failure did not come back; is the target "
+                        "nondeterministic?)"
+                    )
                 lines.append(f"{kind}{_size(report.size)}: {describe_case(report.case)}")
             if report.draws:
                 lines.append(f"with the choices: {report.draws}")
@@ -575,6 +579,8 @@ def _minimise(
             _quietly(search)
         except (InvariantViolation, TargetMisbehaved) as raised:
             error = raised
+        except Flaky:  # it failed, then passed on the same case: shown as first found
+            error = None
     if error is None:  # not shrunk (--no-shrink), or the replay did not reproduce the failure
         error = record.error
         last.update(case=record.case, draws=record.draws, size=record.size)

@@ -261,10 +261,7 @@ def _batch_consistency(
     n = case.x1.shape[0]
     rows = np.unique(np.linspace(0, n - 1, min(n, _ALONE)).round().astype(np.intp))
     one_by_one = np.vstack(
-        [
-            call_target(target, case.net1, case.x1[i : i + 1], case.classes[i : i + 1])
-            for i in rows
-        ]
+        [call_target(target, case.net1, case.x1[i : i + 1], case.classes[i : i + 1]) for i in rows]
     )
     ball = _enclosed(case, method, "net1")[rows]
     return [
