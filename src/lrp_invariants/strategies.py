@@ -258,11 +258,6 @@ def inputs(
     return _inputs(network, (min_batch, max_batch), float(bound))
 
 
-@st.composite
-def _inputs(draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: float) -> Array:
-    return _draw_inputs(draw, network, batch, bound)
-
-
 def _draw_inputs(
     draw: st.DrawFn, network: Network, batch: tuple[int, int], bound: float, dense: bool = False
 ) -> Array:
@@ -272,6 +267,9 @@ def _draw_inputs(
         return x
     zeros = _mask(draw, x.size, "exact zeros").reshape(x.shape)
     return np.where(zeros, network.dtype.type(0), x)
+
+
+_inputs = st.composite(_draw_inputs)
 
 
 def _bits(mask: int, n: int) -> Array:
@@ -312,18 +310,6 @@ def shifts(
     return _shifts(n_features, x, np.dtype(dtype), float(bound), tuple(kinds))
 
 
-@st.composite
-def _shifts(
-    draw: st.DrawFn,
-    n_features: int,
-    x: Array | None,
-    dtype: np.dtype[Any],
-    bound: float,
-    kinds: tuple[str, ...],
-) -> Array:
-    return _draw_shift(draw, n_features, x, dtype, bound, kinds)
-
-
 _SIGNS = st.sampled_from([-1.0, 1.0])
 
 
@@ -356,6 +342,9 @@ def _draw_shift(
     if kind == "random":
         return (vector * bound).astype(dtype)
     return (vector * bound * 2.0 ** draw(_integers(4, 20), label="shift scale")).astype(dtype)
+
+
+_shifts = st.composite(_draw_shift)
 
 
 @functools.cache
