@@ -196,8 +196,10 @@ def affine(a: Ball, W: F64, bias: Ball | None, p: Precision, constant: F64 | Non
 
 def add(a: Ball, b: Ball, p: Precision) -> Ball:
     mid = a.mid + b.mid
-    rad = a.rad + b.rad + p.eta * p.flush
-    return Ball(mid, p.widen(rad + 2 * p.u * (np.abs(mid) + rad), 4))
+    with np.errstate(over="ignore"):  # an infinite radius stays infinite: no bound
+        rad = a.rad + b.rad + p.eta * p.flush
+        rad = rad + 2 * p.u * (np.abs(mid) + rad)
+    return Ball(mid, p.widen(rad, 4))
 
 
 def mul(a: Ball, b: Ball, p: Precision) -> Ball:

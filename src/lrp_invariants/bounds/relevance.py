@@ -104,7 +104,8 @@ def enclose_relevance(
     ratio of a neuron's activation to its own pre-activation is bounded (between 0 and 1) even
     where ``z`` is within rounding of zero. Sign-split rules (αβ) and the input-blind ones (w²,
     flat) are evaluated per contribution as fractions of same-signed sums, which lie in [0, 1]
-    however small the sum.
+    however small the sum. Where two evaluations of ``z`` may differ at a kink the bound can be
+    infinite: it then says nothing, which is the honest answer there.
     """
     p = p or Precision.of(network.dtype)
     per_layer = _per_layer(network, rules)
@@ -125,7 +126,10 @@ def enclose_relevance(
             p=p,
             grains=_layer_grains(forward, i, p),
         )
-        result, incoming = per_layer[i].enclose(inputs, incoming)
+        # a radius that overflows is infinite: a bound that says nothing (an ill-conditioned
+        # unit, a kink), never an error
+        with np.errstate(over="ignore"):
+            result, incoming = per_layer[i].enclose(inputs, incoming)
         out.append(result)
     return tuple(reversed(out))
 

@@ -21,9 +21,10 @@ def agreement_tolerance(a: Ball, b: Ball) -> F64:
     """How far two correct evaluations of quantities with equal exact values may differ.
 
     Each evaluation lies within ``rad`` of its ball's ``mid``, and the common exact value lies in
-    both balls, so ``|A - B| <= 2 rad_A + 2 rad_B``.
+    both balls, so ``|A - B| <= 2 rad_A + 2 rad_B`` (infinite where a radius is: no bound).
     """
-    return 2 * (a.rad + b.rad)
+    with np.errstate(over="ignore"):
+        return 2 * (a.rad + b.rad)
 
 
 def conservation_tolerance(layers: Sequence[LayerBalls], p: Precision) -> F64:
