@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,26 +59,6 @@ SUBNORMAL_POSITIVE = _case([[[-0.5]], [[1.0]]], [[0.0], [-1.0]], [[-1.1125369292
 SUBNORMAL_SHARE = _case([[[3.16e-322], [48.0]]], [[0.0]], [[1.0, 1.0]])
 
 
-def _saved_witness(name: str) -> Witness:
-    """A witness too large to write out here (a large-tier case), saved as plain arrays."""
-    with np.load(Path(__file__).parent / "witnesses" / f"{name}.npz", allow_pickle=False) as f:
-        depth = sum(1 for key in f.files if key.startswith("W"))
-        network = Network.from_arrays(
-            [f[f"W{i}"] for i in range(depth)], [f[f"b{i}"] for i in range(depth)]
-        )
-        case = SeedCase(network, f["x1"], f["m"], f["classes"])
-        draws = [int(f["layer"]), [int(i) for i in f["order"]]] if "order" in f.files else []
-        return case, draws
-
-
-# Captum's z⁺ clamps the weights (x w⁺), ours the contributions ((x w)⁺): on a negative input
-# (x = -0.005) Captum passes relevance where z⁺ passes exactly 0, so z⁺'s tolerance there is 0,
-# and the one-ulp change that permuting 16 units, or explaining a sample alone, makes in
-# Captum's sums fails it. Found by the large size tier; the finding is the rule (it fails
-# "reference" too), not the permutation or the batching.
-CLAMPED_WEIGHTS_PERMUTED = _saved_witness("captum_zplus_permutation")
-CLAMPED_WEIGHTS_ALONE = _saved_witness("captum_zplus_batch_consistency")
-
 Adapter = Callable[..., Any]
 STABILISED = ("bias-proxy-conservation", "rescaling", "reference")
 # (adapter, method, {property: witness}): every other property of the method must hold
@@ -107,8 +86,6 @@ FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
         {
             **_witnesses(UNIT, STABILISED),
             **_witnesses(NEGATIVE_BIAS, ("bias-proxy-transparency",)),
-            "permutation": CLAMPED_WEIGHTS_PERMUTED,
-            "batch-consistency": CLAMPED_WEIGHTS_ALONE,
         },
     ),
     # configured rules and composites, each claiming the configuration it has by default
@@ -130,11 +107,22 @@ FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
     (zennit.zennit_epsilon_gamma_box, "lrp-composite zennit-epsilon-gamma-box", {}),
 ]
 
+# Properties an adapter is not judged on, and why. Captum's z⁺ clamps the weights (x w⁺), ours
+# the contributions ((x w)⁺): on a negative input Captum passes relevance where z⁺ passes exactly
+# 0 (it fails "reference" on that), so z⁺'s tolerance there is 0, and the one-ulp change that
+# permuting 16 units or explaining a sample alone makes in Captum's sums (found by the large size
+# tier) fails it. That says the rule differs, not that Captum's sums are wrong; a witness would
+# pin one torch build's summation order, so these are left unjudged rather than pinned.
+NOT_JUDGED = {
+    ("captum_zplus", "permutation"): "judged by a rule it does not compute",
+    ("captum_zplus", "batch-consistency"): "judged by a rule it does not compute",
+}
+
 KEPT = [
     pytest.param(fn, method, name, id=f"{fn.__name__}-{name}")
     for fn, method, broken in FINDINGS
     for name in resolve_method(method).properties
-    if name not in broken
+    if name not in broken and (fn.__name__, name) not in NOT_JUDGED
 ]
 BROKEN = [
     pytest.param(fn, method, name, witness, id=f"{fn.__name__}-{name}")
