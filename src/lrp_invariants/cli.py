@@ -447,6 +447,7 @@ def _check(args: argparse.Namespace) -> int:
         guided=args.guided,
         dtype=args.dtype,
         deterministic=args.deterministic,
+        reduce=args.network is None,  # the user's own network is the case, not a start for one
     )
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     for prop in report.properties:

@@ -50,6 +50,7 @@ from .invariants import (
 )
 from .methods import Method, Target, resolve_method
 from .network import Array
+from .reduce import smaller_cases
 
 
 class GateFailure(AssertionError):
@@ -537,6 +538,7 @@ def _minimise(
     seed: int | None,
     shrink: bool,
     examples: int,
+    reduce: bool = True,
 ) -> None:
     """Turn a failure of the joint search into the report's cases: shrink it with Hypothesis
     (replaying the failing case's choices, then minimising them against this property alone),
@@ -585,6 +587,8 @@ def _minimise(
         error = record.error
         last.update(case=record.case, draws=record.draws, size=record.size)
         report.minimised = False
+    elif reduce:
+        error = _reduce(prop, target, method, report, last, error, seed)
     report.failure = str(error)
     report.misbehaved = isinstance(error, TargetMisbehaved)
     report.size = last.get("size") if not report.misbehaved else None
@@ -592,6 +596,83 @@ def _minimise(
     # a largest error within a factor of two of the shown case's tells nothing new
     if largest and report.size is not None and largest["size"][0] > 2 * report.size[0]:
         report.worst = WorstCase(largest["case"], largest["draws"], largest["size"])
+
+
+_REDUCTION_CHECKS = 200
+"""At most this many smaller cases are tried after shrinking (each is one property search on a
+fixed case; most properties draw nothing beyond the case, so most are one check)."""
+
+_REDUCTION_EXAMPLES = 25
+"""Examples of a property's own draws (a permutation, a split of the batch) per smaller case."""
+
+
+def _reduce(
+    prop: Property,
+    target: Target,
+    method: Method,
+    report: PropertyReport,
+    last: dict[str, Any],
+    error: BaseException,
+    seed: int | None,
+) -> BaseException:
+    """Remove samples, inputs and units from the shrunk case while it still fails ``prop`` the
+    same way (:mod:`.reduce`); ``last`` ends holding the smallest failing case found."""
+    checks = 0
+    reduced = True
+    while reduced and checks < _REDUCTION_CHECKS:
+        reduced = False
+        for candidate in smaller_cases(last["case"]):
+            checks += 1
+            failure = _fails_on(prop, candidate, target, method, report, seed)
+            if failure is not None and type(failure[0]) is type(error):
+                error, draws, size = failure
+                last.update(case=candidate, draws=draws, size=size)
+                reduced = True
+                break
+            if checks >= _REDUCTION_CHECKS:
+                break
+    return error
+
+
+def _fails_on(
+    prop: Property,
+    case: SeedCase,
+    target: Target,
+    method: Method,
+    report: PropertyReport,
+    seed: int | None,
+) -> tuple[BaseException, list[Any], tuple[float, float] | None] | None:
+    """Whether ``prop`` fails on this one case for some draws of its own: the error, the
+    (shrunk) draws and the defect's size, or None."""
+    seen: dict[str, Any] = {}
+
+    @settings(
+        max_examples=_REDUCTION_EXAMPLES,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        recorder = _Recorder(data)
+        outcome = _failure_of(prop, case, target, method, recorder, report, False)
+        if outcome.error is not None:
+            seen.update(error=outcome.error, draws=list(recorder.values), size=outcome.size)
+            raise outcome.error
+
+    check._hypothesis_internal_use_seed = seed if seed is not None else 0  # type: ignore[attr-defined]
+    try:
+        _quietly(check)
+    except (InvariantViolation, TargetMisbehaved):
+        return seen["error"], seen["draws"], seen["size"]
+    except Flaky:
+        return None
+    return None
 
 
 _REPLAY_KEY = b"lrp-invariants-gate-replay"
@@ -625,6 +706,7 @@ def run_property(
     arithmetic: str = "ieee",
     guided: bool = False,
     dtype: Any = np.float64,
+    reduce: bool = True,
 ) -> PropertyReport:
     """Search for a counterexample to one property; shrink it to a minimal one if ``shrink``.
 
@@ -635,7 +717,17 @@ def run_property(
     if cases is None:
         cases = default_cases(dtype=_check_dtype(dtype))
     return _run_properties(
-        [prop], target, method, examples, seed, time_limit, cases, shrink, arithmetic, guided
+        [prop],
+        target,
+        method,
+        examples,
+        seed,
+        time_limit,
+        cases,
+        shrink,
+        arithmetic,
+        guided,
+        reduce,
     )[0]
 
 
@@ -650,6 +742,7 @@ def _run_properties(
     shrink: bool,
     arithmetic: str,
     guided: bool = False,
+    reduce: bool = True,
 ) -> list[PropertyReport]:
     flush = _check_arithmetic(arithmetic)
     limited = _with_time_limit(target, time_limit)
@@ -667,7 +760,9 @@ def _run_properties(
             continue
         began = time.perf_counter()
         try:
-            _minimise(prop, limited, method, strategy, report, record, seed, shrink, examples)
+            _minimise(
+                prop, limited, method, strategy, report, record, seed, shrink, examples, reduce
+            )
         except TargetHung as error:
             report.failure, report.hung = str(error), True
             report.case, report.draws = record.case, record.draws
@@ -771,12 +866,15 @@ def run_gate(
     guided: bool = False,
     dtype: Any = np.float64,
     deterministic: bool = True,
+    reduce: bool = True,
 ) -> GateReport:
     """Run every property ``method`` implies (or the chosen ``properties``) against ``target``,
     held to the ``arithmetic`` model (``ieee`` or ``ftz``), on cases in ``dtype`` (float64 or
     float32: the target receives and must return that dtype; ``cases``, if given, carry their
     own). A target that declares itself not ``deterministic`` (atomic reductions on a GPU) is
-    held to repeated calls that agree within the derived bounds instead of bit for bit."""
+    held to repeated calls that agree within the derived bounds instead of bit for bit.
+    With ``reduce`` (and ``shrink``), a shrunk failure loses the samples, inputs and units it
+    does not need (:mod:`.reduce`); off where the case's network is the user's own."""
     _check_arithmetic(arithmetic)
     dtype = _check_dtype(dtype)
     if cases is None:
@@ -801,6 +899,7 @@ def run_gate(
         shrink,
         arithmetic,
         guided,
+        reduce,
     )
     label = target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)

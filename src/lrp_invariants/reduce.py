@@ -1,0 +1,82 @@
+"""Smaller versions of a case: fewer samples, inputs, hidden units or output units.
+
+Hypothesis shrinks the choices that drew a case. A change of shape moves every later choice
+(one unit fewer in a layer leaves fewer weights to draw), and a case from the large size tier
+lies in another integer range than the small tier, so the shrinker can stop at a case much
+wider than the defect needs; how far it gets also changes between Hypothesis releases. These
+reductions work on the case itself and keep whatever values Hypothesis left: the gate tries
+them on a shrunk failure and keeps each one that still fails the same property.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+
+from .cases import SeedCase
+from .network import Array, Linear, Network
+
+
+def _chunks(n: int) -> Iterator[Array]:
+    """Index sets to remove from ``n`` items, largest first: halves, quarters, ..., single items
+    (never all of them: every axis keeps at least one item)."""
+    size = n // 2
+    while size >= 1:
+        for start in range(0, n, size):
+            removed = np.arange(start, min(start + size, n))
+            if len(removed) < n:
+                yield removed
+        size //= 2
+
+
+def without_samples(case: SeedCase, removed: Array) -> SeedCase:
+    """The case without the samples (rows of ``x1``, entries of ``classes``) in ``removed``."""
+    keep = np.setdiff1d(np.arange(case.x1.shape[0]), removed)
+    return replace(case, x1=case.x1[keep], classes=case.classes[keep])
+
+
+def without_inputs(case: SeedCase, removed: Array) -> SeedCase:
+    """The case without the input features in ``removed`` (columns of ``x1``, entries of
+    ``m``, rows of the first weight matrix)."""
+    keep = np.setdiff1d(np.arange(case.x1.shape[1]), removed)
+    first, *rest = case.net1.layers
+    layers = (Linear(first.W[keep], first.b), *rest)
+    net1 = Network(layers, case.net1.output)
+    return replace(case, net1=net1, x1=case.x1[:, keep], m=case.m[keep])
+
+
+def without_units(case: SeedCase, layer: int, removed: Array) -> SeedCase:
+    """The case without the units in ``removed`` of Linear layer ``layer`` (its columns and
+    biases, and the next layer's rows). Units of the last layer are output units: a class
+    chosen for some sample is never removed, and the classes above it are renumbered."""
+    layers = list(case.net1.layers)
+    n_out = layers[layer].n_out
+    keep = np.setdiff1d(np.arange(n_out), removed)
+    layers[layer] = Linear(layers[layer].W[:, keep], layers[layer].b[keep])
+    classes = case.classes
+    if layer + 1 < len(layers):
+        following = layers[layer + 1]
+        layers[layer + 1] = Linear(following.W[keep], following.b)
+    else:
+        if np.isin(classes, removed).any():
+            raise ValueError("a chosen class would be removed")
+        classes = np.searchsorted(keep, classes).astype(classes.dtype)
+    net1 = Network(tuple(layers), case.net1.output)
+    return replace(case, net1=net1, classes=classes)
+
+
+def smaller_cases(case: SeedCase) -> Iterator[SeedCase]:
+    """Every case one removal smaller than ``case``: fewer samples, then fewer inputs, then
+    fewer units layer by layer (chosen output classes stay), large removals first."""
+    for removed in _chunks(case.x1.shape[0]):
+        yield without_samples(case, removed)
+    for removed in _chunks(case.x1.shape[1]):
+        yield without_inputs(case, removed)
+    last = case.net1.depth - 1
+    for layer in range(case.net1.depth):
+        for removed in _chunks(case.net1.layers[layer].n_out):
+            if layer == last and np.isin(case.classes, removed).any():
+                continue
+            yield without_units(case, layer, removed)
