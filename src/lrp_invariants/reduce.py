@@ -14,12 +14,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .cases import SeedCase
-from .network import Array, Linear, Network
+from .network import Linear, Network
+
+Indices = NDArray[np.intp]
 
 
-def _chunks(n: int) -> Iterator[Array]:
+def _chunks(n: int) -> Iterator[Indices]:
     """Index sets to remove from ``n`` items, largest first: halves, quarters, ..., single items
     (never all of them: every axis keeps at least one item)."""
     size = n // 2
@@ -31,13 +34,13 @@ def _chunks(n: int) -> Iterator[Array]:
         size //= 2
 
 
-def without_samples(case: SeedCase, removed: Array) -> SeedCase:
+def without_samples(case: SeedCase, removed: Indices) -> SeedCase:
     """The case without the samples (rows of ``x1``, entries of ``classes``) in ``removed``."""
     keep = np.setdiff1d(np.arange(case.x1.shape[0]), removed)
     return replace(case, x1=case.x1[keep], classes=case.classes[keep])
 
 
-def without_inputs(case: SeedCase, removed: Array) -> SeedCase:
+def without_inputs(case: SeedCase, removed: Indices) -> SeedCase:
     """The case without the input features in ``removed`` (columns of ``x1``, entries of
     ``m``, rows of the first weight matrix)."""
     keep = np.setdiff1d(np.arange(case.x1.shape[1]), removed)
@@ -47,7 +50,7 @@ def without_inputs(case: SeedCase, removed: Array) -> SeedCase:
     return replace(case, net1=net1, x1=case.x1[:, keep], m=case.m[keep])
 
 
-def without_units(case: SeedCase, layer: int, removed: Array) -> SeedCase:
+def without_units(case: SeedCase, layer: int, removed: Indices) -> SeedCase:
     """The case without the units in ``removed`` of Linear layer ``layer`` (its columns and
     biases, and the next layer's rows). Units of the last layer are output units: a class
     chosen for some sample is never removed, and the classes above it are renumbered."""
