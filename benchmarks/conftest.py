@@ -29,7 +29,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     extras = [b for b in benchmarks if b.extra_info]
     if extras:
-        terminalreporter.section("throughput")
+        terminalreporter.section("measurements")
         for bench in extras:
             for key, value in bench.extra_info.items():
                 terminalreporter.write_line(f"{bench.name}: {value} {key}")

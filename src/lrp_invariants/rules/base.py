@@ -49,25 +49,28 @@ def check_parameter(name: str, value: float) -> None:
         raise ValueError(f"{name} must be finite and >= 0; got {value}")
 
 
-def divide_or_zero(numerator: Array, denominator: Array) -> tuple[Array, Array | None]:
-    """``numerator / denominator`` with 0 where the denominator is exactly zero.
+def divide_or_zero(
+    numerator: Array, denominator: Array, out: Array | None = None
+) -> tuple[Array, Array | None]:
+    """``numerator / denominator`` (into ``out``, if given) with 0 where the denominator is
+    exactly zero.
 
     Also returns the mask of zero denominators, or None when there is none (the common case,
     which then costs one plain division and no mask).
     """
     if np.all(denominator):
-        return numerator / denominator, None
+        return np.divide(numerator, denominator, out=out), None
     zero = denominator == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        quotient = numerator / denominator
+        quotient = np.divide(numerator, denominator, out=out)
     quotient[np.broadcast_to(zero, quotient.shape)] = 0
     return quotient, zero
 
 
-def stabiliser(z: Array, epsilon: float) -> Array:
+def stabiliser(z: Array, epsilon: float, out: Array | None = None) -> Array:
     """``ε sign(z)`` with sign(0) = +1, also for -0.0: ``ε - 2ε [z < 0]``, exact in floats."""
     eps = z.dtype.type(epsilon)
-    result = np.multiply(z < 0, -2 * eps, dtype=z.dtype)
+    result = np.multiply(z < 0, -2 * eps, dtype=z.dtype, out=out)
     result += eps
     return result
 
@@ -169,12 +172,15 @@ class Rule(ABC):
         return True
 
 
-def to_sources(layer: Linear, a: Array, R: Array, s: Array, Rs: Array) -> LayerRelevance:
+def to_sources(
+    layer: Linear, a: Array, R: Array, s: Array, Rs: Array, out: Array | None = None
+) -> LayerRelevance:
     """Sources get ``a_i w_ij s_j``, bias ``b_j s_j``, constant ``m_i w_ij s_j``.
 
-    ``s`` (n, out) is consumed: it becomes ``Rb`` in place, which spares a large allocation.
+    ``s`` (n, out) is consumed: it becomes ``Rb`` in place, which spares a large allocation;
+    the input relevance is written into ``out`` (n, in), if given.
     """
-    c = s @ layer.W.T
+    c = np.matmul(s, layer.W.T, out=out)
     Rm = None if layer.constant is None else layer.constant * c
     c *= a
     s *= layer.b
@@ -183,7 +189,9 @@ def to_sources(layer: Linear, a: Array, R: Array, s: Array, Rs: Array) -> LayerR
 
 def lost_where(R: Array, zero: Array | None) -> Array:
     """The relevance of neurons whose denominator is zero: they pass nothing."""
-    return np.zeros(R.shape, R.dtype) if zero is None else np.where(zero, R, R.dtype.type(0))
+    if zero is None:  # the common case: a read-only view of one zero, not a new array
+        return np.broadcast_to(R.dtype.type(0), R.shape)
+    return np.where(zero, R, R.dtype.type(0))
 
 
 def contributions(layer: Linear, a: Array) -> Array:

@@ -41,7 +41,7 @@ from ..bounds.relevance import (
     underflow_of_sums,
     with_subnormal_relevance,
 )
-from ..network import Array, LayerTrace, Linear
+from ..network import Array, LayerTrace, Linear, blocks
 from .base import (
     LayerRelevance,
     Rule,
@@ -72,8 +72,9 @@ class LRP0(Rule):
         return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
 
     def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        s, zero = divide_or_zero(R, forward.z)
-        return to_sources(layer, forward.a, R, s, lost_where(R, zero))
+        s, c = blocks(R.dtype, R.shape, (R.shape[0], layer.n_in))
+        s, zero = divide_or_zero(R, forward.z, out=s)
+        return to_sources(layer, forward.a, R, s, lost_where(R, zero), out=c)
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         return share_or_zero(contributions(layer, a), z), (z == 0).astype(z.dtype)
@@ -112,11 +113,12 @@ class Epsilon(Rule):
         return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
 
     def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        absorbed = stabiliser(forward.z, self.epsilon)
-        s = forward.z + absorbed  # |z + ε sign z| >= ε > 0: never a zero denominator
+        absorbed, s, c = blocks(R.dtype, R.shape, R.shape, (R.shape[0], layer.n_in))
+        stabiliser(forward.z, self.epsilon, out=absorbed)
+        np.add(forward.z, absorbed, out=s)  # |z + ε sign z| >= ε > 0: never a zero denominator
         np.divide(R, s, out=s)
         absorbed *= s
-        return to_sources(layer, forward.a, R, s, absorbed)
+        return to_sources(layer, forward.a, R, s, absorbed, out=c)
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         stabilised = z + signed_stabiliser(z, self.epsilon)

@@ -114,7 +114,10 @@ def repaired(
     parts = [result.R, result.Rb, result.Rs] + ([] if result.Rm is None else [result.Rm])
     bad = np.zeros(R.shape[0], dtype=bool)
     for part in parts:
-        bad |= ~np.isfinite(part).all(axis=1)
+        # a row sum is finite only if every term is (inf and NaN propagate); a finite row
+        # whose sum overflows is merely recomputed: one pass, no temporary of the part's size
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad |= ~np.isfinite(part.sum(axis=1))
     if not np.any(bad) or not np.all(np.isfinite(R[bad])):
         return result
     rows = np.flatnonzero(bad)
