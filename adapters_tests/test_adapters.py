@@ -19,7 +19,7 @@ from lrp_invariants import Network
 from lrp_invariants.adapters import captum_adapter as captum
 from lrp_invariants.adapters import zennit_adapter as zennit
 from lrp_invariants.cases import SeedCase
-from lrp_invariants.gate import Replayer, run_property
+from lrp_invariants.gate import Replayer, run_gate, run_property
 from lrp_invariants.invariants import PROPERTIES, TargetMisbehaved
 from lrp_invariants.methods import METHODS, resolve_method
 
@@ -188,3 +188,20 @@ def test_the_gate_runs_on_a_torch_sequential_through_its_own_network_mode() -> N
     assert report.ok, report.render()
     with pytest.raises(ValueError, match="expected ReLU"):
         network_from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh()))
+
+
+# Captum's LRP in float32 (issue 12): the adapters that keep every property in float64 keep them
+# on float32 cases, judged by float32 bounds (Zennit's ε: test_torch_protocol.py)
+FLOAT32 = [
+    (captum.captum_epsilon, "lrp-epsilon"),
+    (captum.captum_gamma, "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once"),
+    (captum.captum_gamma_without_bias, "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once"),
+]
+
+
+@pytest.mark.parametrize(("adapter", "method"), FLOAT32, ids=[fn.__name__ for fn, _ in FLOAT32])
+def test_captum_adapter_keeps_its_properties_in_float32(adapter: Adapter, method: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = run_gate(adapter, method, dtype="float32")
+    assert report.ok, report.render()
