@@ -16,10 +16,12 @@ from .bounds import (
     Ball,
     ForwardBalls,
     Precision,
+    add,
     compensated_bias,
     enclose_forward,
     shifted_input,
 )
+from .bounds.deeplift import enclose_deeplift
 from .constructions import (
     bias_proxy,
     compensate_shift,
@@ -124,3 +126,63 @@ class SeedCase:
     def proxy_balls(self) -> ForwardBalls:
         network, x = self.proxy
         return enclose_forward(network, Ball.exact(x), p=self.precision)
+
+
+def _negated(ball: Ball) -> Ball:
+    return Ball(-ball.mid, ball.rad)
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceCase:
+    """A seed case with a reference batch ``x0`` for net1; net2 is explained against
+    ``x0 + m`` (rounded once, like ``x2``) when the reference moves with the shift."""
+
+    case: SeedCase
+    x0: Array
+
+    @cached_property
+    def x0_shifted(self) -> Array:
+        return self.x0 + self.case.m
+
+    @cached_property
+    def balls0(self) -> ForwardBalls:
+        """net1 at ``x0``."""
+        return enclose_forward(self.case.net1, Ball.exact(self.x0), p=self.case.precision)
+
+    @cached_property
+    def balls0_shifted(self) -> ForwardBalls:
+        """net2 at ``x0 + m``, enclosing net1's exact pass at ``x0``."""
+        p = self.case.precision
+        x0 = shifted_input(self.x0_shifted, p)
+        return enclose_forward(self.case.net2, x0, self.case.first_bias2, p)
+
+    def delta(self, on_net2: bool) -> Ball:
+        """``x - x0`` as the method computes it: on net2 ``x2 - (x0 + m)``, whose exact value is
+        net1's ``x1 - x0``."""
+        p = self.case.precision
+        if on_net2:
+            return add(self.case.balls2.a[0], _negated(self.balls0_shifted.a[0]), p)
+        return add(self.case.balls1.a[0], _negated(self.balls0.a[0]), p)
+
+    @cached_property
+    def balls0_unmoved(self) -> ForwardBalls:
+        """net2 at ``x0`` itself, a reference that did not move with the shift (its exact pass
+        is not net1's at ``x0``: net2's first bias is)."""
+        p = self.case.precision
+        return enclose_forward(self.case.net2, Ball.exact(self.x0), self.case.first_bias2, p)
+
+    def deeplift_unmoved(self) -> Ball:
+        """The enclosure of DeepLIFT-Rescale on net2 at (x2, x0): the reference left behind."""
+        case, p = self.case, self.case.precision
+        delta = add(case.balls2.a[0], _negated(self.balls0_unmoved.a[0]), p)
+        return enclose_deeplift(case.net2, case.balls2, self.balls0_unmoved, delta, case.classes, p)
+
+    def deeplift(self, on_net2: bool) -> Ball:
+        """The enclosure of DeepLIFT-Rescale on net1 at (x1, x0) or net2 at (x2, x0 + m)."""
+        case = self.case
+        network = case.net2 if on_net2 else case.net1
+        forward = case.balls2 if on_net2 else case.balls1
+        reference = self.balls0_shifted if on_net2 else self.balls0
+        return enclose_deeplift(
+            network, forward, reference, self.delta(on_net2), case.classes, case.precision
+        )

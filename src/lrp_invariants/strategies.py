@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as hnp
 
-from .cases import SeedCase
+from .cases import ReferenceCase, SeedCase
 from .network import Array, Linear, Network
 from .rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZBox, ZPlus
 
@@ -660,3 +660,35 @@ def composites(draw: st.DrawFn, case: SeedCase) -> Composite:
         )
     )
     return Composite(draw(rules()), first=first, last=draw(st.one_of(st.none(), rules())))
+
+
+REFERENCE_KINDS = ("zero", "row", "batch")
+"""References for DeepLIFT and integrated gradients: zeros (Captum's default), one row for
+every sample, or one per sample."""
+
+
+@st.composite
+def _reference_case(draw: st.DrawFn, cases: st.SearchStrategy[SeedCase]) -> ReferenceCase:
+    case = draw(cases)
+    kind = REFERENCE_KINDS[draw(_integers(0, len(REFERENCE_KINDS) - 1), label="reference")]
+    n, d = case.x1.shape
+    if kind == "zero":
+        return ReferenceCase(case, np.zeros_like(case.x1))
+    scale = float(np.abs(case.x1).max()) or 1.0
+    dtype = case.net1.dtype
+    x0 = draw(_arrays(dtype, (d,) if kind == "row" else (n, d), -scale, scale))
+    return ReferenceCase(case, np.broadcast_to(x0, (n, d)).copy())
+
+
+def reference_cases(
+    cases: st.SearchStrategy[SeedCase] | None = None,
+) -> st.SearchStrategy[ReferenceCase]:
+    """A seed case (from ``cases``, default :func:`seed_cases`) with a reference ``x0`` of the
+    case's dtype and input scale: zeros, one row for all samples, or one per sample.
+
+    >>> reference_cases().example()  # doctest: +SKIP
+    ReferenceCase(case=SeedCase(...), x0=array([[0.5, -1. ]]))
+    """
+    if cases is not None and not isinstance(cases, st.SearchStrategy):
+        raise InvalidArgument(f"cases must be a strategy of SeedCase; got {type(cases).__name__}")
+    return _reference_case(cases if cases is not None else seed_cases())
