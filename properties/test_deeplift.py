@@ -19,17 +19,20 @@ from lrp_invariants.cases import ReferenceCase, SeedCase
 from lrp_invariants.deeplift import deeplift_rescale, rescale_multipliers
 from lrp_invariants.invariants import Comparison, require
 from lrp_invariants.invariants.baselines import (
-    deeplift_completeness,
-    deeplift_shifted_reference_invariance,
+    completeness,
+    shifted_reference_invariance,
+    unmoved_reference_difference,
 )
 from lrp_invariants.network import forward, gradient
+
+DEEPLIFT = "deeplift-rescale"
 
 
 @given(lst.reference_cases())
 def test_deeplift_relevance_adds_up_to_the_difference_of_the_logits(
     reference_case: ReferenceCase,
 ) -> None:
-    require("summation to delta", deeplift_completeness(deeplift_rescale, reference_case))
+    require("summation to delta", completeness(deeplift_rescale, DEEPLIFT, reference_case))
 
 
 @given(lst.reference_cases())
@@ -38,17 +41,14 @@ def test_deeplift_with_a_reference_moved_by_the_shift_is_input_invariant(
 ) -> None:
     require(
         "input invariance with a shifted reference",
-        deeplift_shifted_reference_invariance(deeplift_rescale, reference_case),
+        shifted_reference_invariance(deeplift_rescale, DEEPLIFT, reference_case),
     )
 
 
 def _zero_reference_moves(case: SeedCase) -> bool:
     """DeepLIFT against a zero reference on net2 at x2 certainly differs from net1 at x1."""
     zero = ReferenceCase(case, np.zeros_like(case.x1))
-    R1 = deeplift_rescale(case.net1, case.x1, case.classes)
-    R2 = deeplift_rescale(case.net2, case.x2, case.classes)
-    tolerance = agreement_tolerance(zero.deeplift_unmoved(), zero.deeplift(False))
-    comparison = Comparison("rx2 == rx1", R2, R1, tolerance)
+    comparison = unmoved_reference_difference(deeplift_rescale, DEEPLIFT, zero)
     return not comparison.holds() and bool(np.isfinite(comparison.tolerance).all())
 
 
@@ -81,7 +81,7 @@ def test_deeplift_with_zero_reference_and_zero_biases_is_gradient_times_input(
     reference_case = ReferenceCase(
         SeedCase(network, case.x1, case.m, case.classes), np.zeros_like(case.x1)
     )
-    ball = reference_case.deeplift(False)
+    ball = reference_case.enclosure(DEEPLIFT)
     balls = enclose_forward(network, Ball.exact(case.x1), p=p)
     gxi = gradient(network, forward(network, case.x1), case.classes) * case.x1
     gxi_ball = enclose_gradient(network, balls, case.classes, p, times_input=True)

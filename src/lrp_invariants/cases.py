@@ -22,6 +22,7 @@ from .bounds import (
     shifted_input,
 )
 from .bounds.deeplift import enclose_deeplift
+from .bounds.integrated import enclose_integrated_gradients
 from .constructions import (
     bias_proxy,
     compensate_shift,
@@ -29,6 +30,7 @@ from .constructions import (
     proxy_input,
     shift_as_input,
 )
+from .integrated import paths
 from .network import Array, Network, check_classes, check_input
 
 
@@ -139,6 +141,9 @@ class ReferenceCase:
 
     case: SeedCase
     x0: Array
+    enclosures: dict[tuple[str, str], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @cached_property
     def x0_shifted(self) -> Array:
@@ -156,14 +161,6 @@ class ReferenceCase:
         x0 = shifted_input(self.x0_shifted, p)
         return enclose_forward(self.case.net2, x0, self.case.first_bias2, p)
 
-    def delta(self, on_net2: bool) -> Ball:
-        """``x - x0`` as the method computes it: on net2 ``x2 - (x0 + m)``, whose exact value is
-        net1's ``x1 - x0``."""
-        p = self.case.precision
-        if on_net2:
-            return add(self.case.balls2.a[0], _negated(self.balls0_shifted.a[0]), p)
-        return add(self.case.balls1.a[0], _negated(self.balls0.a[0]), p)
-
     @cached_property
     def balls0_unmoved(self) -> ForwardBalls:
         """net2 at ``x0`` itself, a reference that did not move with the shift (its exact pass
@@ -171,18 +168,46 @@ class ReferenceCase:
         p = self.case.precision
         return enclose_forward(self.case.net2, Ball.exact(self.x0), self.case.first_bias2, p)
 
-    def deeplift_unmoved(self) -> Ball:
-        """The enclosure of DeepLIFT-Rescale on net2 at (x2, x0): the reference left behind."""
-        case, p = self.case, self.case.precision
-        delta = add(case.balls2.a[0], _negated(self.balls0_unmoved.a[0]), p)
-        return enclose_deeplift(case.net2, case.balls2, self.balls0_unmoved, delta, case.classes, p)
-
-    def deeplift(self, on_net2: bool) -> Ball:
-        """The enclosure of DeepLIFT-Rescale on net1 at (x1, x0) or net2 at (x2, x0 + m)."""
+    def _ends(self, where: str) -> tuple[Network, ForwardBalls, ForwardBalls, Array, Array]:
+        """The network, the balls of its passes at the input and the reference, and the two
+        arrays a method is called with: ``net1`` (x1, x0), ``net2`` (x2, x0 + m) or
+        ``net2-unmoved`` (x2, x0)."""
         case = self.case
-        network = case.net2 if on_net2 else case.net1
-        forward = case.balls2 if on_net2 else case.balls1
-        reference = self.balls0_shifted if on_net2 else self.balls0
-        return enclose_deeplift(
-            network, forward, reference, self.delta(on_net2), case.classes, case.precision
-        )
+        if where == "net1":
+            return case.net1, case.balls1, self.balls0, case.x1, self.x0
+        if where == "net2":
+            return case.net2, case.balls2, self.balls0_shifted, case.x2, self.x0_shifted
+        return case.net2, case.balls2, self.balls0_unmoved, case.x2, self.x0
+
+    def arrays(self, where: str) -> tuple[Network, Array, Array]:
+        """The network, input and reference a method is called with at ``where``."""
+        network, _, _, x, x0 = self._ends(where)
+        return network, x, x0
+
+    def passes(self, where: str) -> tuple[ForwardBalls, ForwardBalls]:
+        """The balls of the passes at the input and at the reference, at ``where``."""
+        _, forward, reference, _, _ = self._ends(where)
+        return forward, reference
+
+    def enclosure(self, method: str, where: str = "net1") -> Ball:
+        """The enclosure of ``method`` (``deeplift-rescale`` or ``integrated-gradients``) at
+        ``where`` (see :meth:`arrays`), computed once."""
+        key = (method, where)
+        if key not in self.enclosures:
+            self.enclosures[key] = self._enclose(method, where)
+        enclosed: Ball = self.enclosures[key]
+        return enclosed
+
+    def _enclose(self, method: str, where: str) -> Ball:
+        case, p = self.case, self.case.precision
+        network, forward, reference, x, x0 = self._ends(where)
+        first_bias = None if where == "net1" else case.first_bias2
+        if method == "deeplift-rescale":
+            delta = add(forward.a[0], _negated(reference.a[0]), p)
+            return enclose_deeplift(network, forward, reference, delta, case.classes, p)
+        if method == "integrated-gradients":
+            breakpoints = [path.t for path in paths(network, x, case.classes, x0)]
+            return enclose_integrated_gradients(
+                network, forward.a[0], reference.a[0], breakpoints, case.classes, p, first_bias
+            )
+        raise ValueError(f"no enclosure for {method!r}")

@@ -65,7 +65,9 @@ def _breakpoints(network64: Network, x: F64, x0: F64) -> F64:
     for layer in range(network64.depth - 1):
         z = _prefix(network64, x0 + t[:, None] * delta, layer)
         za, zb = z[:-1], z[1:]
-        crossing = za * zb < 0  # a zero at an end is already a breakpoint
+        # strictly opposite signs (a zero at an end is a breakpoint already); not za * zb < 0,
+        # which underflows to 0 for small pre-activations and misses the crossing
+        crossing = ((za < 0) & (zb > 0)) | ((za > 0) & (zb < 0))
         if not crossing.any():
             continue
         rows, _ = np.nonzero(crossing)

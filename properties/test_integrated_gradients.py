@@ -1,0 +1,107 @@
+"""Integrated gradients, exactly (issue 14): the breakpoint sum is the path integral (checked
+against exact rational arithmetic), it adds up to ``f(x) - f(x0)``, it is input-invariant when
+the baseline moves with the shift and not with a zero baseline (Kindermans et al.), and with a
+zero baseline and zero biases it is gradient x input. Tolerances come from
+:mod:`lrp_invariants.bounds.integrated`."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import find, given, settings
+
+from lrp_invariants import Linear, Network
+from lrp_invariants import strategies as lst
+from lrp_invariants.bounds import Ball, agreement_tolerance, enclose_forward, enclose_gradient
+from lrp_invariants.cases import ReferenceCase, SeedCase
+from lrp_invariants.integrated import integrated_gradients
+from lrp_invariants.invariants import Comparison, require
+from lrp_invariants.invariants.baselines import (
+    completeness,
+    shifted_reference_invariance,
+    unmoved_reference_difference,
+)
+from lrp_invariants.network import forward, gradient
+from tests.rational import exact_integrated_gradients
+
+IG = "integrated-gradients"
+
+
+@settings(max_examples=60)
+@given(lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)))
+def test_the_breakpoint_sum_is_the_exact_rational_path_integral(
+    reference_case: ReferenceCase,
+) -> None:
+    case = reference_case.case
+    ball = reference_case.enclosure(IG)
+    ours = integrated_gradients(case.net1, case.x1, case.classes, reference_case.x0)
+    exact = exact_integrated_gradients(case.net1, case.x1, reference_case.x0, case.classes)
+    for i, row in enumerate(exact):
+        for j, value in enumerate(row):
+            # the exact value lies in the enclosure, and so does our evaluation
+            mid, rad = Fraction(float(ball.mid[i, j])), Fraction(float(ball.rad[i, j]))
+            assert abs(value - mid) <= rad, (i, j, float(value), ball.mid[i, j], ball.rad[i, j])
+            assert abs(Fraction(float(ours[i, j])) - mid) <= rad
+
+
+@given(lst.reference_cases())
+def test_integrated_gradients_add_up_to_the_difference_of_the_logits(
+    reference_case: ReferenceCase,
+) -> None:
+    require("completeness", completeness(integrated_gradients, IG, reference_case))
+
+
+@given(lst.reference_cases())
+def test_integrated_gradients_with_a_baseline_moved_by_the_shift_are_input_invariant(
+    reference_case: ReferenceCase,
+) -> None:
+    require(
+        "input invariance with a shifted baseline",
+        shifted_reference_invariance(integrated_gradients, IG, reference_case),
+    )
+
+
+def _zero_baseline_moves(case: SeedCase) -> bool:
+    zero = ReferenceCase(case, np.zeros_like(case.x1))
+    comparison = unmoved_reference_difference(integrated_gradients, IG, zero)
+    return not comparison.holds() and bool(np.isfinite(comparison.tolerance).all())
+
+
+def test_integrated_gradients_with_a_fixed_zero_baseline_are_not_input_invariant() -> None:
+    case = find(
+        lst.seed_cases(),
+        _zero_baseline_moves,
+        settings=settings(max_examples=500, database=None, derandomize=True),
+    )
+    assert not np.array_equal(
+        integrated_gradients(case.net2, case.x2, case.classes),
+        integrated_gradients(case.net1, case.x1, case.classes),
+    )
+
+
+@given(lst.seed_cases())
+def test_integrated_gradients_from_zero_without_biases_are_gradient_times_input(
+    case: SeedCase,
+) -> None:
+    # without biases f is positively homogeneous: along t x every unit keeps its sign
+    network = Network(
+        tuple(Linear(layer.W, np.zeros_like(layer.b)) for layer in case.net1.layers),
+        case.net1.output,
+    )
+    p = case.precision
+    zero = ReferenceCase(SeedCase(network, case.x1, case.m, case.classes), np.zeros_like(case.x1))
+    balls = enclose_forward(network, Ball.exact(case.x1), p=p)
+    gxi = gradient(network, forward(network, case.x1), case.classes) * case.x1
+    gxi_ball = enclose_gradient(network, balls, case.classes, p, times_input=True)
+    require(
+        "integrated gradients == gradient x input",
+        [
+            Comparison(
+                "integrated_gradients(x, 0) == x * gradient",
+                integrated_gradients(network, case.x1, case.classes),
+                gxi,
+                agreement_tolerance(zero.enclosure(IG), gxi_ball),
+            )
+        ],
+    )

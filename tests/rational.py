@@ -1,0 +1,82 @@
+"""Exact rational arithmetic oracles (Python's ``fractions``), sharing nothing with the core.
+
+Every float is a rational number, and so is every breakpoint of a ReLU network's straight path
+(a zero of a ratio of sums of products of floats): integrated gradients have an exact rational
+value that these functions compute. Only for small networks: the numbers grow long.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from lrp_invariants import Network
+
+Vector = list[Fraction]
+
+
+def _layers(network: Network) -> list[tuple[list[Vector], Vector]]:
+    """Each layer's W (in, out) and b as Fractions."""
+    return [
+        (
+            [[Fraction(float(w)) for w in row] for row in layer.W],
+            [Fraction(float(b)) for b in layer.b],
+        )
+        for layer in network.layers
+    ]
+
+
+def _affine(a: Vector, W: list[Vector], b: Vector) -> Vector:
+    return [sum((a[i] * W[i][j] for i in range(len(a))), b[j]) for j in range(len(b))]
+
+
+def _pre_activations(layers: list[tuple[list[Vector], Vector]], x: Vector) -> list[Vector]:
+    zs, a = [], x
+    for i, (W, b) in enumerate(layers):
+        z = _affine(a, W, b)
+        zs.append(z)
+        if i < len(layers) - 1:
+            a = [max(v, Fraction(0)) for v in z]
+    return zs
+
+
+def _gradient(layers: list[tuple[list[Vector], Vector]], x: Vector, chosen: int) -> Vector:
+    zs = _pre_activations(layers, x)
+    g = [W_row[chosen] for W_row in layers[-1][0]]  # d logit / d a[L-1]
+    for i in range(len(layers) - 2, -1, -1):
+        masked = [g[j] if zs[i][j] > 0 else Fraction(0) for j in range(len(g))]
+        W = layers[i][0]
+        g = [sum((W[r][j] * masked[j] for j in range(len(masked))), Fraction(0)) for r in range(len(W))]
+    return g
+
+
+def exact_integrated_gradients(
+    network: Network, x: np.ndarray, x0: np.ndarray, classes: np.ndarray
+) -> list[Vector]:
+    """The exact integrated gradients of every sample, as Fractions."""
+    layers = _layers(network)
+    result = []
+    for xi, x0i, chosen in zip(x, x0, classes, strict=True):
+        a = [Fraction(float(v)) for v in xi]
+        a0 = [Fraction(float(v)) for v in x0i]
+        delta = [p - q for p, q in zip(a, a0, strict=True)]
+
+        def point(t: Fraction, a0: Vector = a0, delta: Vector = delta) -> Vector:
+            return [q + t * d for q, d in zip(a0, delta, strict=True)]
+
+        t = [Fraction(0), Fraction(1)]
+        for layer in range(len(layers) - 1):
+            zs = [_pre_activations(layers, point(s))[layer] for s in t]
+            inner = set()
+            for k in range(len(t) - 1):
+                for za, zb in zip(zs[k], zs[k + 1], strict=True):
+                    if za * zb < 0:
+                        inner.add(t[k] + (t[k + 1] - t[k]) * za / (za - zb))
+            t = sorted(set(t) | inner)
+        average = [Fraction(0)] * len(a)
+        for k in range(len(t) - 1):
+            g = _gradient(layers, point((t[k] + t[k + 1]) / 2), int(chosen))
+            average = [s + (t[k + 1] - t[k]) * gi for s, gi in zip(average, g, strict=True)]
+        result.append([d * s for d, s in zip(delta, average, strict=True)])
+    return result
