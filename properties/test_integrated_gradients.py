@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 from hypothesis import find, given, settings
+from tests.rational import exact_integrated_gradients
 
 from lrp_invariants import Linear, Network
 from lrp_invariants import strategies as lst
@@ -23,7 +24,6 @@ from lrp_invariants.invariants.baselines import (
     unmoved_reference_difference,
 )
 from lrp_invariants.network import forward, gradient
-from tests.rational import exact_integrated_gradients
 
 IG = "integrated-gradients"
 

@@ -47,7 +47,10 @@ def _gradient(layers: list[tuple[list[Vector], Vector]], x: Vector, chosen: int)
     for i in range(len(layers) - 2, -1, -1):
         masked = [g[j] if zs[i][j] > 0 else Fraction(0) for j in range(len(g))]
         W = layers[i][0]
-        g = [sum((W[r][j] * masked[j] for j in range(len(masked))), Fraction(0)) for r in range(len(W))]
+        g = [
+            sum((W[r][j] * masked[j] for j in range(len(masked))), Fraction(0))
+            for r in range(len(W))
+        ]
     return g
 
 

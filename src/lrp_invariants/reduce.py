@@ -10,13 +10,13 @@ them on a shrunk failure and keeps each one that still fails the same property.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .cases import SeedCase
+from .cases import ReferenceCase, SeedCase
 from .network import Linear, Network
 
 Indices = NDArray[np.intp]
@@ -70,16 +70,70 @@ def without_units(case: SeedCase, layer: int, removed: Indices) -> SeedCase:
     return replace(case, net1=net1, classes=classes)
 
 
-def smaller_cases(case: SeedCase) -> Iterator[SeedCase]:
-    """Every case one removal smaller than ``case``: fewer samples, then fewer inputs, then
-    fewer units layer by layer (chosen output classes stay), large removals first."""
+Removal = tuple[str, int, Indices]
+"""What one reduction takes out: ``("samples", 0, rows)``, ``("inputs", 0, features)`` or
+``("units", layer, units)``."""
+
+
+def removals(case: SeedCase) -> Iterator[Removal]:
+    """Every removal that leaves a valid case: fewer samples, then fewer inputs, then fewer
+    units layer by layer (chosen output classes stay), large removals first."""
     for removed in _chunks(case.x1.shape[0]):
-        yield without_samples(case, removed)
+        yield "samples", 0, removed
     for removed in _chunks(case.x1.shape[1]):
-        yield without_inputs(case, removed)
+        yield "inputs", 0, removed
     last = case.net1.depth - 1
     for layer in range(case.net1.depth):
         for removed in _chunks(case.net1.layers[layer].n_out):
             if layer == last and np.isin(case.classes, removed).any():
                 continue
-            yield without_units(case, layer, removed)
+            yield "units", layer, removed
+
+
+def apply(case: SeedCase, removal: Removal) -> SeedCase:
+    """``case`` with ``removal`` taken out."""
+    kind, layer, removed = removal
+    if kind == "samples":
+        return without_samples(case, removed)
+    if kind == "inputs":
+        return without_inputs(case, removed)
+    return without_units(case, layer, removed)
+
+
+def smaller_cases(case: SeedCase) -> Iterator[SeedCase]:
+    """Every case one removal smaller than ``case`` (see :func:`removals`)."""
+    for removal in removals(case):
+        yield apply(case, removal)
+
+
+def smaller_reference_cases(reference_case: ReferenceCase) -> Iterator[ReferenceCase]:
+    """Every reference case one removal smaller: the reference loses the same samples and
+    input features as the input."""
+    case, x0 = reference_case.case, reference_case.x0
+    for removal in removals(case):
+        kind, _, removed = removal
+        if kind == "samples":
+            kept = x0[np.setdiff1d(np.arange(x0.shape[0]), removed)]
+        elif kind == "inputs":
+            kept = x0[:, np.setdiff1d(np.arange(x0.shape[1]), removed)]
+        else:
+            kept = x0
+        yield ReferenceCase(apply(case, removal), kept)
+
+
+def reduce_while(
+    reference_case: ReferenceCase, fails: Callable[[ReferenceCase], bool], limit: int = 200
+) -> ReferenceCase:
+    """The smallest reference case reached by removals that keep ``fails`` true (greedy, at
+    most ``limit`` tries)."""
+    tries, reduced = 0, True
+    while reduced and tries < limit:
+        reduced = False
+        for smaller in smaller_reference_cases(reference_case):
+            tries += 1
+            if fails(smaller):
+                reference_case, reduced = smaller, True
+                break
+            if tries >= limit:
+                break
+    return reference_case
