@@ -228,12 +228,19 @@ def test_methods_prints_which_property_holds_for_which_method(
         "lrp-gamma",
         "lrp-w-square",
         "lrp-flat",
+        "integrated-gradients",
+        "deeplift-rescale",
+        "integrated-gradients:baseline=given",
+        "deeplift-rescale:baseline=given",
     ]
     assert rows[3] == [
         "shift-decomposition: rx1 == rx3 + rm3",
-        *["-", "yes", "yes", "yes", "-", "-", "-", "yes", "yes"],
+        *["-", "yes", "yes", "yes", "-", "-", "-", "yes", "yes", "-", "-", "-", "-"],
     ]
-    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 9
+    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 13
+    # a baseline that moves with the input is what makes IG and DeepLIFT input-invariant
+    assert rows[-1][0].startswith("baseline-invariance:")
+    assert rows[-1][1:] == ["-"] * 11 + ["yes", "yes"]
 
 
 def test_the_readme_shows_the_table_that_methods_prints(

@@ -43,6 +43,8 @@ class SeedCase:
     m: Array
     classes: Array = field(repr=False)
     flush: bool = False  # the arithmetic code under test is held to: see Precision
+    # a reference batch (n, d) for methods that explain against a given baseline; None: zeros
+    x0: Array | None = field(default=None, repr=False)
     # enclosures already computed for this case, by (method spec, network name): every property
     # of a gate run checks the same case, and most of them need net1's
     enclosures: dict[tuple[str, str], Any] = field(
@@ -57,6 +59,17 @@ class SeedCase:
         check_input(self.net1, self.x1, "x1")
         check_input(self.net1, np.asarray(self.m)[None, :], "m")
         check_classes(self.net1, self.classes, self.x1.shape[0])
+        if self.x0 is not None:
+            check_input(self.net1, self.x0, "x0")
+            if self.x0.shape != self.x1.shape:
+                raise ValueError(f"x0 has shape {self.x0.shape}; x1 has {self.x1.shape}")
+
+    @cached_property
+    def reference_case(self) -> ReferenceCase:
+        """This case with its reference (zeros where it has none), for DeepLIFT and integrated
+        gradients."""
+        x0 = self.x0 if self.x0 is not None else np.zeros_like(self.x1)
+        return ReferenceCase(self, x0)
 
     def __repr__(self) -> str:
         return (

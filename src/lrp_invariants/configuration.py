@@ -37,6 +37,8 @@ ALL_PROPERTIES = (
     "batch-consistency",
     "determinism",
     "reference",
+    "completeness",
+    "baseline-invariance",
 )
 """Every property the gate knows, in the order reports list them."""
 

@@ -222,6 +222,7 @@ def describe_case(case: SeedCase) -> str:
         return (
             f"network {'-'.join(map(str, case.net1.widths))} ({case.net1.dtype}): {weights}; "
             f"x1={show(case.x1)}; m={show(case.m)}; classes={show(case.classes)}"
+            + ("" if case.x0 is None else f"; baseline x0={show(case.x0)}")
         )
 
 
@@ -746,7 +747,10 @@ def _run_properties(
 ) -> list[PropertyReport]:
     flush = _check_arithmetic(arithmetic)
     limited = _with_time_limit(target, time_limit)
-    strategy = (cases if cases is not None else default_cases()).map(lambda c: c.under(flush))
+    drawn = cases if cases is not None else default_cases()
+    if method.baseline == "given":  # every case carries the reference the target is given
+        drawn = lst.with_references(drawn)
+    strategy = drawn.map(lambda c: c.under(flush))
     reports = [PropertyReport(prop.name, prop.sentence) for prop in props]
     found = [_Found() for _ in props]
     start = time.perf_counter()
@@ -833,16 +837,19 @@ def probe_flushing(
     nonzero relevance: a target that computes with gradual underflow returns a nonzero value
     too, one that flushes returns 0. None when the probe says nothing (the reference is 0 or
     not finite on every probe, or the target raised or returned no number)."""
-    reference = resolve_method(method).reference
+    chosen = resolve_method(method)
+    reference = chosen.reference
     classes: Array = np.zeros(1, np.intp)  # (the protocol types classes as its other arrays)
     for weights, biases, x in _probes(np.dtype(dtype).type):
+        # a given baseline is zeros here: the probe's input is the subnormal one
+        extra = [np.zeros_like(x)] if chosen.baseline == "given" else []
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            expected = np.asarray(reference(weights, biases, x, classes), dtype=np.float64)
+            expected = np.asarray(reference(weights, biases, x, classes, *extra), dtype=np.float64)
             if not (np.isfinite(expected).all() and expected[0, 0] != 0):
                 continue
             try:
-                result = np.asarray(target(weights, biases, x, classes), dtype=np.float64)
+                result = np.asarray(target(weights, biases, x, classes, *extra), dtype=np.float64)
             except (Exception, TargetHung):  # a probe never fails the gate: the properties do
                 return None
         if result.shape != (1, 1) or not np.isfinite(result).all():

@@ -65,6 +65,11 @@ class Method:
     properties: tuple[str, ...]
     spec: str = ""
     deterministic: bool = True  # False: repeated calls need only agree within the bounds
+    # DeepLIFT and integrated gradients: the exact value they are held to
+    # ("deeplift-rescale" or "integrated-gradients"), and their baseline: "zero", or "given"
+    # (the target takes the reference batch as a fifth argument, ``baseline``)
+    reference_kind: str | None = None
+    baseline: str | None = None
 
     def __post_init__(self) -> None:
         if not self.spec:
@@ -89,7 +94,10 @@ class Method:
         classes: ArrayLike,
         p: Precision,
     ) -> Ball:
-        """A ball around the exact input relevance of this method (n, d)."""
+        """A ball around the exact input relevance of this method (n, d). The reference
+        methods need their reference as well: see :meth:`SeedCase.reference_case`."""
+        if self.reference_kind is not None:
+            raise ValueError(f"{self.name} is enclosed with its reference: use the case's")
         if self.composite is not None:
             return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
         return enclose_gradient(network, forward, classes, p, times_input=self.times_input)
@@ -135,10 +143,61 @@ def resolve_method(spec: str | Method) -> Method:
         return method if rest not in PRESETS else _named(method, rest)
     if (text.startswith("lrp-") and ":" in text) or text.removeprefix("lrp-") in _RULE_ONLY:
         return lrp_method(parse_rule(text))
+    name, _, options = text.partition(":")
+    if name in REFERENCE_METHODS:
+        return reference_method(name, _parse_baseline(options))
     raise ValueError(
         f"unknown method {spec!r}; choose one of {', '.join(METHODS)}, a rule with parameters "
         "(lrp-epsilon:1e-6, lrp-gamma:0.25,bias=source, lrp-zbox:low=0,high=1) or a composite "
-        "(lrp-composite first=flat hidden=epsilon:1e-6)"
+        "(lrp-composite first=flat hidden=epsilon:1e-6), or a reference method with its "
+        "baseline (integrated-gradients:baseline=given)"
+    )
+
+
+def _parse_baseline(options: str) -> str:
+    if not options:
+        return "zero"
+    key, _, value = options.partition("=")
+    if key.strip() != "baseline" or value.strip() not in BASELINES:
+        raise ValueError(
+            f"unknown option {options!r}; a reference method takes baseline=zero or baseline=given"
+        )
+    return value.strip()
+
+
+BASELINES = ("zero", "given")
+"""A reference method's baseline: zeros (Captum's default), or given with every call."""
+
+REFERENCE_METHODS = ("integrated-gradients", "deeplift-rescale")
+
+_REFERENCE_ALWAYS = ("completeness", "permutation", "rescaling", "batch-consistency")
+
+
+def reference_method(name: str, baseline: str = "zero") -> Method:
+    """DeepLIFT-Rescale or exact integrated gradients from a ``zero`` or ``given`` baseline.
+    Both add up to ``f(x) - f(x0)``; only a baseline that moves with the input (``given``:
+    the gate passes ``x0 + m`` on net2) makes them input-invariant (Kindermans et al.)."""
+    if name not in REFERENCE_METHODS:
+        raise ValueError(f"unknown reference method {name!r}; choose one of {REFERENCE_METHODS}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
+    given = baseline == "given"
+    references = {
+        ("integrated-gradients", False): targets.integrated_gradients,
+        ("integrated-gradients", True): targets.integrated_gradients_from_baseline,
+        ("deeplift-rescale", False): targets.deeplift_rescale,
+        ("deeplift-rescale", True): targets.deeplift_rescale_from_baseline,
+    }
+    implied = (*_REFERENCE_ALWAYS, *_ALWAYS, *(("baseline-invariance",) if given else ()))
+    return Method(
+        name,
+        references[(name, given)],  # type: ignore[arg-type]
+        None,
+        False,
+        tuple(p for p in ALL_PROPERTIES if p in implied),
+        name if not given else f"{name}:baseline=given",
+        reference_kind=name,
+        baseline=baseline,
     )
 
 
@@ -194,8 +253,13 @@ METHODS: dict[str, Method] = {
         lrp_method(Gamma(0.25)),
         lrp_method(WSquare()),
         lrp_method(Flat()),
+        reference_method("integrated-gradients"),
+        reference_method("deeplift-rescale"),
     )
 }
 for _method in METHODS.values():
     object.__setattr__(_method, "spec", _method.name)
+for _name in REFERENCE_METHODS:  # listed by their spec: the baseline is part of the claim
+    _given = reference_method(_name, "given")
+    METHODS[_given.spec] = _given
 _FIXED = frozenset(METHODS)

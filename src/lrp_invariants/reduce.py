@@ -37,7 +37,8 @@ def _chunks(n: int) -> Iterator[Indices]:
 def without_samples(case: SeedCase, removed: Indices) -> SeedCase:
     """The case without the samples (rows of ``x1``, entries of ``classes``) in ``removed``."""
     keep = np.setdiff1d(np.arange(case.x1.shape[0]), removed)
-    return replace(case, x1=case.x1[keep], classes=case.classes[keep])
+    x0 = None if case.x0 is None else case.x0[keep]
+    return replace(case, x1=case.x1[keep], classes=case.classes[keep], x0=x0)
 
 
 def without_inputs(case: SeedCase, removed: Indices) -> SeedCase:
@@ -47,7 +48,8 @@ def without_inputs(case: SeedCase, removed: Indices) -> SeedCase:
     first, *rest = case.net1.layers
     layers = (Linear(first.W[keep], first.b), *rest)
     net1 = Network(layers, case.net1.output)
-    return replace(case, net1=net1, x1=case.x1[:, keep], m=case.m[keep])
+    x0 = None if case.x0 is None else case.x0[:, keep]
+    return replace(case, net1=net1, x1=case.x1[:, keep], m=case.m[keep], x0=x0)
 
 
 def without_units(case: SeedCase, layer: int, removed: Indices) -> SeedCase:

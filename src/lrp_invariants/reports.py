@@ -47,6 +47,8 @@ def save_counterexample(
         "arithmetic": np.array("ftz" if case.flush else "ieee"),
         "draws": np.array(len(draws)),
     }
+    if case.x0 is not None:
+        arrays["x0"] = case.x0
     for i, (W, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
     for i, value in enumerate(draws):
@@ -97,7 +99,8 @@ def load_counterexample(path: Path) -> Saved:
                 [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
             )
             flush = "arithmetic" in data.files and str(data["arithmetic"]) == "ftz"
-            case = SeedCase(network, data["x1"], data["m"], data["classes"], flush)
+            x0 = data["x0"] if "x0" in data.files else None
+            case = SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0)
             draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
             saved = Saved(str(data["property"]), str(data["method"]), case, draws)
     except BadCounterexample:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
@@ -692,3 +692,15 @@ def reference_cases(
     if cases is not None and not isinstance(cases, st.SearchStrategy):
         raise InvalidArgument(f"cases must be a strategy of SeedCase; got {type(cases).__name__}")
     return _reference_case(cases if cases is not None else seed_cases())
+
+
+@st.composite
+def _with_reference(draw: st.DrawFn, cases: st.SearchStrategy[SeedCase]) -> SeedCase:
+    reference_case = draw(_reference_case(cases))
+    return replace(reference_case.case, x0=reference_case.x0)
+
+
+def with_references(cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[SeedCase]:
+    """Cases from ``cases`` that carry a reference batch ``x0`` (see :func:`reference_cases`):
+    what the gate draws for a method that takes a given baseline."""
+    return _with_reference(cases)

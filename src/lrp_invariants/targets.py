@@ -1,6 +1,7 @@
 """Reference attributions in the gate's target protocol.
 
-Every function here has the signature ``fn(weights, biases, x, classes) -> relevance``:
+Every function here has the signature ``fn(weights, biases, x, classes) -> relevance`` (the
+``*_from_baseline`` ones take the reference batch as a fifth argument, ``baseline``):
 ``weights[i]`` of shape (in, out), ``biases[i]`` of shape (out,), ``x`` of shape (n, d) float,
 ``classes`` of shape (n,) int, for the ReLU MLP Linear -> ReLU -> ... -> Linear; the result is the
 (n, d) input relevance of the chosen class logit. Call them for a reference value, or point the
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 
 from numpy.typing import ArrayLike
 
+from .deeplift import deeplift_rescale as _deeplift
+from .integrated import integrated_gradients as _integrated
 from .network import Array, Network, check_classes, check_shape, forward
 from .network import gradient as _gradient
 from .relevance import explain
@@ -83,3 +86,39 @@ def lrp_zplus(
 ) -> Array:
     """z⁺ (LRP-α1β0) on every layer."""
     return _explain(weights, biases, x, classes, ZPlus())
+
+
+def integrated_gradients(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """Exact integrated gradients from a zero baseline (Captum's default baseline)."""
+    return _integrated(Network.from_arrays(weights, biases), x, classes, None)
+
+
+def integrated_gradients_from_baseline(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    baseline: ArrayLike,
+) -> Array:
+    """Exact integrated gradients from ``baseline`` (n, d): the ``baseline=given`` protocol."""
+    return _integrated(Network.from_arrays(weights, biases), x, classes, baseline)
+
+
+def deeplift_rescale(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """DeepLIFT-Rescale against a zero reference (Captum's default)."""
+    return _deeplift(Network.from_arrays(weights, biases), x, classes, None)
+
+
+def deeplift_rescale_from_baseline(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    baseline: ArrayLike,
+) -> Array:
+    """DeepLIFT-Rescale against ``baseline`` (n, d): the ``baseline=given`` protocol."""
+    return _deeplift(Network.from_arrays(weights, biases), x, classes, baseline)

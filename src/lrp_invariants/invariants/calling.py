@@ -15,8 +15,11 @@ class TargetMisbehaved(AssertionError):
     dtype, returned NaN or inf where its exact value is bounded, or modified its inputs."""
 
 
-def call_target(target: Target, network: Network, x: Array, classes: Array) -> Array:
-    """Run ``target`` on fresh copies of the network and batch, and check its behaviour.
+def call_target(
+    target: Target, network: Network, x: Array, classes: Array, baseline: Array | None = None
+) -> Array:
+    """Run ``target`` on fresh copies of the network and batch (and of the ``baseline``, passed
+    as a fifth argument where the method takes one), and check its behaviour.
 
     The result must be an (n, d) array of the network's dtype, computed without modifying any
     argument. Its values are judged by the comparisons that use them: NaN or inf is a defect
@@ -28,14 +31,17 @@ def call_target(target: Target, network: Network, x: Array, classes: Array) -> A
     weights = [w.copy() for w in network.weights]
     biases = [b.copy() for b in network.biases]
     x_in, classes_in = x.copy(), classes.copy()
+    extra = [] if baseline is None else [baseline.copy()]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # the target's warnings are its own; results count
-            result = target(weights, biases, x_in, classes_in)
+            result = target(weights, biases, x_in, classes_in, *extra)
     except Exception as error:  # the target's own failure is a finding, not a crash of ours
         summary = str(error).splitlines()[0] if str(error) else ""
         raise TargetMisbehaved(f"the target raised {type(error).__name__}: {summary}") from error
     arguments = [("x", x, x_in), ("classes", classes, classes_in)]
+    if baseline is not None:
+        arguments.append(("baseline", baseline, extra[0]))
     for i in range(network.depth):
         arguments.append((f"weights[{i}]", network.weights[i], weights[i]))
         arguments.append((f"biases[{i}]", network.biases[i], biases[i]))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from numpy.typing import ArrayLike
 
 from ..bounds import (
     Ball,
@@ -23,10 +24,11 @@ from ..bounds import (
     gradient_underflow,
     total,
 )
-from ..cases import SeedCase
+from ..cases import ReferenceCase, SeedCase
 from ..constructions import exact_rescaling_exponent, permute_hidden_units, rescale_hidden_unit
 from ..methods import METHODS, Method, Target
 from ..network import Array, Network
+from .baselines import ReferenceMethod, completeness, shifted_reference_invariance
 from .calling import call_target
 from .comparison import Comparison, require
 
@@ -41,6 +43,9 @@ def _selected(balls: Ball, classes: Array) -> Ball:
 def _enclosed(case: SeedCase, method: Method, name: str) -> Ball:
     """``method``'s enclosure of the exact relevance on one of the case's own networks (net1,
     net2, net3 as a plain MLP, the bias proxy), computed once per case and method."""
+    if method.reference_kind is not None:  # DeepLIFT, integrated gradients: with x0
+        where = {"net1": "net1", "net2": "net2"}[name]
+        return case.reference_case.enclosure(method.reference_kind, where)
     key = (method.spec, name)
     if name == "proxy" and method.composite is not None and key not in case.enclosures:
         case.enclosures[key] = _proxy_layers(case, method)[0].R  # the same enclosure
@@ -66,6 +71,28 @@ def _proxy_layers(case: SeedCase, method: Method) -> tuple[LayerBalls, ...]:
         )
     layers: tuple[LayerBalls, ...] = case.enclosures[key]
     return layers
+
+
+def _baseline(case: SeedCase, method: Method, rows: Array | slice = slice(None)) -> Array | None:
+    """The reference batch a ``baseline=given`` method is called with (rows of net1's), or
+    None: the other methods take none."""
+    if method.baseline != "given":
+        return None
+    return case.reference_case.x0[rows]
+
+
+def _relevance(
+    case: SeedCase,
+    target: Target,
+    method: Method,
+    network: Network | None = None,
+    rows: Array | slice = slice(None),
+) -> Array:
+    """The target's relevance at net1's input (or on ``network``, same input), ``rows`` of it."""
+    network = case.net1 if network is None else network
+    return call_target(
+        target, network, case.x1[rows], case.classes[rows], _baseline(case, method, rows)
+    )
 
 
 @dataclass(frozen=True)
@@ -201,12 +228,16 @@ def _changed_network(
     case: SeedCase, other: Network, target: Target, method: Method, claim: str
 ) -> list[Comparison]:
     p = case.precision
-    a = call_target(target, case.net1, case.x1, case.classes)
-    b = call_target(target, other, case.x1, case.classes)
+    a = _relevance(case, target, method)
+    b = _relevance(case, target, method, other)
     ball1 = _enclosed(case, method, "net1")
-    ball_o = method.enclose(
-        other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
-    )
+    if method.reference_kind is not None:
+        changed = SeedCase(other, case.x1, case.m, case.classes, case.flush)
+        ball_o = ReferenceCase(changed, case.reference_case.x0).enclosure(method.reference_kind)
+    else:
+        ball_o = method.enclose(
+            other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
+        )
     return [
         Comparison(
             claim, b, a, agreement_tolerance(ball_o, ball1), "the target's own relevance on net1"
@@ -255,14 +286,12 @@ def _rescaling(case: SeedCase, target: Target, method: Method, draw: Draw) -> li
 def _batch_consistency(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    batch = call_target(target, case.net1, case.x1, case.classes)
+    batch = _relevance(case, target, method)
     # every sample of a small batch; of a large one, _ALONE samples spread from the first to
     # the last (a chunked or batch-coupled computation shows in any of them)
     n = case.x1.shape[0]
     rows = np.unique(np.linspace(0, n - 1, min(n, _ALONE)).round().astype(np.intp))
-    one_by_one = np.vstack(
-        [call_target(target, case.net1, case.x1[i : i + 1], case.classes[i : i + 1]) for i in rows]
-    )
+    one_by_one = np.vstack([_relevance(case, target, method, rows=slice(i, i + 1)) for i in rows])
     ball = _enclosed(case, method, "net1")[rows]
     return [
         Comparison(
@@ -280,8 +309,8 @@ _ALONE = 8
 
 
 def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
-    first = call_target(target, case.net1, case.x1, case.classes)
-    second = call_target(target, case.net1, case.x1, case.classes)
+    first = _relevance(case, target, method)
+    second = _relevance(case, target, method)
     if method.deterministic:
         exact = np.zeros_like(first)  # the same call on the same arrays: the same bits
         return [
@@ -304,9 +333,10 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
-    actual = call_target(target, case.net1, case.x1, case.classes)
+    actual = _relevance(case, target, method)
+    extra = [] if method.baseline != "given" else [case.reference_case.x0]
     expected = np.asarray(
-        method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes)
+        method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes, *extra)
     )
     ball = _enclosed(case, method, "net1")
     return [
@@ -317,6 +347,31 @@ def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> li
             agreement_tolerance(ball, ball),
         )
     ]
+
+
+def _as_reference_method(target: Target, method: Method) -> ReferenceMethod:
+    """The target in the form :mod:`.baselines` calls: ``fn(network, x, classes, x0)``, the
+    baseline passed only to a ``baseline=given`` method."""
+
+    def run(network: Network, x: Array, classes: ArrayLike, x0: Array) -> Array:
+        given = x0 if method.baseline == "given" else None
+        return call_target(target, network, x, np.asarray(classes), given)
+
+    return run
+
+
+def _completeness(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+    assert method.reference_kind is not None
+    run = _as_reference_method(target, method)
+    return completeness(run, method.reference_kind, case.reference_case)
+
+
+def _baseline_invariance(
+    case: SeedCase, target: Target, method: Method, draw: Draw
+) -> list[Comparison]:
+    assert method.reference_kind is not None
+    run = _as_reference_method(target, method)
+    return shifted_reference_invariance(run, method.reference_kind, case.reference_case)
 
 
 PROPERTIES: dict[str, Property] = {
@@ -381,6 +436,20 @@ PROPERTIES: dict[str, Property] = {
             "The target agrees with lrp-invariants' reference implementation of the "
             "method it claims.",
             _reference,
+        ),
+        Property(
+            "completeness",
+            "sum(R) == f(x) - f(x0)",
+            "The relevance adds up to the chosen logit at x less the logit at the baseline x0 "
+            "(DeepLIFT's summation to delta, integrated gradients' completeness).",
+            _completeness,
+        ),
+        Property(
+            "baseline-invariance",
+            "R(net2, x1 + m, x0 + m) == R(net1, x1, x0)",
+            "With the baseline moved by the same shift as the input, net2's relevance at "
+            "x1 + m equals net1's at x1 (with a zero baseline it does not: Kindermans et al.).",
+            _baseline_invariance,
         ),
     )
 }
