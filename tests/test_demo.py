@@ -31,6 +31,23 @@ def test_demo_writes_both_figures_and_a_summary_of_passing_checks(tmp_path: Path
     assert "every invariant holds on the trained network" in text
 
 
+def test_demo_prints_kindermans_table_in_agreement_with_the_paper(tmp_path: Path) -> None:
+    out = io.StringIO()
+    demo.run_demo(out=tmp_path, hidden=(16, 16), epochs=2, seed=1, stream=out)
+    rows = json.loads((tmp_path / "summary.json").read_text())["kindermans"]
+    assert {row["method"] for row in rows} >= {
+        "gradient (saliency)",
+        "gradient x input",
+        "IG, zero baseline",
+        "IG, baseline + m",
+        "DeepLIFT, zero reference",
+        "DeepLIFT, reference + m",
+    }
+    assert all(row["here"] == row["paper"] for row in rows), rows
+    assert (tmp_path / "kindermans.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Kindermans et al.'s table" in out.getvalue()
+
+
 class _Leaky(LRP0):
     """LRP-0 that loses a tenth of every layer's relevance: conservation must fail."""
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import kindermans
 from .bounds import Ball, Precision, count_kinks, enclose_forward, probability_tolerance
 from .cases import SeedCase
 from .constructions import zero_first_bias
@@ -234,6 +235,7 @@ def run_demo(
     case = SeedCase(net1, X_test, m, classes)
     _invariants(demo, case, p)
     _tables_and_figures(demo, case, out)
+    _kindermans_table(demo, case, out)
     # the trained network and its test digits as plain files, for the gate's own-network mode:
     # lrp-invariants check TARGET --method M --network OUT/network.npz --inputs OUT/inputs.npy
     save_network(net1, out / "network.npz")
@@ -245,7 +247,7 @@ def run_demo(
     (out / "summary.json").write_text(json.dumps(demo.summary, indent=2, default=float) + "\n")
     demo.say(
         f"\nwrote {out}/relevance_and_sensitivity.png, {out}/shift_decomposition.png, "
-        f"{out}/summary.json"
+        f"{out}/kindermans.png, {out}/summary.json"
     )
     if failed:
         demo.say(f"FAILED: {', '.join(failed)}")
@@ -325,6 +327,65 @@ def _tables_and_figures(demo: Demo, case: SeedCase, out: Path) -> None:
     s1 = gradient(case.net1, t1, c)
     s2 = gradient(case.net2, t2, c)
     _figures(out, x1[0], x2[0], m, r1.input[0], r2.input[0], s1[0], s2[0], first.R[0], first.Rm[0])
+
+
+def _kindermans_table(demo: Demo, case: SeedCase, out: Path) -> None:
+    """Kindermans et al.'s table of methods on the trained network (:mod:`.kindermans`)."""
+    rows = kindermans.table(case)
+    demo.say("\n5. Kindermans et al.'s table: is the method input-invariant under the shift?")
+    demo.say(f"  {'method':<28} {'paper':>6} {'here':>10} {'max |R(net2) - R(net1)|':>25}")
+    for row in rows:
+        verdict = row.verdict + ("" if row.agrees else " (!)")
+        demo.say(
+            f"  {row.method:<28} {row.paper:>6} {verdict:>10} {row.largest_change:>25.4g}"
+            + (f"  ({row.samples} digits)" if row.samples != case.x1.shape[0] else "")
+        )
+    demo.say(f"  {'PatternAttribution':<28} {'yes':>6} {'-':>10}  (not implemented yet)")
+    disagree = [row.method for row in rows if not row.agrees]
+    demo.checks.append(
+        Check(
+            "Kindermans et al.'s table: every verdict agrees with the paper",
+            0.0 if not disagree else np.inf,
+            len(rows),
+            0,
+        )
+    )
+    demo.say(demo.checks[-1].line())
+    demo.summary["kindermans"] = [
+        {
+            "method": row.method,
+            "paper": row.paper,
+            "here": row.verdict,
+            "largest_change": row.largest_change,
+            "samples": row.samples,
+        }
+        for row in rows
+    ]
+    _kindermans_figure(out, rows)
+
+
+def _kindermans_figure(out: Path, rows: list[kindermans.Row]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, len(rows), figsize=(1.6 * len(rows), 3.9), layout="constrained")
+    for column, row in enumerate(rows):
+        limit = max(float(np.abs(h).max()) for h in row.heatmaps) or 1.0
+        names = ("net1 @ x1", "net2 @ x1 + m")
+        for line, (heatmap, name) in enumerate(zip(row.heatmaps, names, strict=True)):
+            axis = axes[line, column]
+            axis.imshow(heatmap.reshape(8, 8), cmap="seismic", vmin=-limit, vmax=limit)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if line == 0:
+                axis.set_title(f"{row.method}\ninvariant: {row.verdict}", fontsize=7)
+            if column == 0:
+                axis.set_ylabel(name, fontsize=8)
+    figure.suptitle("Test digit 0 under each method, net1 and net2 (shared scale per method)")
+    figure.savefig(out / "kindermans.png", dpi=120)
+    plt.close(figure)
 
 
 def _figures(

@@ -44,28 +44,39 @@ def _absolute_chain(network: Network, chosen: int) -> F64:
     return v * (1 + 4 * network.depth * Precision.of(np.float64).u)
 
 
-def _window(z_at: Ball, sides: list[tuple[Ball, float]], t: float, p: Precision) -> float:
-    """The measure of the window around breakpoint ``t`` (see the module's docstring) within
-    [0, 1]: ``sides`` are the neighbouring midpoints' balls and positions (one at either end of
-    the path, where a unit may cross just inside: a zero at an end is no breakpoint)."""
+def _windows(z_at: Ball, z_mid: Ball, t: F64, middles: F64, p: Precision) -> float:
+    """The total measure of the windows around every breakpoint ``t`` (K + 1,) for one layer's
+    units, within [0, 1] (see the module's docstring): ``z_at`` are the balls of the units at
+    the breakpoints, ``z_mid`` at the K midpoints. The path's ends get windows too (one-sided):
+    a unit may cross just inside them, and a zero at an end is no breakpoint."""
     lo, hi = z_at.bounds(p)
     near = (lo <= 0) & (hi >= 0)
     if not near.any():
         return 0.0
-    rho = (np.abs(z_at.mid) + z_at.rad)[near]
-    reach = []
-    for z, s in sides:
-        # how far the unit is from zero at the neighbouring midpoint, per unit of t (none
-        # measurable where the midpoint is the breakpoint itself, two adjacent floats apart)
-        away = np.maximum(np.abs(z.mid[near]) - z.rad[near], 0.0)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            per_t = away / abs(s - t) if s != t else np.zeros_like(away)
-        reach.append(np.where(np.isnan(per_t), 0.0, per_t))
-    slope = np.minimum.reduce(reach)
-    moving = slope > 0
-    widths = np.divide(rho, slope, out=np.full_like(rho, np.inf), where=moving)
-    whole = 2 * sum(abs(s - t) for _, s in sides)  # the neighbouring segments, entirely
-    return float(min(widths.max() * (1 + 8 * p.u) * len(sides), whole))
+    rho = np.abs(z_at.mid) + z_at.rad
+    away = np.maximum(np.abs(z_mid.mid) - z_mid.rad, 0.0)  # (K, units)
+    # per unit of t, from the midpoint on either side (none on the far side of an end, none
+    # where a midpoint is its breakpoint, two adjacent floats apart)
+    left_gap, right_gap = t[1:] - middles, middles - t[:-1]  # (K,) each
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        from_left = np.divide(
+            away, left_gap[:, None], out=np.zeros_like(away), where=left_gap[:, None] > 0
+        )
+        from_right = np.divide(
+            away, right_gap[:, None], out=np.zeros_like(away), where=right_gap[:, None] > 0
+        )
+    n = len(t)
+    slope = np.full(rho.shape, np.inf)
+    slope[1:] = np.minimum(slope[1:], np.nan_to_num(from_left, nan=0.0))  # midpoint b-1
+    slope[:-1] = np.minimum(slope[:-1], np.nan_to_num(from_right, nan=0.0))  # midpoint b
+    sides = np.full(n, 2.0)
+    sides[[0, -1]] = 1.0
+    widths = np.divide(rho, slope, out=np.full_like(rho, np.inf), where=slope > 0)
+    widths = np.where(near, widths, 0.0).max(axis=1) * (1 + 8 * p.u) * sides
+    whole = np.zeros(n)  # the neighbouring segments, entirely
+    whole[1:] += 2 * left_gap
+    whole[:-1] += 2 * right_gap
+    return float(np.minimum(widths, whole).sum())
 
 
 def enclose_integrated_gradients(
@@ -91,16 +102,11 @@ def enclose_integrated_gradients(
         g = enclose_gradient(network, at_middles, np.full(len(middles), chosen[i]), p)
         # the segments' sum, weighted by their lengths, in any order
         weighted = total(mul(Ball.exact(lengths[:, None]), g, p), axis=0, p=p)
-        windows = 0.0
         at_breaks = enclose_forward(network, _points(x0_i, delta_i, t, p), first_bias, p)
-        for b in range(len(t)):
-            for layer in range(network.depth - 1):
-                sides = [
-                    (at_middles.z[layer][k], float(middles[k]))
-                    for k in (b - 1, b)
-                    if 0 <= k < len(middles)
-                ]
-                windows += _window(at_breaks.z[layer][b], sides, float(t[b]), p)
+        windows = sum(
+            _windows(at_breaks.z[layer], at_middles.z[layer], t, middles, p)
+            for layer in range(network.depth - 1)
+        )
         spread = windows * 2 * _absolute_chain(network, int(chosen[i]))
         result = mul(delta_i, Ball(weighted.mid, weighted.rad + spread), p)
         mids.append(result.mid)
