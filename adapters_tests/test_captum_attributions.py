@@ -13,14 +13,15 @@ from hypothesis import given, settings
 from lrp_invariants import Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.adapters import captum_attributions as captum
-from lrp_invariants.cases import ReferenceCase
-from lrp_invariants.gate import run_gate
+from lrp_invariants.cases import ReferenceCase, SeedCase
+from lrp_invariants.gate import Replayer, run_gate
 from lrp_invariants.integrated import (
     integrated_gradients,
     quadrature,
     quadrature_error_bound,
 )
-from lrp_invariants.network import forward
+from lrp_invariants.invariants import PROPERTIES
+from lrp_invariants.methods import METHODS
 
 KEPT = [
     (captum.captum_input_x_gradient, "gradient-x-input"),
@@ -49,16 +50,18 @@ def test_captum_deeplift_default_eps_replaces_a_small_secant_by_the_gradient() -
     # W0 = -s, b0 = -s(1 - 2**-52) (s = 5.82e-11), x = -1, reference 0: z = s 2**-52 > 0 and
     # z0 = b0 < 0, so the exact multiplier is z / (z - z0) ~ 2**-52 and the relevance is
     # f(x) - f(0) = z ~ 1.3e-26. Captum's |Δz| = s < eps = 1e-10 takes ReLU's derivative at x,
-    # 1, instead: relevance (-1)(-s)(1) = s, off by a factor 4.5e15 (summation to delta fails).
+    # 1, instead: relevance (-1)(-s)(1)(1) = s exactly, off by a factor 4.5e15.
     s = 5.82076609375e-11
     weights, biases = _network([[[-s]], [[1.0]]], [[-5.820766093749999e-11], [0.0]])
-    x, classes = np.array([[-1.0]]), np.array([0])
     network = Network.from_arrays(weights, biases)
-    logit = forward(network, x).z[-1][0, 0] - forward(network, np.zeros_like(x)).z[-1][0, 0]
-    default = captum.captum_deeplift(weights, biases, x, classes)
-    exact = captum.captum_deeplift_exact(weights, biases, x, classes)
-    assert default[0, 0] == pytest.approx(s, rel=1e-12)
-    assert exact[0, 0] == pytest.approx(logit, rel=1e-12) and logit < 1e-25
+    case = SeedCase(network, np.array([[-1.0]]), np.array([-1.0]), np.array([0]))
+    assert captum.captum_deeplift(weights, biases, case.x1, case.classes)[0, 0] == s
+    completeness = PROPERTIES["completeness"]
+    method = METHODS["deeplift-rescale"]
+    default = completeness.check(case, captum.captum_deeplift, method, Replayer([]))
+    exact = completeness.check(case, captum.captum_deeplift_exact, method, Replayer([]))
+    assert not all(c.holds() for c in default)
+    assert all(c.holds() for c in exact)
 
 
 def test_captum_integrated_gradients_weigh_their_steps_in_float32() -> None:
@@ -70,6 +73,7 @@ def test_captum_integrated_gradients_weigh_their_steps_in_float32() -> None:
     _, step_sizes = quadrature("gausslegendre", 50)
     in_float32 = float(np.sum(step_sizes.astype(np.float32).astype(np.float64)))
     assert result[0, 0] != 1.0
+    # the same fifty float32 weights summed in another order: within γ_50 of each other
     assert result[0, 0] == pytest.approx(in_float32, rel=64 * np.finfo(float).eps)
 
 

@@ -295,6 +295,120 @@ def gradient_x_input_einsum(weights: Weights, biases: Weights, x: Array, classes
     return np.einsum("ni,ij,nj->ni", x, weights[0], g)
 
 
+# --- reference methods: DeepLIFT-Rescale and exact integrated gradients --------------------
+
+
+def _pre_activations(weights: Weights, biases: Weights, x: Array) -> list[Array]:
+    a, pre = x, []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        z = a @ W + b
+        pre.append(z)
+        if i < len(weights) - 1:
+            a = np.maximum(z, 0)
+    return pre
+
+
+def _secants(z: Array, z0: Array) -> Array:
+    """Δa / Δz, the derivative at z where Δz = 0, written as z⁺ / (z - z0) and its mirror."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        both_on = (z > 0) & (z0 > 0)
+        only_z = (z > 0) & (z0 <= 0)
+        only_z0 = (z <= 0) & (z0 > 0)
+        slope = np.where(both_on, 1.0, 0.0).astype(z.dtype)
+        slope = np.where(only_z, z / (z - z0), slope)
+        slope = np.where(only_z0, -z0 / (z - z0), slope)
+    return np.where(z == z0, (z > 0).astype(z.dtype), slope)
+
+
+def _deeplift_forward_mode(
+    weights: Weights, biases: Weights, x: Array, classes: Array, x0: Array
+) -> Array:
+    """DeepLIFT-Rescale as a Jacobian of multipliers from the input up, (x - x0) last."""
+    z, z0 = _pre_activations(weights, biases, x), _pre_activations(weights, biases, x0)
+    J = np.broadcast_to(np.eye(x.shape[1], dtype=x.dtype), (x.shape[0], x.shape[1], x.shape[1]))
+    for i, W in enumerate(weights):
+        J = J @ W
+        if i < len(weights) - 1:
+            J = J * _secants(z[i], z0[i])[:, None, :]
+    return (x - x0) * J[np.arange(x.shape[0]), :, classes]
+
+
+def deeplift_forward_mode(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """DeepLIFT-Rescale from zero, multipliers chained from the input forwards."""
+    return _deeplift_forward_mode(weights, biases, x, classes, np.zeros_like(x))
+
+
+def deeplift_forward_mode_from_baseline(
+    weights: Weights, biases: Weights, x: Array, classes: Array, baseline: Array
+) -> Array:
+    """The same from a given reference."""
+    return _deeplift_forward_mode(weights, biases, x, classes, baseline)
+
+
+def _walked_path(weights: Weights, biases: Weights, x: Array, x0: Array, chosen: int) -> Array:
+    """Integrated gradients of one sample by walking the path: from each point, every unit's
+    pre-activation moves at a slope the current pattern gives (forward-mode, ``dz/dt``), the
+    next breakpoint is the nearest zero ahead, and the gradient of the pattern is integrated up
+    to it. An evaluation order unlike the core's layer-by-layer refinement."""
+    delta = x - x0
+    t, total = 0.0, np.zeros_like(x)
+    for _ in range(100_000):
+        point = x0 + t * delta
+        a, da, slopes, zs = point, delta, [], []
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+            z, dz = a @ W + b, da @ W
+            if i == len(weights) - 1:
+                break
+            on = (z > 0) | ((z == 0) & (dz > 0))  # the pattern just past t
+            zs.append(z)
+            slopes.append(dz)
+            a, da = np.where(on, z, 0.0), np.where(on, dz, 0.0)
+        # a zero ahead: the unit moves towards 0 (signs compared: a product may underflow)
+        ahead = []
+        for z, dz in zip(zs, slopes, strict=True):
+            towards = ((z > 0) & (dz < 0)) | ((z < 0) & (dz > 0))
+            ahead.append(np.divide(-z, dz, out=np.full_like(z, np.inf), where=towards))
+        step = min([float(np.min(v[v > 0], initial=np.inf)) for v in ahead], default=np.inf)
+        end = min(t + step, 1.0) if np.isfinite(step) else 1.0
+        if end <= t:
+            end = float(np.nextafter(t, 2.0))
+        middle = x0 + (t + end) / 2 * delta
+        # the gradient of the pattern on (t, end), backwards
+        pre = _pre_activations(weights, biases, middle[None, :])
+        g = weights[-1][:, chosen].copy()
+        for i in range(len(weights) - 2, -1, -1):
+            g = weights[i] @ (g * (pre[i][0] > 0))
+        total = total + (end - t) * g
+        t = end
+        if t >= 1.0:
+            break
+    return delta * total
+
+
+def _ig_walk(weights: Weights, biases: Weights, x: Array, classes: Array, x0: Array) -> Array:
+    ws = [np.asarray(w, np.float64) for w in weights]
+    bs = [np.asarray(b, np.float64) for b in biases]
+    rows = [
+        _walked_path(ws, bs, x[i].astype(np.float64), x0[i].astype(np.float64), int(classes[i]))
+        for i in range(x.shape[0])
+    ]
+    return np.array(rows).reshape(x.shape).astype(x.dtype)
+
+
+def integrated_gradients_walked(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """Exact integrated gradients from zero, walking from breakpoint to breakpoint."""
+    return _ig_walk(weights, biases, x, classes, np.zeros_like(x))
+
+
+def integrated_gradients_walked_from_baseline(
+    weights: Weights, biases: Weights, x: Array, classes: Array, baseline: Array
+) -> Array:
+    """The same from a given baseline."""
+    return _ig_walk(weights, biases, x, classes, baseline)
+
+
 ALTERNATIVES: dict[str, tuple[Callable[..., Array], str]] = {
     fn.__name__: (fn, method)
     for fn, method in (
@@ -311,5 +425,9 @@ ALTERNATIVES: dict[str, tuple[Callable[..., Array], str]] = {
         (gradient_forward_mode, "gradient"),
         (gradient_x_input_forward_mode, "gradient-x-input"),
         (gradient_x_input_einsum, "gradient-x-input"),
+        (deeplift_forward_mode, "deeplift-rescale"),
+        (deeplift_forward_mode_from_baseline, "deeplift-rescale:baseline=given"),
+        (integrated_gradients_walked, "integrated-gradients"),
+        (integrated_gradients_walked_from_baseline, "integrated-gradients:baseline=given"),
     )
 }

@@ -1,5 +1,7 @@
 """Power for the reference methods: deliberately broken DeepLIFT and integrated gradients
-(issue 14's mutants), each caught by the property named beside it with a shrunk case."""
+(issue 14's mutants), each caught by the property named beside it with a minimal case (one
+sample; no input or unit can be removed without the failure going: Gauss-Legendre's missing
+the integral may need a few kinks at once)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from lrp_invariants.integrated import (
 )
 from lrp_invariants.invariants.baselines import completeness, shifted_reference_invariance
 from lrp_invariants.network import Array, forward, gradient, one_hot
-from lrp_invariants.reduce import reduce_while
+from lrp_invariants.reduce import reduce_while, smaller_reference_cases
 
 Method = Callable[[Network, Array, ArrayLike, Array], Array]
 
@@ -133,8 +135,10 @@ def test_reference_method_mutant_is_caught_with_a_small_case(name: str) -> None:
         settings=settings(max_examples=300, database=None, derandomize=True),
     )
     found = reduce_while(found, fails)
-    assert max(found.case.net1.widths) <= 2, found.case
+    # minimal: one sample, and no sample, input or unit can go without the failure going too
     assert found.case.x1.shape[0] == 1
+    assert not any(fails(smaller) for smaller in smaller_reference_cases(found)), found.case
+    assert max(found.case.net1.widths) <= 4, found.case
 
 
 @pytest.mark.parametrize("name", ["deeplift", "integrated"])

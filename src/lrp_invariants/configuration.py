@@ -42,6 +42,10 @@ ALL_PROPERTIES = (
 )
 """Every property the gate knows, in the order reports list them."""
 
+REFERENCE_ONLY = ("completeness", "baseline-invariance")
+"""Properties of the methods that explain against a baseline (DeepLIFT, integrated gradients):
+they do not apply to LRP's rules, which have no reference point."""
+
 MAX_DEPTH = 8
 """The deepest network the strategies draw; a property is implied if it holds at every depth."""
 
