@@ -501,7 +501,7 @@ def seed_cases(
 
     Most cases are small (up to ``max_width`` units per layer, ``max_batch`` samples), so that
     they shrink to something a person reads. With ``large_width=(low, high)`` one draw in eight
-    (1/8 to 1/5 of a run's cases: Hypothesis reuses earlier cases' choices) has layers of
+    (1/8 to 1/4 of a run's cases: Hypothesis reuses earlier cases' choices) has layers of
     ``low..high`` units and a batch of ``large_batch`` samples, where code that changes
     behaviour with size (blocked or chunked kernels, TF32 from some width on) shows.
     With ``boundaries``, hidden units are placed on or next to their kink
