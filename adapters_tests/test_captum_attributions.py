@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from lrp_invariants import Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.adapters import captum_attributions as captum
+from lrp_invariants.bounds.integrated import absolute_chain
 from lrp_invariants.cases import ReferenceCase, SeedCase
 from lrp_invariants.gate import Replayer, run_gate
 from lrp_invariants.integrated import (
@@ -77,13 +78,6 @@ def test_captum_integrated_gradients_weigh_their_steps_in_float32() -> None:
     assert result[0, 0] == pytest.approx(in_float32, rel=64 * np.finfo(float).eps)
 
 
-def _absolute_chain(network: Network, chosen: int) -> np.ndarray:
-    v = np.abs(network.layers[-1].W[:, chosen])
-    for layer in reversed(network.layers[:-1]):
-        v = np.abs(layer.W) @ v
-    return v
-
-
 @settings(max_examples=60, deadline=None)
 @given(lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)))
 def test_captum_integrated_gradients_stay_within_their_quadrature_bound(
@@ -106,7 +100,7 @@ def test_captum_integrated_gradients_stay_within_their_quadrature_bound(
     gamma = k * u / (1 - k * u)
     delta = np.abs(case.x1 - x0)
     for i, chosen in enumerate(case.classes):
-        G = _absolute_chain(case.net1, int(chosen))
+        G = absolute_chain(case.net1, int(chosen))
         slack = delta[i] * G * (float32_steps + 2 * gamma)
         enclosure = reference_case.enclosure("integrated-gradients").rad[i]
         error = np.abs(ours[i] - exact[i])

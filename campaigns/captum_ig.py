@@ -18,6 +18,7 @@ from hypothesis import seed as hypothesis_seed
 from lrp_invariants import Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.adapters.captum_attributions import captum_integrated_gradients_from_baseline
+from lrp_invariants.bounds.integrated import absolute_chain
 from lrp_invariants.cases import ReferenceCase
 from lrp_invariants.integrated import integrated_gradients, quadrature, quadrature_error_bound
 from lrp_invariants.network import forward
@@ -31,13 +32,6 @@ def _gamma(network: Network) -> float:
     u = np.finfo(np.float64).eps / 2
     k = 50 + network.depth * (max(network.widths) + 1) + 4
     return k * u / (1 - k * u)
-
-
-def _absolute_chain(network: Network, chosen: int) -> np.ndarray:
-    v = np.abs(network.layers[-1].W[:, chosen])
-    for layer in reversed(network.layers[:-1]):
-        v = np.abs(layer.W) @ v
-    return v
 
 
 def main() -> None:
@@ -78,7 +72,7 @@ def main() -> None:
             allowed = (
                 bound[i]
                 + np.abs(x[i] - x0[i])
-                * _absolute_chain(network, classes[i])
+                * absolute_chain(network, classes[i])
                 * (FLOAT32_STEPS + 2 * _gamma(network))
                 + 2 * reference_case.enclosure("integrated-gradients").rad[i]
             )

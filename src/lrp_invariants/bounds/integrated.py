@@ -36,7 +36,7 @@ def _points(x0: Ball, delta: Ball, t: F64, p: Precision) -> Ball:
     return Ball(mid, p.widen(rad + 2 * p.eta, 4))
 
 
-def _absolute_chain(network: Network, chosen: int) -> F64:
+def absolute_chain(network: Network, chosen: int) -> F64:
     """``|W_0| |W_1| ... |W_L e_c|`` (d,): no gradient on any mask pattern exceeds it."""
     v = np.abs(network.layers[-1].W[:, chosen].astype(np.float64))
     for layer in reversed(network.layers[:-1]):
@@ -107,7 +107,7 @@ def enclose_integrated_gradients(
             _windows(at_breaks.z[layer], at_middles.z[layer], t, middles, p)
             for layer in range(network.depth - 1)
         )
-        spread = windows * 2 * _absolute_chain(network, int(chosen[i]))
+        spread = windows * 2 * absolute_chain(network, int(chosen[i]))
         result = mul(delta_i, Ball(weighted.mid, weighted.rad + spread), p)
         mids.append(result.mid)
         rads.append(result.rad)
