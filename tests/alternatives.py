@@ -409,6 +409,31 @@ def integrated_gradients_walked_from_baseline(
     return _ig_walk(weights, biases, x, classes, baseline)
 
 
+def gamma_normalised_by_the_logit(
+    weights: Weights, biases: Weights, x: Array, classes: Array
+) -> Array:
+    """γ = 0.25 (weights modified once, bias ignored, ε = 1e-9) with the relevance normalised to
+    1 at the output and multiplied by the logit at the end, as Captum's LRP computes it. A valid
+    order (every operation correctly rounded) that the bounds do not cover yet: its underflows
+    count in units of the logit (see test_alternatives.py)."""
+    a, inputs = x, []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        inputs.append(a)
+        z = a @ W + b
+        if i < len(weights) - 1:
+            a = np.maximum(z, 0)
+    rows = np.arange(len(classes))
+    logit = z[rows, classes]
+    R = np.zeros_like(z)
+    R[rows, classes] = 1.0
+    for i in range(len(weights) - 1, -1, -1):
+        modified = weights[i] + 0.25 * np.maximum(weights[i], 0)
+        z_modified = inputs[i] @ modified
+        s = R / (z_modified + np.where(z_modified >= 0, 1e-9, -1e-9))
+        R = inputs[i] * (s @ modified.T)
+    return R * logit[:, None]
+
+
 ALTERNATIVES: dict[str, tuple[Callable[..., Array], str]] = {
     fn.__name__: (fn, method)
     for fn, method in (

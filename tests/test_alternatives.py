@@ -18,7 +18,7 @@ from lrp_invariants.gate import Replayer, run_property
 from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import METHODS, resolve_method
 
-from .alternatives import ALTERNATIVES
+from .alternatives import ALTERNATIVES, gamma_normalised_by_the_logit
 from .configured import CONFIGURED
 
 ETA = float(np.finfo(np.float64).smallest_subnormal)
@@ -128,3 +128,38 @@ def test_a_denominator_recomputed_in_another_order_is_no_false_alarm() -> None:
             case, fn, resolve_method(spec), Replayer([])
         )
         assert all(c.holds() for c in comparisons), [c.describe() for c in comparisons]
+
+
+# Found at the end of the session that changed the gate's search path (the Captum γ adapter,
+# then reproduced in numpy): relevance normalised by the logit at the output and scaled back at
+# the end is a valid evaluation order, but its underflows count in units of the logit, which
+# the per-layer association slack does not consider. On this case the subnormal input's
+# relevance is computed as 2.8e-313 (normalised) and loses 8e-12 of itself; the bound allows
+# 6e-12. The gate's false alarm is kept here, strict, until the bounds cover it.
+NORMALISED_WITNESS = (
+    [
+        [
+            [8.962040040613415e-18, -8192.0],
+            [0.0004882812502016, 8.962040040613415e-18],
+            [512.0, 8.962040040613415e-18],
+        ],
+        [[1.0, 1.0], [1.0, 1.0]],
+        [[512.0], [512.0]],
+    ],
+    [[0.0, 0.0], [0.0, 0.0], [0.0]],
+    [[-5.0, 1.0, 2.225073858507e-311]],
+)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="known gap: normalise-then-scale underflows in units of the logit"
+)
+def test_relevance_normalised_by_the_logit_is_within_the_gamma_bound() -> None:
+    weights, biases, x = NORMALISED_WITNESS
+    network = Network.from_arrays(weights, biases)
+    case = SeedCase(network, np.array(x), -np.ones(3), np.array([0]))
+    method = resolve_method("lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once")
+    comparisons = PROPERTIES["reference"].check(
+        case, gamma_normalised_by_the_logit, method, Replayer([])
+    )
+    assert all(c.holds() for c in comparisons)
