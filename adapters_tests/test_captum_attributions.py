@@ -27,6 +27,7 @@ from lrp_invariants.methods import METHODS
 KEPT = [
     (captum.captum_input_x_gradient, "gradient-x-input"),
     (captum.captum_saliency_signed, "gradient"),
+    (captum.captum_saliency, "saliency"),
     (captum.captum_deeplift_exact, "deeplift-rescale"),
     (captum.captum_deeplift_exact_from_baseline, "deeplift-rescale:baseline=given"),
 ]

@@ -220,6 +220,7 @@ def test_methods_prints_which_property_holds_for_which_method(
     assert rows[0] == [
         "property",
         "gradient",
+        "saliency",
         "gradient-x-input",
         "lrp-0",
         "lrp-epsilon",
@@ -235,12 +236,12 @@ def test_methods_prints_which_property_holds_for_which_method(
     ]
     assert rows[3] == [
         "shift-decomposition: rx1 == rx3 + rm3",
-        *["-", "yes", "yes", "yes", "-", "-", "-", "yes", "yes", "-", "-", "-", "-"],
+        *["-", "-", "yes", "yes", "yes", "-", "-", "-", "yes", "yes", "-", "-", "-", "-"],
     ]
-    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 13
+    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 14
     # a baseline that moves with the input is what makes IG and DeepLIFT input-invariant
     assert rows[-1][0].startswith("baseline-invariance:")
-    assert rows[-1][1:] == ["-"] * 11 + ["yes", "yes"]
+    assert rows[-1][1:] == ["-"] * 12 + ["yes", "yes"]
 
 
 def test_the_readme_shows_the_table_that_methods_prints(

@@ -175,3 +175,8 @@ def test_the_report_counts_every_example_of_a_property_that_draws_more_data() ->
     method = METHODS["lrp-0"]
     report = run_property(PROPERTIES["rescaling"], method.reference, method, examples=60, seed=1)
     assert report.ok and report.examples == 60
+
+
+def test_the_signed_gradient_is_not_saliency() -> None:
+    report = run_gate(targets.gradient, "saliency", properties=["reference"], examples=30)
+    assert not report.ok

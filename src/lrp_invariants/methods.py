@@ -28,6 +28,7 @@ from .bounds import (
     enclose_gradient,
     enclose_relevance,
 )
+from .bounds.balls import magnitude
 from .configuration import (
     ALL_PROPERTIES,
     PRESETS,
@@ -70,6 +71,7 @@ class Method:
     # (the target takes the reference batch as a fifth argument, ``baseline``)
     reference_kind: str | None = None
     baseline: str | None = None
+    absolute: bool = False  # saliency: the gradient's absolute value
 
     def __post_init__(self) -> None:
         if not self.spec:
@@ -100,7 +102,8 @@ class Method:
             raise ValueError(f"{self.name} is enclosed with its reference: use the case's")
         if self.composite is not None:
             return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
-        return enclose_gradient(network, forward, classes, p, times_input=self.times_input)
+        gradient = enclose_gradient(network, forward, classes, p, times_input=self.times_input)
+        return magnitude(gradient, p) if self.absolute else gradient
 
     def enclose_layers(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
@@ -227,6 +230,20 @@ METHODS: dict[str, Method] = {
                 for p in ALL_PROPERTIES
                 if p in ("input-invariance", "rescaling", *_GRADIENT_PROPERTIES, *_ALWAYS)
             ),
+        ),
+        # |gradient| keeps what the gradient keeps: every property compares it with itself on
+        # a network or input where the exact gradient is the same
+        Method(
+            "saliency",
+            targets.saliency,
+            None,
+            False,
+            tuple(
+                p
+                for p in ALL_PROPERTIES
+                if p in ("input-invariance", *_GRADIENT_PROPERTIES, "rescaling", *_ALWAYS)
+            ),
+            absolute=True,
         ),
         Method(
             "gradient-x-input",

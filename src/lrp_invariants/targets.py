@@ -52,6 +52,13 @@ def gradient(
     return _input_and_gradient(weights, biases, x, classes)[1]
 
 
+def saliency(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """The absolute gradient, as Captum's ``Saliency`` returns it by default."""
+    return abs(_input_and_gradient(weights, biases, x, classes)[1])
+
+
 def gradient_x_input(
     weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
 ) -> Array:

@@ -110,9 +110,15 @@ def captum_input_x_gradient(
     return _attribute("InputXGradient", weights, biases, x, classes)
 
 
+def captum_saliency(
+    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+) -> Array:
+    """``Saliency`` with its default ``abs=True``: the absolute gradient."""
+    return _attribute("Saliency", weights, biases, x, classes)
+
+
 def captum_saliency_signed(
     weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
 ) -> Array:
-    """``Saliency(abs=False)``: the gradient itself (Captum's default takes its absolute
-    value, which no method here claims)."""
+    """``Saliency(abs=False)``: the gradient itself."""
     return _attribute("Saliency", weights, biases, x, classes, abs=False)
