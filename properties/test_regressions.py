@@ -184,6 +184,15 @@ def test_the_stabiliser_multiplies_the_underflow_of_its_quotient() -> None:
     require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
 
 
+def test_gamma_s_stabiliser_multiplies_the_underflow_of_its_quotient_too() -> None:
+    """Thorough seed 32290: LRP-ε's fix was missing from the rules that share ``finish`` (γ,
+    flat, w², z^B): a subnormal logit 2.9e-311 over ε = 100 under γ lost 46 η, the bound
+    allowed 20 η."""
+    case = _case([[[3.84757749e-295]]], [[0.0]], [[7.60534649e-17]], [-1.0], [0])
+    rules = [Gamma(0.0, 100.0, "modified", True)]
+    require("conserved", layerwise_conservation(case.net1, case.x1, case.classes, rules))
+
+
 def _lrp_epsilon_summed_left_to_right(
     weights: Any, biases: Any, x: Any, classes: Any
 ) -> np.ndarray[Any, Any]:

@@ -227,7 +227,7 @@ class Gamma(Rule):
             terms, Rs, s_upper, slack = enclose_terms(
                 layer, R, rho, self.epsilon, factors, coefficient
             )
-            return finish(layer, R, terms, Rs, s_upper, slack)
+            return finish(layer, R, terms, Rs, s_upper, slack, epsilon=self.epsilon)
         pos = enclose_terms(
             layer, R, add(C, mul(relu(C, p), g_ball, p), p), self.epsilon, factors, coefficient
         )
@@ -254,4 +254,4 @@ class Gamma(Rule):
         )
         s_upper = np.maximum(pos[2], neg[2])
         slack = np.maximum(pos[3], neg[3])
-        return finish(layer, R, terms, Rs, s_upper, slack)
+        return finish(layer, R, terms, Rs, s_upper, slack, epsilon=self.epsilon)

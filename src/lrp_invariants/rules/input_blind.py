@@ -114,7 +114,7 @@ class _InputBlind(Rule):
         terms, Rs, s_upper, slack = enclose_terms(
             layer, incoming.R, rho, self.epsilon, (factor, factor if self.squares else one), 1.0
         )
-        return finish(layer, incoming.R, terms, Rs, s_upper, slack)
+        return finish(layer, incoming.R, terms, Rs, s_upper, slack, epsilon=self.epsilon)
 
 
 @dataclass(frozen=True)

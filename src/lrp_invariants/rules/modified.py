@@ -229,11 +229,14 @@ def finish(
     s_upper: F64,
     slack: F64,
     apart: F64 | None = None,
+    epsilon: float = 0.0,
 ) -> tuple[LayerBalls, Enclosed]:
     """Sum the terms into sources, and bound what rounding and underflow may add to the
     layer's relevance identity. ``apart`` (n, S, out) bounds the parts of each ``ρ_ij`` where
     code may form it from several products that cancel (z^B's ``x w - l w⁺ - h w⁻``): rounding
-    is relative to those parts, times ``|s_j|``, not to ``ρ_ij`` itself."""
+    is relative to those parts, times ``|s_j|``, not to ``ρ_ij`` itself. ``epsilon`` is the
+    rule's stabiliser: a quotient ``s_j`` in the subnormal range loses up to η, which the
+    stabiliser's share ``ε s_j`` multiplies by ε (as in LRP-ε's enclosure)."""
     p, W, c = layer.p, layer.W, layer.c
     n_in = W.shape[0]
     R_in = total(terms[:, :n_in, :], axis=2, p=p)
@@ -244,6 +247,6 @@ def finish(
         mass = mass + 2 * times(apart, s_upper[:, None, :]).sum(axis=(1, 2))
     length = terms.mid.shape[1] + 2 * W.shape[1] + n_in + 8
     underflow = underflow_mass(s_upper, layer.a.upper, length, p)
-    underflow = underflow + slack.sum(axis=(1, 2))
+    underflow = underflow + slack.sum(axis=(1, 2)) + 2 * epsilon * p.eta * W.shape[1]
     result = LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
     return result, Enclosed(R_in)

@@ -214,7 +214,7 @@ class ZBox(Rule):
         parts[:, :n_in] = apart
         if self.bias == "ignored":
             parts[:, -1] = 2 * layer.bias.upper[None, :]
-        return finish(layer, incoming.R, terms, Rs, s_upper, slack, parts)
+        return finish(layer, incoming.R, terms, Rs, s_upper, slack, parts, self.epsilon)
 
 
 def _factors(layer: LayerInput, low: Array, high: Array) -> tuple[Factor, Factor]:
