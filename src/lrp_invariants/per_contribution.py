@@ -29,8 +29,11 @@ def per_contribution_lrp(
     layers = []
     for i in range(network.depth - 1, -1, -1):
         layer = network.layers[i]
-        share, kept = per_layer[i].shares(layer, trace.a[i], trace.z[i])
-        per_source = np.einsum("nsj,nj->ns", share, R)
+        # a share whose denominator cancelled to a subnormal number may exceed the float range:
+        # the literal form says inf there (its enclosure is unbounded too), never a warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            share, kept = per_layer[i].shares(layer, trace.a[i], trace.z[i])
+            per_source = np.einsum("nsj,nj->ns", share, R)
         n_in = layer.n_in
         Rm = per_source[:, n_in : 2 * n_in] if layer.constant is not None else None
         Rb = share[:, -1, :] * R

@@ -46,8 +46,9 @@ class Comparison:
         not bounded there, so not even an overflow to inf or NaN is a defect); a finite one
         fails NaN."""
         error = self.error
+        tolerance = np.broadcast_to(self.tolerance, error.shape)
         with np.errstate(invalid="ignore"):
-            return ~(error <= self.tolerance) | (np.isnan(error) & ~np.isinf(self.tolerance))
+            return ~(error <= tolerance) & ~np.isinf(tolerance)
 
     def non_finite_failure(self) -> tuple[tuple[int, ...], float] | None:
         """A failing element where ``actual`` is NaN or inf (its index and value), if any: the

@@ -1,0 +1,27 @@
+"""A comparison against its bound: an infinite tolerance says nothing (the exact value is not
+bounded there, so not even NaN or inf is a defect); a finite one fails them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lrp_invariants.invariants import Comparison
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 1e300])
+def test_an_infinite_tolerance_passes_any_value(value: float) -> None:
+    comparison = Comparison("x", np.array([value]), np.array([0.0]), np.array([np.inf]))
+    assert comparison.holds() and comparison.non_finite_failure() is None
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_finite_tolerance_fails_nan_and_inf_as_non_finite(value: float) -> None:
+    comparison = Comparison("x", np.array([value]), np.array([0.0]), np.array([1.0]))
+    assert not comparison.holds()
+    assert comparison.non_finite_failure() is not None
+
+
+def test_equal_infinities_are_no_error() -> None:
+    comparison = Comparison("x", np.array([np.inf]), np.array([np.inf]), np.array([0.0]))
+    assert comparison.holds()
