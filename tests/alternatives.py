@@ -280,6 +280,11 @@ def gradient_x_input_forward_mode(
     return gradient_forward_mode(weights, biases, x, classes) * x
 
 
+def saliency_forward_mode(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
+    """|gradient| from the forward-mode Jacobian."""
+    return np.abs(gradient_forward_mode(weights, biases, x, classes))
+
+
 def gradient_x_input_einsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
     """Gradient x input, backward with einsum, the input multiplied into the first layer's
     weights before the rest of the chain: Σ_j (x_i w_ij) g_j."""
@@ -448,6 +453,7 @@ ALTERNATIVES: dict[str, tuple[Callable[..., Array], str]] = {
         (lrp0_fsum, "lrp-0"),
         (lrp0_autograd_torch_layout, "lrp-0"),
         (gradient_forward_mode, "gradient"),
+        (saliency_forward_mode, "saliency"),
         (gradient_x_input_forward_mode, "gradient-x-input"),
         (gradient_x_input_einsum, "gradient-x-input"),
         (deeplift_forward_mode, "deeplift-rescale"),
