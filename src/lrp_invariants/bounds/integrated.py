@@ -71,7 +71,8 @@ def _windows(z_at: Ball, z_mid: Ball, t: F64, middles: F64, p: Precision) -> flo
     slope[:-1] = np.minimum(slope[:-1], np.nan_to_num(from_right, nan=0.0))  # midpoint b
     sides = np.full(n, 2.0)
     sides[[0, -1]] = 1.0
-    widths = np.divide(rho, slope, out=np.full_like(rho, np.inf), where=slope > 0)
+    with np.errstate(over="ignore"):  # a subnormal slope: the window is every segment near
+        widths = np.divide(rho, slope, out=np.full_like(rho, np.inf), where=slope > 0)
     widths = np.where(near, widths, 0.0).max(axis=1) * (1 + 8 * p.u) * sides
     whole = np.zeros(n)  # the neighbouring segments, entirely
     whole[1:] += 2 * left_gap
@@ -91,6 +92,19 @@ def enclose_integrated_gradients(
     """Enclose integrated gradients (n, d) from ``x0`` to ``x`` (balls of the exact ends),
     given each sample's computed ``breakpoints`` (:func:`lrp_invariants.integrated.paths`).
     ``first_bias`` replaces the first layer's bias by a ball (net2's compensated bias)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _enclose(network, x, x0, breakpoints, classes, p, first_bias)
+
+
+def _enclose(
+    network: Network,
+    x: Ball,
+    x0: Ball,
+    breakpoints: list[F64],
+    classes: ArrayLike,
+    p: Precision,
+    first_bias: Ball | None,
+) -> Ball:
     chosen = np.asarray(classes, dtype=np.intp)
     delta = add(x, Ball(-x0.mid, x0.rad), p)
     mids, rads = [], []
@@ -111,4 +125,6 @@ def enclose_integrated_gradients(
         result = mul(delta_i, Ball(weighted.mid, weighted.rad + spread), p)
         mids.append(result.mid)
         rads.append(result.rad)
-    return Ball(np.array(mids), np.array(rads))
+    rad = np.array(rads)
+    # a radius that overflowed (or met inf x 0) is a bound that says nothing, never an error
+    return Ball(np.array(mids), np.where(np.isnan(rad), np.inf, rad))
