@@ -77,13 +77,20 @@ def _breakpoints(network64: Network, x: F64, x0: F64) -> F64:
     return t
 
 
+def _arguments(
+    network: Network, x: ArrayLike, classes: ArrayLike, baseline: ArrayLike | None
+) -> tuple[Array, np.ndarray, Array]:
+    """The batch, the chosen classes and the baseline batch, each checked (named errors)."""
+    batch = check_input(network, x)
+    chosen = check_classes(network, classes, batch.shape[0])
+    return batch, chosen, check_reference(network, batch, baseline)
+
+
 def paths(
     network: Network, x: ArrayLike, classes: ArrayLike, baseline: ArrayLike | None = None
 ) -> list[Path]:
     """Every sample's :class:`Path` from ``baseline`` (zeros if None; a (d,) row or (n, d))."""
-    batch = check_input(network, x)
-    chosen = check_classes(network, classes, batch.shape[0])
-    x0 = check_reference(network, batch, baseline)
+    batch, chosen, x0 = _arguments(network, x, classes, baseline)
     network64 = network.astype(np.float64)
     result = []
     for i in range(batch.shape[0]):
@@ -162,9 +169,7 @@ def quadrature_integrated_gradients(
     50 Gauss-Legendre nodes), in the network's dtype: the floor a user pays without the exact
     form, and the target to hold to :func:`quadrature_error_bound`."""
     nodes, weights = quadrature(method, steps)
-    batch = check_input(network, x)
-    chosen = check_classes(network, classes, batch.shape[0])
-    x0 = check_reference(network, batch, baseline)
+    batch, chosen, x0 = _arguments(network, x, classes, baseline)
     delta = batch - x0
     n, d = batch.shape
     points = (x0[None] + nodes.astype(batch.dtype)[:, None, None] * delta[None]).reshape(-1, d)
@@ -186,9 +191,7 @@ def quadrature_error_bound(
     on a breakpoint (up to the breakpoint's rounding, :data:`ON_BREAKPOINT`), its weight times
     how far the gradient there is from both sides (units exactly at 0 give a third value)."""
     nodes, weights = quadrature(method, steps)
-    batch = check_input(network, x)
-    chosen = check_classes(network, classes, batch.shape[0])
-    x0 = check_reference(network, batch, baseline)
+    batch, chosen, x0 = _arguments(network, x, classes, baseline)
     delta = np.abs(batch.astype(np.float64) - x0.astype(np.float64))
     network64 = network.astype(np.float64)
     spread = discrepancy(method, steps)

@@ -80,6 +80,7 @@ def _windows(z_at: Ball, z_mid: Ball, t: F64, middles: F64, p: Precision) -> flo
     return float(np.minimum(widths, whole).sum())
 
 
+@np.errstate(over="ignore", invalid="ignore")  # overflows are unbounded radii (see the end)
 def enclose_integrated_gradients(
     network: Network,
     x: Ball,
@@ -92,19 +93,6 @@ def enclose_integrated_gradients(
     """Enclose integrated gradients (n, d) from ``x0`` to ``x`` (balls of the exact ends),
     given each sample's computed ``breakpoints`` (:func:`lrp_invariants.integrated.paths`).
     ``first_bias`` replaces the first layer's bias by a ball (net2's compensated bias)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _enclose(network, x, x0, breakpoints, classes, p, first_bias)
-
-
-def _enclose(
-    network: Network,
-    x: Ball,
-    x0: Ball,
-    breakpoints: list[F64],
-    classes: ArrayLike,
-    p: Precision,
-    first_bias: Ball | None,
-) -> Ball:
     chosen = np.asarray(classes, dtype=np.intp)
     delta = add(x, Ball(-x0.mid, x0.rad), p)
     mids, rads = [], []
