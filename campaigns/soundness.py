@@ -1,7 +1,7 @@
 """Soundness campaign: every correct implementation, every property of its method, random seeds.
 
 ``python campaigns/soundness.py --seeds 1 2 3 --examples 1000 [--jobs 2] [--log FILE]
-[--arithmetic ftz] [--dtype float32]``
+[--arithmetic ftz] [--dtype float32] [--properties reference determinism]``
 
 Each seed runs one Hypothesis search per property of the thorough kind (random, no database,
 the gate's default cases: both size tiers, units on their kinks, scales swept):
@@ -132,9 +132,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--arithmetic", choices=("ieee", "ftz"), default="ieee")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument(
+        "--properties",
+        nargs="+",
+        choices=sorted(PROPERTIES),
+        default=list(PROPERTIES),
+        help="the properties to search (all by default; a subset finishes an interrupted seed)",
+    )
     args = parser.parse_args(argv)
     flush = args.arithmetic == "ftz"
-    jobs = [(name, seed) for seed in args.seeds for name in PROPERTIES]
+    jobs = [(name, seed) for seed in args.seeds for name in args.properties]
     totals = {"cases": 0, "checks": 0, "false_alarms": 0}
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [
