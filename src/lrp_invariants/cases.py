@@ -30,8 +30,10 @@ from .constructions import (
     proxy_input,
     shift_as_input,
 )
+from .bounds.patterns import enclose_pattern_method
 from .integrated import paths
 from .network import Array, Network, check_classes, check_input
+from .patterns import check_data
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +47,9 @@ class SeedCase:
     flush: bool = False  # the arithmetic code under test is held to: see Precision
     # a reference batch (n, d) for methods that explain against a given baseline; None: zeros
     x0: Array | None = field(default=None, repr=False)
+    # a data set (N, d) for methods that learn from one (PatternNet, PatternAttribution); net2
+    # learns from ``data + m``, the data it sees
+    data: Array | None = field(default=None, repr=False)
     # enclosures already computed for this case, by (method spec, network name): every property
     # of a gate run checks the same case, and most of them need net1's
     enclosures: dict[tuple[str, str], Any] = field(
@@ -63,6 +68,8 @@ class SeedCase:
             check_input(self.net1, self.x0, "x0")
             if self.x0.shape != self.x1.shape:
                 raise ValueError(f"x0 has shape {self.x0.shape}; x1 has {self.x1.shape}")
+        if self.data is not None:
+            check_data(self.net1, self.data)
 
     @cached_property
     def reference_case(self) -> ReferenceCase:
@@ -107,6 +114,42 @@ class SeedCase:
         return bias_proxy(self.net1), proxy_input(self.net1, self.x1)
 
     # Balls: each encloses the exact value of the reply's experiment in its network.
+
+    @cached_property
+    def data_shifted(self) -> Array:
+        """The data net2 learns from: ``data + m``, rounded once like ``x2``."""
+        if self.data is None:
+            raise ValueError("this case has no data set: draw it with strategies.with_data")
+        return self.data + self.m
+
+    @cached_property
+    def data_balls1(self) -> ForwardBalls:
+        """net1 on its data."""
+        if self.data is None:
+            raise ValueError("this case has no data set: draw it with strategies.with_data")
+        return enclose_forward(self.net1, Ball.exact(self.data), p=self.precision)
+
+    @cached_property
+    def data_balls2(self) -> ForwardBalls:
+        """net2 on ``data + m``, enclosing net1's exact pass on the data."""
+        data = shifted_input(self.data_shifted, self.precision)
+        return enclose_forward(self.net2, data, self.first_bias2, self.precision)
+
+    def pattern_enclosure(self, method: str, where: str = "net1") -> Ball:
+        """The enclosure of ``pattern-net`` or ``pattern-attribution`` at net1 (x1, patterns
+        from the data) or net2 (x2, patterns from ``data + m``), computed once."""
+        key = (method, f"{where} patterns")
+        if key not in self.enclosures:
+            network, forward, data = (
+                (self.net1, self.balls1, self.data_balls1)
+                if where == "net1"
+                else (self.net2, self.balls2, self.data_balls2)
+            )
+            self.enclosures[key] = enclose_pattern_method(
+                method, network, forward, data, self.classes, self.precision
+            )
+        enclosed: Ball = self.enclosures[key]
+        return enclosed
 
     @cached_property
     def balls1(self) -> ForwardBalls:

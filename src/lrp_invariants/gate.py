@@ -223,6 +223,7 @@ def describe_case(case: SeedCase) -> str:
             f"network {'-'.join(map(str, case.net1.widths))} ({case.net1.dtype}): {weights}; "
             f"x1={show(case.x1)}; m={show(case.m)}; classes={show(case.classes)}"
             + ("" if case.x0 is None else f"; baseline x0={show(case.x0)}")
+            + ("" if case.data is None else f"; data={show(case.data)}")
         )
 
 
@@ -750,6 +751,8 @@ def _run_properties(
     drawn = cases if cases is not None else default_cases()
     if method.baseline == "given":  # every case carries the reference the target is given
         drawn = lst.with_references(drawn)
+    if method.fitted:  # and the data a pattern method learns from
+        drawn = lst.with_data(drawn)
     strategy = drawn.map(lambda c: c.under(flush))
     reports = [PropertyReport(prop.name, prop.sentence) for prop in props]
     found = [_Found() for _ in props]
@@ -842,7 +845,8 @@ def probe_flushing(
     classes: Array = np.zeros(1, np.intp)  # (the protocol types classes as its other arrays)
     for weights, biases, x in _probes(np.dtype(dtype).type):
         # a given baseline is zeros here: the probe's input is the subnormal one
-        extra = [np.zeros_like(x)] if chosen.baseline == "given" else []
+        # (and a pattern method's data, zeros: no pattern to learn, so the probe says nothing)
+        extra = [np.zeros_like(x)] if chosen.baseline == "given" or chosen.fitted else []
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             expected = np.asarray(reference(weights, biases, x, classes, *extra), dtype=np.float64)

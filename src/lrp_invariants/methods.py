@@ -72,6 +72,9 @@ class Method:
     reference_kind: str | None = None
     baseline: str | None = None
     absolute: bool = False  # saliency: the gradient's absolute value
+    # PatternNet, PatternAttribution: the target learns from a data set, passed as a fifth
+    # argument ``data`` (net2's is ``data + m``); the name says which exact value it is held to
+    fitted: bool = False
 
     def __post_init__(self) -> None:
         if not self.spec:
@@ -98,8 +101,8 @@ class Method:
     ) -> Ball:
         """A ball around the exact input relevance of this method (n, d). The reference
         methods need their reference as well: see :meth:`SeedCase.reference_case`."""
-        if self.reference_kind is not None:
-            raise ValueError(f"{self.name} is enclosed with its reference: use the case's")
+        if self.reference_kind is not None or self.fitted:
+            raise ValueError(f"{self.name} is enclosed with its reference or data: use the case's")
         if self.composite is not None:
             return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
         gradient = enclose_gradient(network, forward, classes, p, times_input=self.times_input)
@@ -204,6 +207,31 @@ def reference_method(name: str, baseline: str = "zero") -> Method:
     )
 
 
+# patterns are learned from the data net2 sees, so both passes are input-invariant; covariances
+# of hidden units scaled by 2**k and their gates keep W ⊙ A and the signal's chain
+_PATTERN_PROPERTIES = ("input-invariance", "permutation", "rescaling", "batch-consistency")
+
+
+def pattern_method(name: str) -> Method:
+    """PatternNet (``pattern-net``) or PatternAttribution (``pattern-attribution``) with
+    patterns learned from the data the gate passes as ``data``."""
+    references = {
+        "pattern-net": targets.pattern_net,
+        "pattern-attribution": targets.pattern_attribution,
+    }
+    if name not in references:
+        raise ValueError(f"unknown pattern method {name!r}; choose one of {list(references)}")
+    implied = (*_PATTERN_PROPERTIES, *_ALWAYS)
+    return Method(
+        name,
+        references[name],  # type: ignore[arg-type]
+        None,
+        False,
+        tuple(p for p in ALL_PROPERTIES if p in implied),
+        fitted=True,
+    )
+
+
 def _named(method: Method, preset: str) -> Method:
     return Method(
         method.name,
@@ -272,6 +300,8 @@ METHODS: dict[str, Method] = {
         lrp_method(Flat()),
         reference_method("integrated-gradients"),
         reference_method("deeplift-rescale"),
+        pattern_method("pattern-net"),
+        pattern_method("pattern-attribution"),
     )
 }
 for _method in METHODS.values():

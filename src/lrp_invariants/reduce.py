@@ -49,7 +49,15 @@ def without_inputs(case: SeedCase, removed: Indices) -> SeedCase:
     layers = (Linear(first.W[keep], first.b), *rest)
     net1 = Network(layers, case.net1.output)
     x0 = None if case.x0 is None else case.x0[:, keep]
-    return replace(case, net1=net1, x1=case.x1[:, keep], m=case.m[keep], x0=x0)
+    data = None if case.data is None else case.data[:, keep]
+    return replace(case, net1=net1, x1=case.x1[:, keep], m=case.m[keep], x0=x0, data=data)
+
+
+def without_data(case: SeedCase, removed: Indices) -> SeedCase:
+    """The case without the rows in ``removed`` of the data set patterns are learned from."""
+    assert case.data is not None
+    keep = np.setdiff1d(np.arange(case.data.shape[0]), removed)
+    return replace(case, data=case.data[keep])
 
 
 def without_units(case: SeedCase, layer: int, removed: Indices) -> SeedCase:
@@ -73,8 +81,8 @@ def without_units(case: SeedCase, layer: int, removed: Indices) -> SeedCase:
 
 
 Removal = tuple[str, int, Indices]
-"""What one reduction takes out: ``("samples", 0, rows)``, ``("inputs", 0, features)`` or
-``("units", layer, units)``."""
+"""What one reduction takes out: ``("samples", 0, rows)``, ``("data", 0, rows)``,
+``("inputs", 0, features)`` or ``("units", layer, units)``."""
 
 
 def removals(case: SeedCase) -> Iterator[Removal]:
@@ -82,6 +90,9 @@ def removals(case: SeedCase) -> Iterator[Removal]:
     units layer by layer (chosen output classes stay), large removals first."""
     for removed in _chunks(case.x1.shape[0]):
         yield "samples", 0, removed
+    if case.data is not None:
+        for removed in _chunks(case.data.shape[0]):
+            yield "data", 0, removed
     for removed in _chunks(case.x1.shape[1]):
         yield "inputs", 0, removed
     last = case.net1.depth - 1
@@ -99,6 +110,8 @@ def apply(case: SeedCase, removal: Removal) -> SeedCase:
         return without_samples(case, removed)
     if kind == "inputs":
         return without_inputs(case, removed)
+    if kind == "data":
+        return without_data(case, removed)
     return without_units(case, layer, removed)
 
 

@@ -49,6 +49,8 @@ def save_counterexample(
     }
     if case.x0 is not None:
         arrays["x0"] = case.x0
+    if case.data is not None:
+        arrays["data"] = case.data
     for i, (W, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True)):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
     for i, value in enumerate(draws):
@@ -100,7 +102,8 @@ def load_counterexample(path: Path) -> Saved:
             )
             flush = "arithmetic" in data.files and str(data["arithmetic"]) == "ftz"
             x0 = data["x0"] if "x0" in data.files else None
-            case = SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0)
+            fitting = data["data"] if "data" in data.files else None
+            case = SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0, fitting)
             draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
             saved = Saved(str(data["property"]), str(data["method"]), case, draws)
     except BadCounterexample:

@@ -41,12 +41,15 @@ __all__ = [
     "cases_on",
     "classes",
     "composites",
+    "data_sets",
     "epsilons",
     "inputs",
     "networks",
     "rules",
     "seed_cases",
     "shifts",
+    "with_data",
+    "with_references",
 ]
 
 SHIFT_KINDS = ("constant", "pattern", "random", "large")
@@ -704,3 +707,45 @@ def with_references(cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[See
     """Cases from ``cases`` that carry a reference batch ``x0`` (see :func:`reference_cases`):
     what the gate draws for a method that takes a given baseline."""
     return _with_reference(cases)
+
+
+DATA_KINDS = ("drawn", "with-inputs", "repeated")
+"""Data sets that patterns are learned from: rows drawn at the inputs' scale; the explained
+batch among drawn rows; rows repeated (a unit active only there does not vary: 0/0)."""
+
+
+@st.composite
+def data_sets(draw: st.DrawFn, case: SeedCase) -> Array:
+    """A data set (N, d) for ``case``'s network, of its dtype and input scale, N from 1 to 12
+    drawn rows (see :data:`DATA_KINDS`).
+
+    >>> data_sets(case).example()  # doctest: +SKIP
+    array([[ 0.5, -1. ], [ 2. ,  0. ]])
+    """
+    if not isinstance(case, SeedCase):
+        raise InvalidArgument(f"case must be a SeedCase; got {type(case).__name__}")
+    kind = DATA_KINDS[draw(_integers(0, len(DATA_KINDS) - 1), label="data")]
+    d = case.x1.shape[1]
+    scale = float(np.abs(case.x1).max()) or 1.0
+    rows = draw(_integers(1, 12), label="data rows")
+    drawn = draw(_arrays(case.net1.dtype, (rows, d), -scale, scale))
+    if kind == "with-inputs":
+        return np.vstack([case.x1, drawn])
+    if kind == "repeated":
+        times = draw(_integers(2, 4), label="repeats")
+        return np.vstack([np.repeat(drawn[:1], times, axis=0), drawn[1:]])
+    return drawn
+
+
+@st.composite
+def _with_data(draw: st.DrawFn, cases: st.SearchStrategy[SeedCase]) -> SeedCase:
+    case = draw(cases)
+    return replace(case, data=draw(data_sets(case)))
+
+
+def with_data(cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[SeedCase]:
+    """Cases from ``cases`` that carry a data set (see :func:`data_sets`): what the gate draws
+    for a method that learns patterns (PatternNet, PatternAttribution)."""
+    if not isinstance(cases, st.SearchStrategy):
+        raise InvalidArgument(f"cases must be a strategy of SeedCase; got {type(cases).__name__}")
+    return _with_data(cases)

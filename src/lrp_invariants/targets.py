@@ -1,7 +1,8 @@
 """Reference attributions in the gate's target protocol.
 
 Every function here has the signature ``fn(weights, biases, x, classes) -> relevance`` (the
-``*_from_baseline`` ones take the reference batch as a fifth argument, ``baseline``):
+``*_from_baseline`` ones take the reference batch as a fifth argument, ``baseline``; the
+pattern methods the data (N, d) they learn their patterns from, ``data``):
 ``weights[i]`` of shape (in, out), ``biases[i]`` of shape (out,), ``x`` of shape (n, d) float,
 ``classes`` of shape (n,) int, for the ReLU MLP Linear -> ReLU -> ... -> Linear; the result is the
 (n, d) input relevance of the chosen class logit. Call them for a reference value, or point the
@@ -18,6 +19,8 @@ from .deeplift import deeplift_rescale as _deeplift
 from .integrated import integrated_gradients as _integrated
 from .network import Array, Network, check_classes, check_shape, forward
 from .network import gradient as _gradient
+from .patterns import pattern_attribution as _pattern_attribution
+from .patterns import pattern_net as _pattern_net
 from .relevance import explain
 from .rules import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
 
@@ -129,3 +132,25 @@ def deeplift_rescale_from_baseline(
 ) -> Array:
     """DeepLIFT-Rescale against ``baseline`` (n, d): the ``baseline=given`` protocol."""
     return _deeplift(Network.from_arrays(weights, biases), x, classes, baseline)
+
+
+def pattern_net(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    data: ArrayLike,
+) -> Array:
+    """PatternNet's signal, with patterns learned on ``data`` (N, d)."""
+    return _pattern_net(Network.from_arrays(weights, biases), x, classes, data)
+
+
+def pattern_attribution(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    data: ArrayLike,
+) -> Array:
+    """PatternAttribution, with patterns learned on ``data`` (N, d)."""
+    return _pattern_attribution(Network.from_arrays(weights, biases), x, classes, data)

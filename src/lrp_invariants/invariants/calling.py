@@ -16,10 +16,15 @@ class TargetMisbehaved(AssertionError):
 
 
 def call_target(
-    target: Target, network: Network, x: Array, classes: Array, baseline: Array | None = None
+    target: Target,
+    network: Network,
+    x: Array,
+    classes: Array,
+    baseline: Array | None = None,
+    data: Array | None = None,
 ) -> Array:
-    """Run ``target`` on fresh copies of the network and batch (and of the ``baseline``, passed
-    as a fifth argument where the method takes one), and check its behaviour.
+    """Run ``target`` on fresh copies of the network and batch (and of the ``baseline`` or the
+    ``data``, passed as a fifth argument where the method takes one), and check its behaviour.
 
     The result must be an (n, d) array of the network's dtype, computed without modifying any
     argument. Its values are judged by the comparisons that use them: NaN or inf is a defect
@@ -31,7 +36,10 @@ def call_target(
     weights = [w.copy() for w in network.weights]
     biases = [b.copy() for b in network.biases]
     x_in, classes_in = x.copy(), classes.copy()
-    extra = [] if baseline is None else [baseline.copy()]
+    if baseline is not None and data is not None:
+        raise ValueError("a method takes a baseline or data, not both")
+    fifth = [(name, a) for name, a in (("baseline", baseline), ("data", data)) if a is not None]
+    extra = [a.copy() for _, a in fifth]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # the target's warnings are its own; results count
@@ -40,8 +48,8 @@ def call_target(
         summary = str(error).splitlines()[0] if str(error) else ""
         raise TargetMisbehaved(f"the target raised {type(error).__name__}: {summary}") from error
     arguments = [("x", x, x_in), ("classes", classes, classes_in)]
-    if baseline is not None:
-        arguments.append(("baseline", baseline, extra[0]))
+    for (name, given), passed in zip(fifth, extra, strict=True):
+        arguments.append((name, given, passed))
     for i in range(network.depth):
         arguments.append((f"weights[{i}]", network.weights[i], weights[i]))
         arguments.append((f"biases[{i}]", network.biases[i], biases[i]))

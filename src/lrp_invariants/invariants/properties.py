@@ -24,6 +24,7 @@ from ..bounds import (
     gradient_underflow,
     total,
 )
+from ..bounds.patterns import enclose_pattern_method
 from ..cases import ReferenceCase, SeedCase
 from ..constructions import exact_rescaling_exponent, permute_hidden_units, rescale_hidden_unit
 from ..methods import METHODS, Method, Target
@@ -46,6 +47,8 @@ def _enclosed(case: SeedCase, method: Method, name: str) -> Ball:
     if method.reference_kind is not None:  # DeepLIFT, integrated gradients: with x0
         where = {"net1": "net1", "net2": "net2"}[name]
         return case.reference_case.enclosure(method.reference_kind, where)
+    if method.fitted:  # PatternNet, PatternAttribution: with the data net1 or net2 learns from
+        return case.pattern_enclosure(method.name, {"net1": "net1", "net2": "net2"}[name])
     key = (method.spec, name)
     if name == "proxy" and method.composite is not None and key not in case.enclosures:
         case.enclosures[key] = _proxy_layers(case, method)[0].R  # the same enclosure
@@ -73,12 +76,18 @@ def _proxy_layers(case: SeedCase, method: Method) -> tuple[LayerBalls, ...]:
     return layers
 
 
-def _baseline(case: SeedCase, method: Method, rows: Array | slice = slice(None)) -> Array | None:
-    """The reference batch a ``baseline=given`` method is called with (rows of net1's), or
-    None: the other methods take none."""
-    if method.baseline != "given":
-        return None
-    return case.reference_case.x0[rows]
+def _extra(
+    case: SeedCase, method: Method, rows: Array | slice = slice(None), where: str = "net1"
+) -> dict[str, Array]:
+    """The fifth argument a method takes, by name: the reference batch of a ``baseline=given``
+    method (rows of net1's), the data a pattern method learns from (net2's: ``data + m``)."""
+    if method.baseline == "given":
+        return {"baseline": case.reference_case.x0[rows]}
+    if method.fitted:
+        if case.data is None:
+            raise ValueError(f"{method.name} learns from data: draw cases with_data")
+        return {"data": case.data if where == "net1" else case.data_shifted}
+    return {}
 
 
 def _relevance(
@@ -91,7 +100,7 @@ def _relevance(
     """The target's relevance at net1's input (or on ``network``, same input), ``rows`` of it."""
     network = case.net1 if network is None else network
     return call_target(
-        target, network, case.x1[rows], case.classes[rows], _baseline(case, method, rows)
+        target, network, case.x1[rows], case.classes[rows], **_extra(case, method, rows)
     )
 
 
@@ -115,8 +124,10 @@ class Property:
 def _input_invariance(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    a = call_target(target, case.net1, case.x1, case.classes)
-    b = call_target(target, case.net2, case.x2, case.classes)
+    a = call_target(target, case.net1, case.x1, case.classes, **_extra(case, method))
+    b = call_target(
+        target, case.net2, case.x2, case.classes, **_extra(case, method, where="net2")
+    )
     ball1 = _enclosed(case, method, "net1")
     ball2 = _enclosed(case, method, "net2")
     return [
@@ -234,6 +245,16 @@ def _changed_network(
     if method.reference_kind is not None:
         changed = SeedCase(other, case.x1, case.m, case.classes, case.flush)
         ball_o = ReferenceCase(changed, case.reference_case.x0).enclosure(method.reference_kind)
+    elif method.fitted:
+        assert case.data is not None
+        ball_o = enclose_pattern_method(
+            method.name,
+            other,
+            enclose_forward(other, Ball.exact(case.x1), p=p),
+            enclose_forward(other, Ball.exact(case.data), p=p),
+            case.classes,
+            p,
+        )
     else:
         ball_o = method.enclose(
             other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
@@ -334,7 +355,7 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
     actual = _relevance(case, target, method)
-    extra = [] if method.baseline != "given" else [case.reference_case.x0]
+    extra = list(_extra(case, method).values())
     expected = np.asarray(
         method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes, *extra)
     )
@@ -354,8 +375,8 @@ def _as_reference_method(target: Target, method: Method) -> ReferenceMethod:
     baseline passed only to a ``baseline=given`` method."""
 
     def run(network: Network, x: Array, classes: ArrayLike, x0: Array) -> Array:
-        given = x0 if method.baseline == "given" else None
-        return call_target(target, network, x, np.asarray(classes), given)
+        given = {"baseline": x0} if method.baseline == "given" else {}
+        return call_target(target, network, x, np.asarray(classes), **given)
 
     return run
 
