@@ -83,3 +83,68 @@ def exact_integrated_gradients(
             average = [s + (t[k + 1] - t[k]) * gi for s, gi in zip(average, g, strict=True)]
         result.append([d * s for d, s in zip(delta, average, strict=True)])
     return result
+
+
+def _mean(values: list[Fraction]) -> Fraction:
+    return sum(values, Fraction(0)) / len(values)
+
+
+def exact_patterns(network: Network, data: np.ndarray) -> list[list[Vector]]:
+    """Every layer's patterns as Fractions, ``A[i][j]`` the pattern (a list over the layer's
+    inputs) of unit ``j``: ``cov(x, y) / var(y)`` over the samples where ``y > 0`` (all at
+    the output), 0 where fewer than two or ``var(y)`` is 0."""
+    layers = _layers(network)
+    rows = [[Fraction(float(v)) for v in row] for row in data]
+    result = []
+    for i, (W, b) in enumerate(layers):
+        last = i == len(layers) - 1
+        ys = [_affine(a, W, b) for a in rows]
+        patterns = []
+        for j in range(len(b)):
+            chosen = [s for s, y in enumerate(ys) if last or y[j] > 0]
+            if len(chosen) < 2:
+                patterns.append([Fraction(0)] * len(W))
+                continue
+            y = [ys[s][j] for s in chosen]
+            y_mean = _mean(y)
+            var = _mean([(v - y_mean) ** 2 for v in y])
+            if var == 0:
+                patterns.append([Fraction(0)] * len(W))
+                continue
+            pattern = []
+            for k in range(len(W)):
+                x = [rows[s][k] for s in chosen]
+                x_mean = _mean(x)
+                pattern.append(
+                    _mean([(u - x_mean) * (v - y_mean) for u, v in zip(x, y, strict=True)]) / var
+                )
+            patterns.append(pattern)
+        result.append(patterns)
+        rows = [[max(v, Fraction(0)) for v in y] for y in ys]
+    return result
+
+
+def exact_pattern_method(
+    method: str, network: Network, x: np.ndarray, classes: np.ndarray, data: np.ndarray
+) -> list[Vector]:
+    """PatternNet's signal or PatternAttribution's relevance of every sample, as Fractions."""
+    layers = _layers(network)
+    patterns = exact_patterns(network, data)
+    result = []
+    for xi, chosen in zip(x, classes, strict=True):
+        a = [Fraction(float(v)) for v in xi]
+        zs = _pre_activations(layers, a)
+        g = [Fraction(0)] * len(zs[-1])
+        g[int(chosen)] = zs[-1][int(chosen)]
+        for i in range(len(layers) - 1, -1, -1):
+            W = layers[i][0]
+            A = patterns[i]
+
+            def entry(r: int, j: int, W: list[Vector] = W, A: list[Vector] = A) -> Fraction:
+                return A[j][r] * (W[r][j] if method == "pattern-attribution" else 1)
+
+            g = [sum((entry(r, j) * g[j] for j in range(len(g))), Fraction(0)) for r in range(len(W))]
+            if i > 0:
+                g = [v if zs[i - 1][r] > 0 else Fraction(0) for r, v in enumerate(g)]
+        result.append(g)
+    return result

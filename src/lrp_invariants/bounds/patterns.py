@@ -27,11 +27,14 @@ on at most one sample has the covariance 0 exactly in every evaluation.
 the ball is the hull of both balls. Where it may be 0 without being exactly 0, the pattern is
 unbounded (:func:`~lrp_invariants.bounds.balls.divide`); exactly 0 gives the pattern 0.
 
-**The backward chain** is the gradient's, with ball matrices: an unbounded pattern entry makes
-every product it enters unbounded, even where it meets a 0 (code's ``0 * inf`` is NaN). Its
-underflow, in any association, is at most ``η · width · K²`` times the chain of
-``|M| + [M != 0]`` (each intermediate's entries sum at most ``width`` products that each lose at
-most ``η``, and meet at most the rest of that padded chain on the way out).
+**The backward chain** is the gradient's, with ball matrices. A pattern the data leave
+undetermined (unbounded ball) is taken as some finite number, as code computes it: a closed gate
+or an unchosen class still passes exactly 0 through it. (Code whose pattern overflowed there
+would return NaN; that needs an exact pattern beyond the float range, a covariance over a
+variance of ~1e-308, which drawn cases do not reach.) Its underflow, in any association, is at
+most ``η · width · K²`` times the chain of ``|M| + [M != 0]`` (each intermediate's entries sum
+at most ``width`` products that each lose at most ``η``, and meet at most the rest of that
+padded chain on the way out).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Network
-from .balls import F64, Ball, Precision, bounded, divide, monotone
+from .balls import F64, Ball, Precision, bounded, divide, monotone, times
 from .forward import ForwardBalls, class_selector, relu_step
 
 
@@ -148,8 +151,17 @@ def attribution_matrices(network: Network, patterns: Sequence[Ball], p: Precisio
     return result
 
 
+def _product(x: F64, M: F64) -> F64:
+    """``x @ M`` for nonnegative bounds, either of which may be inf, with ``0 * inf`` = 0."""
+    x_inf, M_inf = np.isinf(x), np.isinf(M)
+    with np.errstate(over="ignore"):
+        finite = np.where(x_inf, 0.0, x) @ np.where(M_inf, 0.0, M)
+    reached = x_inf.astype(np.float64) @ (M > 0) + (x > 0).astype(np.float64) @ M_inf
+    return np.where(reached > 0, np.inf, finite)
+
+
 def _poisoned(rad: F64) -> F64:
-    """NaN (``0 * inf``) in a radius is an unbounded product: inf."""
+    """NaN (``inf - inf`` or an overflow) in a radius is an unbounded one: inf."""
     return np.where(np.isnan(rad), np.inf, rad)
 
 
@@ -173,24 +185,25 @@ def enclose_pattern_chain(
         width = M.mid.shape[1]
         with np.errstate(invalid="ignore", over="ignore"):
             mid = g.mid @ M.mid.T
+            # ``0 * inf`` is 0 in these bounds: a factor that is exactly 0 passes nothing
+            upper = M.upper.T
             rad = (
-                np.abs(g.mid) @ M.rad.T
-                + g.rad @ np.abs(M.mid).T
-                + g.rad @ M.rad.T
-                + 2 * p.gamma(width) * (g.upper @ M.upper.T)
+                _product(np.abs(g.mid), M.rad.T)
+                + _product(g.rad, np.abs(M.mid).T)
+                + _product(g.rad, M.rad.T)
+                + 2 * p.gamma(width) * _product(g.upper, upper)
             )
-            padded = padded @ (M.upper + (M.upper > 0)).T
+            padded = _product(padded, upper + (upper > 0))
         g = Ball(mid, p.widen(_poisoned(rad), width))
         if i > 0:
             gate = monotone(relu_step, forward.z[i - 1], p, 0)
-            with np.errstate(invalid="ignore", over="ignore"):
-                rad = np.abs(g.mid) * gate.rad + g.rad * gate.upper
-                padded = padded * gate.upper
+            rad = times(np.abs(g.mid), gate.rad) + times(g.rad, gate.upper)
+            padded = times(padded, gate.upper)
             g = Ball(g.mid * gate.mid, _poisoned(rad))
     K = network.depth + 1
     width = float(max(network.widths))
     with np.errstate(invalid="ignore", over="ignore"):
-        underflow = _poisoned(p.eta * width * K * K * padded)
+        underflow = p.eta * width * K * K * padded
     return bounded(Ball(g.mid, g.rad + underflow))
 
 
