@@ -4,7 +4,8 @@
 [--arithmetic ftz] [--dtype float32] [--properties reference determinism]``
 
 Each seed runs one Hypothesis search per property of the thorough kind (random, no database,
-the gate's default cases: both size tiers, units on their kinks, scales swept):
+the gate's default cases: both size tiers, units on their kinks, scales swept; each with a data
+set for the pattern methods):
 every drawn case is checked against every correct target that claims a method implying the
 property, the built-in references and the alternatives of ``tests/alternatives.py`` alike, so one
 drawn case serves all of them. A failure is a false alarm of the gate (every target here is
@@ -40,6 +41,7 @@ from lrp_invariants.cases import SeedCase  # noqa: E402
 from lrp_invariants.gate import default_cases, describe_case  # noqa: E402
 from lrp_invariants.invariants import PROPERTIES, InvariantViolation, TargetMisbehaved  # noqa: E402
 from lrp_invariants.methods import METHODS, Method  # noqa: E402
+from lrp_invariants.strategies import with_data  # noqa: E402
 
 BUILTIN = {
     "targets.gradient": (targets.gradient, "gradient"),
@@ -101,7 +103,7 @@ def _search(
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=default_cases(dtype=dtype), data=st.data())
+    @given(case=with_data(default_cases(dtype=dtype)), data=st.data())
     def search(case: SeedCase, data: st.DataObject) -> None:
         case = case.under(flush)
         _ENCLOSED.clear()

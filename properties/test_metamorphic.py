@@ -4,6 +4,8 @@ inputs and repetition change nothing. Every method is checked on each drawn case
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,8 @@ from lrp_invariants.methods import METHODS
 
 
 def _check_every_method(name: str, case: SeedCase, data: st.DataObject) -> None:
+    if case.data is None:  # the pattern methods learn from a data set
+        case = replace(case, data=data.draw(lst.data_sets(case)))
     for method in METHODS.values():
         if name in method.properties:
             check_property(PROPERTIES[name], case, method.reference, method, data.draw)

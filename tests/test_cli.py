@@ -231,17 +231,23 @@ def test_methods_prints_which_property_holds_for_which_method(
         "lrp-flat",
         "integrated-gradients",
         "deeplift-rescale",
+        "pattern-net",
+        "pattern-attribution",
         "integrated-gradients:baseline=given",
         "deeplift-rescale:baseline=given",
     ]
+    assert rows[2] == [  # the signal methods are invariant: patterns learned on shifted data
+        "input-invariance: relevance(net2, x1 + m) == relevance(net1, x1)",
+        *["yes", "yes"] + ["-"] * 10 + ["yes", "yes", "-", "-"],
+    ]
     assert rows[3] == [
         "shift-decomposition: rx1 == rx3 + rm3",
-        *["-", "-", "yes", "yes", "yes", "-", "-", "-", "yes", "yes", "-", "-", "-", "-"],
+        *["-", "-", "yes", "yes", "yes", "-", "-", "-", "yes", "yes"] + ["-"] * 6,
     ]
-    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 14
+    assert rows[9][0].startswith("determinism:") and rows[9][1:] == ["yes"] * 16
     # a baseline that moves with the input is what makes IG and DeepLIFT input-invariant
     assert rows[-1][0].startswith("baseline-invariance:")
-    assert rows[-1][1:] == ["-"] * 12 + ["yes", "yes"]
+    assert rows[-1][1:] == ["-"] * 14 + ["yes", "yes"]
 
 
 def test_the_readme_shows_the_table_that_methods_prints(

@@ -6,7 +6,8 @@ the method's enclosures: *yes* where every difference is within the derived tole
 where one certainly exceeds it (a finite tolerance), *undecided* otherwise. Beside it stands what
 Kindermans et al. report: the gradient (and the signal methods) are invariant; gradient x input,
 LRP, and integrated gradients or DeepLIFT from a reference that stays at zero are not; from a
-reference that moves with the shift (their "black image" baseline, ``x0 + m``) they are.
+reference that moves with the shift (their "black image" baseline, ``x0 + m``) they are, and
+so are PatternNet and PatternAttribution, whose patterns net2 learns from the data it sees.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .integrated import integrated_gradients
 from .invariants import Comparison
 from .methods import METHODS
 from .network import Array
+from .patterns import pattern_attribution, pattern_net
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,31 @@ def _reference_method(
     return _row(name, paper, r1, r2, tolerance, case.x1.shape[0])
 
 
+def _pattern_method(case: SeedCase, kind: str, name: str, paper: str) -> Row:
+    """A pattern method on net1 (patterns from the case's data) and net2 (from ``data + m``)."""
+    fn = {"pattern-net": pattern_net, "pattern-attribution": pattern_attribution}[kind]
+    assert case.data is not None
+    r1 = fn(case.net1, case.x1, case.classes, case.data)
+    r2 = fn(case.net2, case.x2, case.classes, case.data_shifted)
+    tolerance = agreement_tolerance(
+        case.pattern_enclosure(kind, "net2"), case.pattern_enclosure(kind, "net1")
+    )
+    return _row(name, paper, r1, r2, tolerance, case.x1.shape[0])
+
+
 def table(case: SeedCase, exact_ig_samples: int = 5) -> list[Row]:
     """Every row of the table on ``case`` (integrated gradients on its first
-    ``exact_ig_samples`` samples: an exact path on wide layers crosses about a thousand kinks)."""
+    ``exact_ig_samples`` samples: an exact path on wide layers crosses about a thousand kinks;
+    the pattern methods where the case carries the data they learn from)."""
     few = SeedCase(case.net1, case.x1[:exact_ig_samples], case.m, case.classes[:exact_ig_samples])
+    patterns = (
+        []
+        if case.data is None
+        else [
+            _pattern_method(case, "pattern-net", "PatternNet (signal)", "yes"),
+            _pattern_method(case, "pattern-attribution", "PatternAttribution", "yes"),
+        ]
+    )
     return [
         _network_method(case, "gradient", "gradient (saliency)", "yes"),
         _network_method(case, "gradient-x-input", "gradient x input", "no"),
@@ -102,4 +125,5 @@ def table(case: SeedCase, exact_ig_samples: int = 5) -> list[Row]:
         _reference_method(
             few, integrated_gradients, "integrated-gradients", True, "IG, baseline + m", "yes"
         ),
+        *patterns,
     ]
