@@ -42,6 +42,8 @@ def test_demo_prints_kindermans_table_in_agreement_with_the_paper(tmp_path: Path
         "IG, baseline + m",
         "DeepLIFT, zero reference",
         "DeepLIFT, reference + m",
+        "PatternNet (signal)",
+        "PatternAttribution",
     }
     assert all(row["here"] == row["paper"] for row in rows), rows
     assert (tmp_path / "kindermans.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
