@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from tests.rational import exact_pattern_method, exact_patterns
 
 from lrp_invariants import Network, targets
 from lrp_invariants import strategies as lst
@@ -22,7 +23,6 @@ from lrp_invariants.invariants import PROPERTIES, Comparison, require
 from lrp_invariants.methods import METHODS
 from lrp_invariants.network import forward
 from lrp_invariants.patterns import PATTERN_METHODS, learn_patterns, pattern_attribution
-from tests.rational import exact_pattern_method, exact_patterns
 
 CASES = lst.with_data(lst.seed_cases())
 TARGETS = {"pattern-net": targets.pattern_net, "pattern-attribution": targets.pattern_attribution}
@@ -39,7 +39,9 @@ def _within(value: object, mid: float, rad: float) -> bool:
 def test_the_pattern_enclosures_contain_the_exact_rational_patterns(case: SeedCase) -> None:
     assert case.data is not None
     balls = enclose_patterns(case.net1, case.data_balls1, case.precision)
-    for i, (exact, ball) in enumerate(zip(exact_patterns(case.net1, case.data), balls)):
+    for i, (exact, ball) in enumerate(
+        zip(exact_patterns(case.net1, case.data), balls, strict=True)
+    ):
         for j, pattern in enumerate(exact):
             for r, value in enumerate(pattern):
                 assert _within(value, ball.mid[r, j], ball.rad[r, j]), (i, r, j)
@@ -111,7 +113,7 @@ def test_a_unit_active_on_fewer_than_two_samples_has_the_pattern_zero(case: Seed
     assert case.data is not None
     trace = forward(case.net1, case.data)
     patterns = learn_patterns(case.net1, case.data)
-    for z, A in zip(trace.z[:-1], patterns[:-1]):
+    for z, A in zip(trace.z[:-1], patterns[:-1], strict=True):
         few = (z > 0).sum(axis=0) < 2
         assert np.all(A[:, few] == 0)
 
@@ -121,10 +123,12 @@ def test_a_pattern_is_normalised_to_its_weights_exactly(case: SeedCase) -> None:
     # wᵀ a = wᵀ cov / wᵀ cov = 1 for every unit with a pattern: in exact arithmetic, so that
     # PatternAttribution of one linear layer adds up to its logit
     assert case.data is not None
-    for layer, patterns in zip(case.net1.layers, exact_patterns(case.net1, case.data)):
+    for layer, patterns in zip(case.net1.layers, exact_patterns(case.net1, case.data), strict=True):
         for j, pattern in enumerate(patterns):
             if any(pattern):
-                total = sum(Fraction(float(w)) * a for w, a in zip(layer.W[:, j], pattern))
+                total = sum(
+                    Fraction(float(w)) * a for w, a in zip(layer.W[:, j], pattern, strict=True)
+                )
                 assert total == 1
 
 

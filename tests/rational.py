@@ -143,7 +143,9 @@ def exact_pattern_method(
             def entry(r: int, j: int, W: list[Vector] = W, A: list[Vector] = A) -> Fraction:
                 return A[j][r] * (W[r][j] if method == "pattern-attribution" else 1)
 
-            g = [sum((entry(r, j) * g[j] for j in range(len(g))), Fraction(0)) for r in range(len(W))]
+            g = [
+                sum((entry(r, j) * g[j] for j in range(len(g))), Fraction(0)) for r in range(len(W))
+            ]
             if i > 0:
                 g = [v if zs[i - 1][r] > 0 else Fraction(0) for r, v in enumerate(g)]
         result.append(g)

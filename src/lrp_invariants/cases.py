@@ -23,6 +23,7 @@ from .bounds import (
 )
 from .bounds.deeplift import enclose_deeplift
 from .bounds.integrated import enclose_integrated_gradients
+from .bounds.patterns import enclose_pattern_method
 from .constructions import (
     bias_proxy,
     compensate_shift,
@@ -30,7 +31,6 @@ from .constructions import (
     proxy_input,
     shift_as_input,
 )
-from .bounds.patterns import enclose_pattern_method
 from .integrated import paths
 from .network import Array, Network, check_classes, check_input
 from .patterns import check_data

@@ -43,7 +43,7 @@ def check_data(network: Network, data: ArrayLike) -> Array:
     return array
 
 
-def unit_pattern(W: Array, x: Array, y: Array, active: Array) -> Array:
+def unit_pattern(W: Array, x: Array, y: Array, active: np.ndarray) -> Array:
     """The patterns ``A`` (in, out) of one layer: ``a_j = cov(x, y_j) / (w_jᵀ cov(x, y_j))``
     over the samples where ``active[:, j]`` (N, out), 0 where that is 0/0.
 
@@ -95,9 +95,7 @@ def backward_with(
     return g
 
 
-def pattern_net(
-    network: Network, x: ArrayLike, classes: ArrayLike, data: ArrayLike
-) -> Array:
+def pattern_net(network: Network, x: ArrayLike, classes: ArrayLike, data: ArrayLike) -> Array:
     """PatternNet's signal (n, d) of the chosen logits, with patterns learned on ``data``."""
     patterns = learn_patterns(network, data)
     return backward_with(network, patterns, x, classes)

@@ -57,19 +57,17 @@ def _hull(a: Ball, b: Ball, p: Precision) -> Ball:
     return Ball(np.where(exact, a.mid, (lo + hi) / 2), np.where(exact, 0.0, (hi - lo) / 2))
 
 
-def enclose_layer_patterns(
-    W: ArrayLike, x: Ball, y: Ball, linear: bool, p: Precision
-) -> Ball:
+def enclose_layer_patterns(W: ArrayLike, x: Ball, y: Ball, linear: bool, p: Precision) -> Ball:
     """A ball around one layer's patterns (in, out) learned from data whose layer inputs lie
     in ``x`` (N, in) and pre-activations in ``y`` (N, out); ``linear``: every sample counts
     (the output layer), else the active ones (see the module's docstring)."""
     W64 = np.asarray(W, dtype=np.float64)
     N = x.mid.shape[0]
     lo, hi = y.bounds(p)
-    if linear:
-        active, ambiguous = np.ones(lo.shape, dtype=bool), np.zeros(lo.shape[1], dtype=bool)
-    else:
-        active, ambiguous = lo > 0, ((lo <= 0) & (hi > 0)).any(axis=0)
+    active: np.ndarray = np.ones(lo.shape, dtype=bool) if linear else lo > 0
+    ambiguous: np.ndarray = np.zeros(lo.shape[1], dtype=bool)
+    if not linear:
+        ambiguous = np.asarray(((lo <= 0) & (hi > 0)).any(axis=0))
     S = active.astype(np.float64)
     count = S.sum(axis=0)
     k = np.where(count > 0, count, 1.0)[:, None]  # (out, 1)
@@ -193,12 +191,12 @@ def enclose_pattern_chain(
                 + _product(g.rad, M.rad.T)
                 + 2 * p.gamma(width) * _product(g.upper, upper)
             )
-            padded = _product(padded, upper + (upper > 0))
+            padded = _product(padded, upper + (upper > 0)).astype(np.float64)
         g = Ball(mid, p.widen(_poisoned(rad), width))
         if i > 0:
             gate = monotone(relu_step, forward.z[i - 1], p, 0)
             rad = times(np.abs(g.mid), gate.rad) + times(g.rad, gate.upper)
-            padded = times(padded, gate.upper)
+            padded = times(padded, gate.upper).astype(np.float64)
             g = Ball(g.mid * gate.mid, _poisoned(rad))
     K = network.depth + 1
     width = float(max(network.widths))
@@ -208,7 +206,11 @@ def enclose_pattern_chain(
 
 
 def enclose_pattern_method(
-    method: str, network: Network, forward: ForwardBalls, data: ForwardBalls, classes: ArrayLike,
+    method: str,
+    network: Network,
+    forward: ForwardBalls,
+    data: ForwardBalls,
+    classes: ArrayLike,
     p: Precision,
 ) -> Ball:
     """The ball of ``pattern-net`` or ``pattern-attribution`` (n, d) at the input of

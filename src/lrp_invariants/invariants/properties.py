@@ -125,9 +125,7 @@ def _input_invariance(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
     a = call_target(target, case.net1, case.x1, case.classes, **_extra(case, method))
-    b = call_target(
-        target, case.net2, case.x2, case.classes, **_extra(case, method, where="net2")
-    )
+    b = call_target(target, case.net2, case.x2, case.classes, **_extra(case, method, where="net2"))
     ball1 = _enclosed(case, method, "net1")
     ball2 = _enclosed(case, method, "net2")
     return [
