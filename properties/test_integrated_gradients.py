@@ -10,13 +10,20 @@ from fractions import Fraction
 
 import numpy as np
 from hypothesis import find, given, settings
-from tests.rational import exact_integrated_gradients
+from hypothesis import strategies as st
+from tests.rational import exact_integrated_gradients, exact_quadrature
 
 from lrp_invariants import Linear, Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.bounds import Ball, agreement_tolerance, enclose_forward, enclose_gradient
 from lrp_invariants.cases import ReferenceCase, SeedCase
-from lrp_invariants.integrated import integrated_gradients
+from lrp_invariants.integrated import (
+    QUADRATURES,
+    integrated_gradients,
+    quadrature,
+    quadrature_error_bound,
+    quadrature_integrated_gradients,
+)
 from lrp_invariants.invariants import Comparison, require
 from lrp_invariants.invariants.baselines import (
     completeness,
@@ -105,3 +112,58 @@ def test_integrated_gradients_from_zero_without_biases_are_gradient_times_input(
             )
         ],
     )
+
+
+@settings(max_examples=60)
+@given(
+    lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)),
+    st.sampled_from(QUADRATURES),
+    st.integers(2, 12),
+)
+def test_a_quadrature_is_within_its_derived_bound_of_the_exact_integral(
+    reference_case: ReferenceCase, rule: str, steps: int
+) -> None:
+    # both sides exact (rationals); the bound is computed from float64 paths, so it is widened
+    # by the radii of the rule's and the integral's enclosures, which cover what float64 does
+    # not resolve (a unit within rounding of zero at a node): what the gate's report checks
+    case = reference_case.case
+    nodes, weights = quadrature(rule, steps)
+    x0 = reference_case.x0
+    exact = exact_integrated_gradients(case.net1, case.x1, x0, case.classes)
+    rule_value = exact_quadrature(case.net1, case.x1, x0, case.classes, nodes, weights)
+    with np.errstate(all="ignore"):
+        bound = quadrature_error_bound(case.net1, case.x1, case.classes, x0, steps, rule)
+    slack = (
+        reference_case.enclosure(f"ig-quadrature:{rule}:{steps}").rad
+        + reference_case.enclosure(IG).rad
+    )
+    for i, (row, approximate) in enumerate(zip(exact, rule_value, strict=True)):
+        for j, (value, q) in enumerate(zip(row, approximate, strict=True)):
+            if np.isfinite(bound[i, j]) and np.isfinite(slack[i, j]):
+                allowed = Fraction(float(bound[i, j])) + Fraction(float(slack[i, j]))
+                assert abs(q - value) <= allowed, (i, j, rule)
+
+
+@settings(max_examples=60)
+@given(
+    lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)),
+    st.sampled_from(QUADRATURES),
+    st.integers(2, 12),
+)
+def test_the_quadrature_enclosure_contains_the_exact_rule_and_its_evaluation(
+    reference_case: ReferenceCase, rule: str, steps: int
+) -> None:
+    case = reference_case.case
+    nodes, weights = quadrature(rule, steps)
+    ball = reference_case.enclosure(f"ig-quadrature:{rule}:{steps}")
+    exact = exact_quadrature(case.net1, case.x1, reference_case.x0, case.classes, nodes, weights)
+    computed = quadrature_integrated_gradients(
+        case.net1, case.x1, case.classes, reference_case.x0, steps, rule
+    )
+    assert np.all(np.abs(computed - ball.mid) <= ball.rad)
+    for i, row in enumerate(exact):
+        for j, value in enumerate(row):
+            if np.isfinite(ball.rad[i, j]):
+                assert abs(value - Fraction(float(ball.mid[i, j]))) <= Fraction(
+                    float(ball.rad[i, j])
+                ), (i, j)

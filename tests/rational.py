@@ -150,3 +150,28 @@ def exact_pattern_method(
                 g = [v if zs[i - 1][r] > 0 else Fraction(0) for r, v in enumerate(g)]
         result.append(g)
     return result
+
+
+def exact_quadrature(
+    network: Network,
+    x: np.ndarray,
+    x0: np.ndarray,
+    classes: np.ndarray,
+    nodes: np.ndarray,
+    weights: np.ndarray,
+) -> list[Vector]:
+    """``(x - x0) ⊙ Σ_k w_k ∇f(x0 + α_k (x - x0))`` of every sample, exactly, with the rule's
+    float64 nodes and weights taken as the rationals they are (ReLU'(0) = 0)."""
+    layers = _layers(network)
+    result = []
+    for xi, x0i, chosen in zip(x, x0, classes, strict=True):
+        a = [Fraction(float(v)) for v in xi]
+        a0 = [Fraction(float(v)) for v in x0i]
+        delta = [p - q for p, q in zip(a, a0, strict=True)]
+        total = [Fraction(0)] * len(a)
+        for alpha, w in zip(nodes, weights, strict=True):
+            point = [q + Fraction(float(alpha)) * d for q, d in zip(a0, delta, strict=True)]
+            g = _gradient(layers, point, int(chosen))
+            total = [s + Fraction(float(w)) * gi for s, gi in zip(total, g, strict=True)]
+        result.append([d * s for d, s in zip(delta, total, strict=True)])
+    return result

@@ -1,6 +1,7 @@
 """The gate on DeepLIFT and integrated gradients (issue 14): the baseline is part of the claim,
-a target that ignores the baseline it is given fails, and a quadrature claimed as the exact
-integral is told apart from it."""
+a target that ignores the baseline it is given fails, a quadrature claimed as the exact
+integral is told apart from it, and a quadrature claimed as one (``steps=K``) is held to its
+K-node formula, with its distance from the integral reported beside the verdict."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 from lrp_invariants import targets
 from lrp_invariants.cli import main
 from lrp_invariants.gate import run_gate
-from lrp_invariants.integrated import quadrature_integrated_gradients
+from lrp_invariants.integrated import quadrature, quadrature_integrated_gradients
 from lrp_invariants.methods import METHODS, resolve_method
-from lrp_invariants.network import Array, Network
+from lrp_invariants.network import Array, Network, forward, gradient
 from lrp_invariants.reports import load_counterexample
 
 
@@ -75,3 +76,70 @@ def test_a_saved_case_keeps_its_baseline(tmp_path: Path) -> None:
     saved = load_counterexample(tmp_path / "completeness.npz")
     assert saved.case.x0 is not None and saved.case.x0.shape == saved.case.x1.shape
     assert np.any(saved.case.x0 != 0)  # a zero baseline would not show the defect
+
+
+def ig_in_fifty_steps_weighed_in_float32(
+    weights: list[Array], biases: list[Array], x: Array, classes: Array
+) -> Array:
+    """Captum's IntegratedGradients: step sizes rounded to float32 whatever the model's dtype."""
+    network = Network.from_arrays(weights, biases)
+    nodes, step_sizes = quadrature("gausslegendre", 50)
+    n, d = x.shape
+    points = (nodes.astype(x.dtype)[:, None, None] * x[None]).reshape(-1, d)
+    g = gradient(network, forward(network, points), np.tile(classes, 50)).reshape(50, n, d)
+    return x * np.tensordot(step_sizes.astype(np.float32).astype(x.dtype), g, axes=1)
+
+
+def test_a_quadrature_claim_names_its_rule_and_steps_and_does_not_claim_completeness() -> None:
+    method = resolve_method("integrated-gradients:steps=32,rule=riemann_trapezoid")
+    assert method.spec == "integrated-gradients:steps=32,rule=riemann_trapezoid"
+    assert "completeness" not in method.properties  # a kink between nodes is missed by design
+    assert resolve_method("integrated-gradients:steps=50").spec.endswith("rule=gausslegendre")
+    given = resolve_method("integrated-gradients:baseline=given,steps=8")
+    assert "baseline-invariance" in given.properties
+
+
+@pytest.mark.parametrize(
+    "spec", ["integrated-gradients:steps=0", "integrated-gradients:rule=simpson"]
+)
+def test_a_bad_quadrature_is_refused_naming_the_choices(spec: str) -> None:
+    with pytest.raises(ValueError, match=r"steps|riemann_left"):
+        resolve_method(spec)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_reference_quadrature_keeps_its_claim_and_reports_its_distance_from_the_integral(
+    dtype: type,
+) -> None:
+    spec = "integrated-gradients:steps=8,rule=riemann_trapezoid"
+    report = run_gate(resolve_method(spec).reference, spec, examples=30, dtype=dtype)
+    assert report.ok, report.render()
+    assert "approximation of the exact integral" in report.render()
+
+
+def test_step_sizes_weighed_in_float32_fail_a_float64_quadrature_claim() -> None:
+    # the witness: f(x) = x on [0, 1] gives 1.000000000698 for the exact 1
+    report = run_gate(
+        ig_in_fifty_steps_weighed_in_float32,
+        "integrated-gradients:steps=50",
+        properties=["reference"],
+    )
+    assert not report.ok
+    (result,) = report.properties
+    assert result.case is not None and result.case.net1.widths == (1, 1)
+
+
+def test_step_sizes_weighed_in_float32_keep_a_float32_quadrature_claim() -> None:
+    report = run_gate(
+        ig_in_fifty_steps_weighed_in_float32,
+        "integrated-gradients:steps=50",
+        properties=["reference"],
+        dtype=np.float32,
+    )
+    assert report.ok, report.render()
+
+
+def test_the_exact_integral_claimed_as_fifty_steps_fails_where_a_kink_lies_between_nodes() -> None:
+    report = run_gate(targets.integrated_gradients, "integrated-gradients:steps=50")
+    failed = {p.name for p in report.properties if not p.ok}
+    assert failed == {"reference"}

@@ -22,7 +22,7 @@ from .bounds import (
     shifted_input,
 )
 from .bounds.deeplift import enclose_deeplift
-from .bounds.integrated import enclose_integrated_gradients
+from .bounds.integrated import enclose_integrated_gradients, enclose_quadrature
 from .bounds.patterns import enclose_pattern_method
 from .constructions import (
     bias_proxy,
@@ -31,7 +31,7 @@ from .constructions import (
     proxy_input,
     shift_as_input,
 )
-from .integrated import paths
+from .integrated import paths, quadrature
 from .network import Array, Network, check_classes, check_input
 from .patterns import check_data
 
@@ -246,8 +246,9 @@ class ReferenceCase:
         return forward, reference
 
     def enclosure(self, method: str, where: str = "net1") -> Ball:
-        """The enclosure of ``method`` (``deeplift-rescale`` or ``integrated-gradients``) at
-        ``where`` (see :meth:`arrays`), computed once."""
+        """The enclosure of ``method`` (``deeplift-rescale``, ``integrated-gradients`` or a
+        quadrature of it, ``ig-quadrature:RULE:STEPS``) at ``where`` (see :meth:`arrays`),
+        computed once."""
         key = (method, where)
         if key not in self.enclosures:
             self.enclosures[key] = self._enclose(method, where)
@@ -265,5 +266,11 @@ class ReferenceCase:
             breakpoints = [path.t for path in paths(network, x, case.classes, x0)]
             return enclose_integrated_gradients(
                 network, forward.a[0], reference.a[0], breakpoints, case.classes, p, first_bias
+            )
+        if method.startswith("ig-quadrature:"):  # ig-quadrature:RULE:STEPS
+            _, rule, steps = method.split(":")
+            nodes, weights = quadrature(rule, int(steps))
+            return enclose_quadrature(
+                network, forward.a[0], reference.a[0], nodes, weights, case.classes, p, first_bias
             )
         raise ValueError(f"no enclosure for {method!r}")

@@ -33,6 +33,7 @@ from hypothesis import target as hypothesis_target
 from hypothesis.errors import Flaky, StopTest, UnsatisfiedAssumption
 
 from . import strategies as lst
+from .approximation import measure_quadrature
 from .cases import SeedCase
 from .defaults import (
     DEFAULT_EXAMPLES,
@@ -48,7 +49,7 @@ from .invariants import (
     Property,
     TargetMisbehaved,
 )
-from .methods import Method, Target, resolve_method
+from .methods import QUADRATURE_KIND, Method, Target, resolve_method
 from .network import Array
 from .reduce import smaller_cases
 
@@ -125,6 +126,7 @@ class GateReport:
     shrunk: bool = True  # whether failing cases were minimised
     dtype: str = "float64"  # the precision the cases were drawn in
     deterministic: bool = True  # False: determinism was checked within the bounds
+    notes: tuple[str, ...] = ()  # measurements beside the verdict (a quadrature's error)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +163,7 @@ class GateReport:
                 f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} unbounded, "
                 f"{report.seconds:.1f} s)"
             )
+        lines += list(self.notes)
         for report in self.properties:
             if report.ok:
                 continue
@@ -916,11 +919,24 @@ def run_gate(
     hung = any(report.hung for report in reports)
     drawn = next((r.dtype for r in reports if r.dtype is not None), dtype.name)
     flushes = None
+    notes: tuple[str, ...] = ()
     if not hung:
-        flushes = probe_flushing(_with_time_limit(target, time_limit), chosen, drawn)
+        limited = _with_time_limit(target, time_limit)
+        flushes = probe_flushing(limited, chosen, drawn)
+        if (chosen.reference_kind or "").startswith(QUADRATURE_KIND):
+            # whether K nodes are enough is the user's call: the error against the integral
+            drawn_cases = lst.with_references(cases) if chosen.baseline == "given" else cases
+            summary = measure_quadrature(
+                limited, chosen, drawn_cases, min(examples, _QUADRATURE_EXAMPLES), seed
+            )
+            notes = (summary.render(),)
     return GateReport(
-        label, chosen.spec, seed, reports, arithmetic, flushes, shrink, drawn, deterministic
+        label, chosen.spec, seed, reports, arithmetic, flushes, shrink, drawn, deterministic, notes
     )
+
+
+_QUADRATURE_EXAMPLES = 30
+"""Cases on which a quadrature claim's distance from the exact integral is measured."""
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

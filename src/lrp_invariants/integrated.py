@@ -20,7 +20,9 @@ quadrature's discrepancy times the sum of the gradient's jumps along the path.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -142,19 +144,34 @@ def quadrature(method: str, steps: int) -> tuple[F64, F64]:
     return (np.arange(n) + start) / n, np.full(n, 1.0 / n)
 
 
+@functools.cache
 def discrepancy(method: str, steps: int) -> float:
     """``sup_τ |(1 - τ) - Σ_{α_i > τ} w_i|``: how far the rule can be from ``∫ H(t - τ) dt``
     for a unit step at any ``τ``; a step of the integrand by ``J`` costs at most this times
-    ``|J|``. The supremum is taken just before or at a node (the error is piecewise linear)."""
+    ``|J|``. The supremum is taken just before or at a node (the error is piecewise linear),
+    in exact arithmetic on the rule's float64 nodes and weights, and rounded up."""
     nodes, weights = quadrature(method, steps)
-    order = np.argsort(nodes)
-    nodes, weights = nodes[order], weights[order]
-    above = np.concatenate([np.cumsum(weights[::-1])[::-1], [0.0]])  # weight of nodes >= node i
-    # just below node i, nodes >= i count; at node i (open above), nodes > i count
-    before = np.abs((1 - nodes) - above[:-1])
-    after = np.abs((1 - nodes) - above[1:])
-    ends = [abs(1.0 - above[0]), 0.0]
-    return float(max(before.max(), after.max(), *ends))
+    pairs = sorted(zip(map(Fraction, nodes.tolist()), map(Fraction, weights.tolist()), strict=True))
+    above = Fraction(sum(w for _, w in pairs))  # weight of the nodes >= the current one
+    worst = abs(1 - above)  # τ below every node
+    for node, weight in pairs:
+        worst = max(worst, abs((1 - node) - above))  # just below the node: it counts
+        above -= weight
+        worst = max(worst, abs((1 - node) - above))  # at the node: it does not
+    return _rounded_up(worst)
+
+
+@functools.cache
+def weight_defect(method: str, steps: int) -> float:
+    """``|Σ w_i - 1|`` of the rule's float64 weights, exactly, rounded up: what a constant
+    integrand loses (``3 fl(1/3) = 1 - 2**-54``)."""
+    _, weights = quadrature(method, steps)
+    return _rounded_up(abs(sum(map(Fraction, weights.tolist()), Fraction(0)) - 1))
+
+
+def _rounded_up(value: Fraction) -> float:
+    result = float(value)
+    return result if Fraction(result) >= value else float(np.nextafter(result, np.inf))
 
 
 def quadrature_integrated_gradients(
@@ -186,29 +203,39 @@ def quadrature_error_bound(
     steps: int = 50,
     method: str = "gausslegendre",
 ) -> Array:
-    """(n, d): how far the quadrature (in exact arithmetic) can be from the exact integral:
-    ``|x - x0|`` times the discrepancy times the gradient's jumps, plus, for a node that lies
+    """(n, d), float64: how far the quadrature (in exact arithmetic) can be from the integral:
+    ``|x - x0|`` times the discrepancy times the gradient's jumps, plus the weights' defect
+    (their sum is 1 only up to rounding) times the first segment's gradient, plus, for a node
+    that lies
     on a breakpoint (up to the breakpoint's rounding, :data:`ON_BREAKPOINT`), its weight times
-    how far the gradient there is from both sides (units exactly at 0 give a third value)."""
+    how far the gradient there is from each side (units exactly at 0 give a third value; the
+    path's ends count, with their one side)."""
     nodes, weights = quadrature(method, steps)
     batch, chosen, x0 = _arguments(network, x, classes, baseline)
     delta = np.abs(batch.astype(np.float64) - x0.astype(np.float64))
     network64 = network.astype(np.float64)
-    spread = discrepancy(method, steps)
+    spread, defect = discrepancy(method, steps), weight_defect(method, steps)
     bound = np.empty_like(delta)
     for i, path in enumerate(paths(network, batch, chosen, x0)):
-        total = spread * path.jumps()
-        inner = path.t[1:-1]
-        if inner.size:
-            near = np.abs(nodes[:, None] - inner[None, :]) <= ON_BREAKPOINT
-            for node, b in zip(*np.nonzero(near), strict=True):
-                point = x0[i].astype(np.float64) + nodes[node] * (
-                    batch[i].astype(np.float64) - x0[i].astype(np.float64)
-                )
-                g = gradient(network64, forward(network64, point[None]), chosen[i : i + 1])[0]
-                total = total + weights[node] * (np.abs(g - path.g[b]) + np.abs(g - path.g[b + 1]))
-        bound[i] = delta[i] * total
-    return bound.astype(network.dtype)
+        total = spread * path.jumps() + defect * np.abs(path.g[0])
+        # a node on a breakpoint, or on an end of the path (Riemann and trapezoid rules put
+        # nodes there; a unit exactly at 0 at the baseline switches the gradient there)
+        near = np.abs(nodes[:, None] - path.t[None, :]) <= ON_BREAKPOINT
+        for node, b in zip(*np.nonzero(near), strict=True):
+            point = x0[i].astype(np.float64) + nodes[node] * (
+                batch[i].astype(np.float64) - x0[i].astype(np.float64)
+            )
+            g = gradient(network64, forward(network64, point[None]), chosen[i : i + 1])[0]
+            for segment in (b - 1, b):
+                if 0 <= segment < len(path.g):
+                    total = total + weights[node] * np.abs(g - path.g[segment])
+        # rounded outward: each term above is a product or sum of a few float64 numbers
+        operations = 2 * (len(path.t) + len(nodes)) + 4
+        bound[i] = delta[i] * total * (1 + 2 * _U64 * operations)
+    return bound  # float64: rounded to a narrower dtype it could round down
+
+
+_U64 = float(np.finfo(np.float64).eps) / 2
 
 
 ON_BREAKPOINT = 2.0**-30

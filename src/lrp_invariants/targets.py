@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 
 from .deeplift import deeplift_rescale as _deeplift
 from .integrated import integrated_gradients as _integrated
+from .integrated import quadrature_integrated_gradients as _quadrature
 from .network import Array, Network, check_classes, check_shape, forward
 from .network import gradient as _gradient
 from .patterns import pattern_attribution as _pattern_attribution
@@ -154,3 +155,19 @@ def pattern_attribution(
 ) -> Array:
     """PatternAttribution, with patterns learned on ``data`` (N, d)."""
     return _pattern_attribution(Network.from_arrays(weights, biases), x, classes, data)
+
+
+def integrated_gradients_quadrature(
+    weights: Sequence[ArrayLike],
+    biases: Sequence[ArrayLike],
+    x: ArrayLike,
+    classes: ArrayLike,
+    baseline: ArrayLike | None = None,
+    *,
+    steps: int = 50,
+    rule: str = "gausslegendre",
+) -> Array:
+    """Integrated gradients approximated by ``steps`` nodes of ``rule`` (Captum's defaults:
+    50 Gauss-Legendre nodes), from ``baseline`` (zeros if None)."""
+    network = Network.from_arrays(weights, biases)
+    return _quadrature(network, x, classes, baseline, steps=steps, method=rule)
