@@ -11,6 +11,7 @@ from lrp_invariants import (
     Epsilon,
     Flat,
     Gamma,
+    LayerRelevance,
     Linear,
     Network,
     Rule,
@@ -302,3 +303,37 @@ def test_explain_works_on_a_network_without_hidden_layers(rng: np.random.Generat
         trace.logits[np.arange(4), [0, 1, 0, 1]],
         rtol=Precision.of(np.float64).gamma(8),
     )
+
+
+def test_epsilon_takes_the_sign_of_negative_zero_as_plus_one_too() -> None:
+    layer = Linear(np.array([[1.0], [-1.0]]), np.zeros(1))
+    result = Epsilon(0.5).backward(
+        layer, LayerTrace(np.ones((1, 2)), np.array([[-0.0]])), np.array([[1.0]])
+    )
+    np.testing.assert_array_equal(result.R, [[2.0, -2.0]])
+    np.testing.assert_array_equal(result.Rs, [[1.0]])
+
+
+def test_epsilon_derives_its_sinks_when_first_read_bit_for_bit(rng: np.random.Generator) -> None:
+    # ε keeps one quotient per unit and derives Rb = b s and Rs = ε sign(z) s from it on demand
+    network = random_network(rng, (5, 7, 3))
+    x = random_batch(rng, network, n=6)
+    layer = network.layers[0]
+    trace = forward(network, x)
+    R = rng.normal(size=(6, 7))
+    result = Epsilon(0.25).backward(layer, trace.layer(0), R)
+    assert "not yet derived" in repr(result)
+    z = trace.z[0]
+    s = R / (z + np.where(z >= 0, 0.25, -0.25))
+    np.testing.assert_array_equal(result.Rb, s * layer.b)
+    np.testing.assert_array_equal(result.Rs, np.where(z >= 0, 0.25, -0.25) * s)
+    assert "not yet derived" not in repr(result)
+
+
+def test_layer_relevance_is_immutable_and_needs_its_sinks() -> None:
+    R = np.zeros((1, 2))
+    layer = LayerRelevance(R[:, :1], R, R[:, :1], R[:, :1])
+    with pytest.raises(AttributeError, match="immutable"):
+        layer.R = R  # type: ignore[misc]
+    with pytest.raises(TypeError, match="sinks="):
+        LayerRelevance(R[:, :1], R, Rb=R[:, :1])

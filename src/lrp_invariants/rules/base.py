@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -75,15 +75,84 @@ def stabiliser(z: Array, epsilon: float, out: Array | None = None) -> Array:
     return result
 
 
-@dataclass(frozen=True)
 class LayerRelevance:
-    """A Linear layer's relevance: received ``R_out``, passed to inputs ``R``, and its sinks."""
+    """A Linear layer's relevance: received ``R_out``, passed to inputs ``R``, and its sinks
+    ``Rb`` (each output neuron's bias), ``Rs`` (relevance not passed on: stabiliser, empty sign
+    side, zero denominator) and ``Rm`` (the constant second input's, if the layer has one).
 
-    R_out: Array  # (n, out) relevance of the layer's output neurons
-    R: Array  # (n, in) relevance of the layer's input neurons
-    Rb: Array  # (n, out) relevance absorbed by each output neuron's bias
-    Rs: Array  # (n, out) relevance not passed on (stabiliser, empty sign side, zero denominator)
-    Rm: Array | None = None  # (n, in) relevance of the constant second input, if the layer has one
+    A rule may give ``Rb`` and ``Rs`` as arrays, or as ``sinks``, a function that computes both
+    when they are first read: LRP-ε keeps one quotient per unit instead of two arrays of the
+    layer's width, so that explaining a batch needs no more than twice its forward pass.
+    Immutable; the derived sinks are computed once.
+    """
+
+    __slots__ = ("R", "R_out", "Rm", "_Rb", "_Rs", "_bounds", "_sinks")
+
+    R_out: Array  # (n, out)
+    R: Array  # (n, in)
+    Rm: Array | None  # (n, in)
+    _Rb: Array | None
+    _Rs: Array | None
+    _sinks: Callable[[], tuple[Array, Array]] | None
+    _bounds: Callable[[], Array] | None
+
+    def __init__(
+        self,
+        R_out: Array,
+        R: Array,
+        Rb: Array | None = None,
+        Rs: Array | None = None,
+        Rm: Array | None = None,
+        *,
+        sinks: Callable[[], tuple[Array, Array]] | None = None,
+        bounds: Callable[[], Array] | None = None,
+    ) -> None:
+        if sinks is None and (Rb is None or Rs is None):
+            raise TypeError("give Rb and Rs, or a function that computes them (sinks=)")
+        for name, value in (("R_out", R_out), ("R", R), ("Rm", Rm), ("_Rb", Rb), ("_Rs", Rs)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_sinks", sinks)
+        object.__setattr__(self, "_bounds", bounds)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"LayerRelevance is immutable: cannot set {name}")
+
+    def _derive(self) -> None:
+        if self._Rb is None or self._Rs is None:
+            assert self._sinks is not None
+            Rb, Rs = self._sinks()
+            object.__setattr__(self, "_Rb", Rb)
+            object.__setattr__(self, "_Rs", Rs)
+
+    @property
+    def Rb(self) -> Array:
+        """(n, out) relevance absorbed by each output neuron's bias."""
+        self._derive()
+        assert self._Rb is not None
+        return self._Rb
+
+    @property
+    def Rs(self) -> Array:
+        """(n, out) relevance not passed on (stabiliser, empty sign side, zero denominator)."""
+        self._derive()
+        assert self._Rs is not None
+        return self._Rs
+
+    def may_be_unbounded(self) -> Array:
+        """Per sample, whether some relevance of this layer may be inf or NaN (a row sum that
+        is not finite; a sum that merely overflowed counts too), without deriving the sinks."""
+        parts = [self.R] + ([] if self.Rm is None else [self.Rm])
+        if self._bounds is not None and (self._Rb is None or self._Rs is None):
+            bad = ~np.isfinite(self._bounds())
+        else:
+            parts += [self.Rb, self.Rs]
+            bad = np.zeros(self.R.shape[0], dtype=bool)
+        for part in parts:
+            # a row sum is finite only if every term is (inf and NaN propagate): one pass, no
+            # temporary of the part's size
+            with np.errstate(over="ignore", invalid="ignore"):
+                bad |= ~np.isfinite(part.sum(axis=1))
+        return bad
 
     def sinks(self) -> Array:
         """Per sample, all relevance this layer absorbed instead of passing it to its inputs."""
@@ -91,6 +160,10 @@ class LayerRelevance:
         if self.Rm is not None:
             total = total + self.Rm.sum(axis=1)
         return total
+
+    def __repr__(self) -> str:
+        derived = "derived" if self._Rb is not None else "not yet derived"
+        return f"LayerRelevance(R_out {self.R_out.shape}, R {self.R.shape}, sinks {derived})"
 
 
 class Rule(ABC):

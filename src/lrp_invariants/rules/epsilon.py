@@ -113,12 +113,38 @@ class Epsilon(Rule):
         return repaired(self, layer, forward, R, lambda: self._fast(layer, forward, R))
 
     def _fast(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        absorbed, s, c = blocks(R.dtype, R.shape, R.shape, (R.shape[0], layer.n_in))
-        stabiliser(forward.z, self.epsilon, out=absorbed)
-        np.add(forward.z, absorbed, out=s)  # |z + ε sign z| >= ε > 0: never a zero denominator
+        z, eps = forward.z, forward.z.dtype.type(self.epsilon)
+        s, c = blocks(R.dtype, R.shape, (R.shape[0], layer.n_in))
+        # z + ε sign z, one rounding, sign(0) = +1 (also for -0.0); |z + ε sign z| >= ε > 0;
+        # by blocks of rows, so that the sign masks stay small beside the batch
+        signs = np.empty((min(_ROWS, z.shape[0]), z.shape[1]), dtype=z.dtype)
+        for rows in _row_blocks(z.shape[0]):
+            t, out = signs[: rows.stop - rows.start], s[rows]
+            np.add(z[rows], 0.0, out=t)  # -0.0 + 0.0 = +0.0: sign(0) = +1
+            np.abs(t, out=out)
+            out += eps
+            np.copysign(out, t, out=out)  # sign(z) (|z| + ε): rounding is symmetric in sign
         np.divide(R, s, out=s)
-        absorbed *= s
-        return to_sources(layer, forward.a, R, s, absorbed, out=c)
+        np.matmul(s, layer.W.T, out=c)
+        Rm = None if layer.constant is None else layer.constant * c
+        c *= forward.a
+        b, epsilon = layer.b, self.epsilon
+
+        def sinks() -> tuple[Array, Array]:
+            """``Rb = b s`` and ``Rs = ε sign(z) s``, from the one quotient kept per unit (called
+            once, by :class:`LayerRelevance`)."""
+            Rs = stabiliser(z, epsilon)
+            Rs *= s
+            s_ = s
+            s_ *= b  # the quotient becomes Rb in place: it is not read again
+            return s_, Rs
+
+        def bounds() -> Array:
+            """Per sample, a bound whose finiteness implies every ``Rb`` and ``Rs`` is."""
+            largest = np.maximum(s.max(axis=1), -s.min(axis=1))
+            return largest * max(float(np.abs(b).max(initial=0.0)), epsilon)
+
+        return LayerRelevance(R_out=R, R=c, Rm=Rm, sinks=sinks, bounds=bounds)
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         stabilised = z + signed_stabiliser(z, self.epsilon)
@@ -142,6 +168,14 @@ class Epsilon(Rule):
     @property
     def scale_free(self) -> bool:
         return self.epsilon == 0
+
+
+_ROWS = 256
+"""Rows per block where a pass needs a temporary mask."""
+
+
+def _row_blocks(n: int) -> list[slice]:
+    return [slice(start, min(start + _ROWS, n)) for start in range(0, n, _ROWS)]
 
 
 def _sign(v: F64) -> F64:

@@ -111,13 +111,7 @@ def repaired(
     smaller than the relevance it divides, while each share ``ρ_ij / D_j`` stays moderate."""
     with np.errstate(over="ignore", invalid="ignore"):
         result = fast()
-    parts = [result.R, result.Rb, result.Rs] + ([] if result.Rm is None else [result.Rm])
-    bad = np.zeros(R.shape[0], dtype=bool)
-    for part in parts:
-        # a row sum is finite only if every term is (inf and NaN propagate); a finite row
-        # whose sum overflows is merely recomputed: one pass, no temporary of the part's size
-        with np.errstate(over="ignore", invalid="ignore"):
-            bad |= ~np.isfinite(part.sum(axis=1))
+    bad = result.may_be_unbounded()  # a finite row whose sum overflows is merely recomputed
     if not np.any(bad) or not np.all(np.isfinite(R[bad])):
         return result
     rows = np.flatnonzero(bad)
