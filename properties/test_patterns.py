@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from tests.rational import exact_pattern_method, exact_patterns
 
@@ -96,10 +96,12 @@ def _unshifted_data_moves(case: SeedCase) -> bool:
 def test_patterns_learned_on_the_unshifted_data_are_not_input_invariant() -> None:
     # net2's units see data + m; on the data itself they switch on and off elsewhere (and the
     # output's pattern covaries with other logits), so the patterns and relevance move
-    case = find(
+    case = find(  # the first one found: shrinking it shows nothing the assertion needs
         CASES,
         _unshifted_data_moves,
-        settings=settings(max_examples=500, database=None, derandomize=True),
+        settings=settings(
+            max_examples=500, database=None, derandomize=True, phases=[Phase.generate]
+        ),
     )
     assert case.data is not None
     assert not np.array_equal(
