@@ -116,10 +116,6 @@ FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
 NOT_JUDGED = {
     ("captum_zplus", "permutation"): "judged by a rule it does not compute",
     ("captum_zplus", "batch-consistency"): "judged by a rule it does not compute",
-    # Captum normalises the relevance by the logit and scales it back at the end, a valid order
-    # whose underflows the bounds do not count yet (a false alarm of the gate on a subnormal
-    # input; the strict xfail in tests/test_alternatives.py holds it until they do)
-    ("captum_gamma_without_bias", "reference"): "a known gap of the gate's bounds",
 }
 
 KEPT = [

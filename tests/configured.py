@@ -16,6 +16,7 @@ import numpy as np
 
 from lrp_invariants.network import Array
 
+from .alternatives import gamma_normalised_by_the_logit
 from .helpers import logit_start, plain_forward
 
 Weights = Sequence[Array]
@@ -125,6 +126,11 @@ CONFIGURED: dict[str, tuple[Target, str]] = {
     "gamma_captum": (
         everywhere(gamma_rule(0.25, "source", False, 1e-9)),
         "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once",
+    ),
+    # Captum's order: relevance 1 at the output, the logit multiplied in at the end
+    "gamma_normalised_by_the_logit": (
+        gamma_normalised_by_the_logit,
+        "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once",
     ),
     "gamma_bias_ignored": (
         everywhere(gamma_rule(1.0, "ignored", True)),

@@ -132,10 +132,10 @@ def test_a_denominator_recomputed_in_another_order_is_no_false_alarm() -> None:
 
 # Found at the end of the session that changed the gate's search path (the Captum γ adapter,
 # then reproduced in numpy): relevance normalised by the logit at the output and scaled back at
-# the end is a valid evaluation order, but its underflows count in units of the logit, which
-# the per-layer association slack does not consider. On this case the subnormal input's
-# relevance is computed as 2.8e-313 (normalised) and loses 8e-12 of itself; the bound allows
-# 6e-12. The gate's false alarm is kept here, strict, until the bounds cover it.
+# the end is a valid evaluation order whose underflows count in units of the logit. On this case
+# the subnormal input's relevance is computed as 2.8e-313 (normalised) and loses 8e-12 of
+# itself, where the bounds allowed 6e-12 until the enclosures covered that order too
+# (:func:`lrp_invariants.bounds.enclose_relevance`: the normalised order, scaled by the logit).
 NORMALISED_WITNESS = (
     [
         [
@@ -151,9 +151,6 @@ NORMALISED_WITNESS = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known gap: normalise-then-scale underflows in units of the logit"
-)
 def test_relevance_normalised_by_the_logit_is_within_the_gamma_bound() -> None:
     weights, biases, x = NORMALISED_WITNESS
     network = Network.from_arrays(weights, biases)

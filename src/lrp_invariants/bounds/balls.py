@@ -141,6 +141,22 @@ def bounded(ball: Ball) -> Ball:
     return Ball(np.where(bad, 0.0, ball.mid), np.where(bad, np.inf, ball.rad))
 
 
+def hull(a: Ball, b: Ball, p: Precision) -> Ball:
+    """The smallest ball around both (each encloses the same exact value, and between them
+    every evaluation either covers): exact where both are the same exact number."""
+    a_lo, a_hi = a.bounds(p)
+    b_lo, b_hi = b.bounds(p)
+    lo, hi = np.minimum(a_lo, b_lo), np.maximum(a_hi, b_hi)
+    exact = (a.rad == 0) & (b.rad == 0) & (a.mid == b.mid)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mid, rad = (lo + hi) / 2, (hi - lo) / 2
+    unbounded = ~np.isfinite(mid) | ~np.isfinite(rad)
+    return Ball(
+        np.where(exact, a.mid, np.where(unbounded, a.mid, mid)),
+        np.where(exact, 0.0, np.where(unbounded, np.inf, rad * (1 + 2 * p.u))),
+    )
+
+
 def times(x: F64, y: F64) -> F64:
     """``x * y`` for nonnegative bounds, where ``0 * inf`` is 0: a factor known to be exactly
     zero bounds the product by zero, however loose the other factor is."""

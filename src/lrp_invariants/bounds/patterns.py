@@ -45,16 +45,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Network
-from .balls import F64, Ball, Precision, bounded, divide, monotone, times
+from .balls import F64, Ball, Precision, bounded, divide, hull, monotone, times
 from .forward import ForwardBalls, class_selector, relu_step
-
-
-def _hull(a: Ball, b: Ball, p: Precision) -> Ball:
-    a_lo, a_hi = a.bounds(p)
-    b_lo, b_hi = b.bounds(p)
-    lo, hi = np.minimum(a_lo, b_lo), np.maximum(a_hi, b_hi)
-    exact = (a.rad == 0) & (b.rad == 0) & (a.mid == b.mid)
-    return Ball(np.where(exact, a.mid, (lo + hi) / 2), np.where(exact, 0.0, (hi - lo) / 2))
 
 
 def enclose_layer_patterns(W: ArrayLike, x: Ball, y: Ball, linear: bool, p: Precision) -> Ball:
@@ -115,7 +107,7 @@ def enclose_layer_patterns(W: ArrayLike, x: Ball, y: Ball, linear: bool, p: Prec
                 4,
             ),
         )
-    variance = _hull(direct, through_w, p)
+    variance = hull(direct, through_w, p)
     few = count <= 1  # no variation to learn from: 0 in every evaluation
     cov = Ball(np.where(few[:, None], 0.0, cov.mid), np.where(few[:, None], 0.0, cov.rad))
     variance = Ball(np.where(few, 0.0, variance.mid), np.where(few, 0.0, variance.rad))

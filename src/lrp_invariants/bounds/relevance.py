@@ -27,6 +27,7 @@ from .balls import (
     bound_matmul,
     cap_factor,
     fraction,
+    hull,
     magnitude,
     monotone,
     mul,
@@ -113,6 +114,82 @@ def enclose_relevance(
     selector = class_selector(classes, z_top.mid.shape)
     # R = act(z) * h with act = identity at the logits
     incoming = Enclosed(mul(Ball.exact(selector), z_top, p), Ball.exact(selector))
+    from_logit = _enclose_from(network, forward, per_layer, incoming, p)
+    # Code may also start from 1 and multiply by the logit at the end (Captum's LRP): the same
+    # value, but every underflow on the way is then counted in units of the logit. Where a
+    # logit may exceed 1 in magnitude (and is away from 0), the enclosure of that order, scaled
+    # by the logit, joins the first (below 1 its underflows weigh less than the first's).
+    rows = np.arange(selector.shape[0])
+    logit = z_top[rows, np.asarray(classes, dtype=np.intp)]
+    low, high = magnitude(logit, p).bounds(p)
+    scaled = np.flatnonzero((high > 1) & (low > 0))
+    if not scaled.size:
+        return from_logit
+    unit = Enclosed(Ball.exact(selector[scaled]))
+    normalised = _enclose_from(network, _rows_of(forward, scaled), per_layer, unit, p)
+    return tuple(
+        _joined(first, second, logit[scaled], scaled, p)
+        for first, second in zip(from_logit, normalised, strict=True)
+    )
+
+
+def _rows_of(forward: ForwardBalls, rows: F64) -> ForwardBalls:
+    """The forward balls of some samples (the grains, bounds over the batch, still hold)."""
+    return ForwardBalls(
+        tuple(a[rows] for a in forward.a),
+        tuple(z[rows] for z in forward.z),
+        forward.biases,
+        forward.grains,
+    )
+
+
+def _joined(
+    first: LayerBalls, normalised: LayerBalls, logit: Ball, rows: F64, p: Precision
+) -> LayerBalls:
+    """``first`` with, at ``rows``, the hull of its balls and ``logit`` times the normalised
+    order's (one rounding more; its mass and underflow scaled by the logit too)."""
+    scale_by = Ball(logit.mid[:, None], logit.rad[:, None])
+    size = logit.upper * (1 + 2 * p.u)
+
+    def join(ball: Ball | None, other: Ball | None) -> Ball | None:
+        if ball is None or other is None:
+            return ball
+        joined = hull(ball[rows], mul(scale_by, other, p), p)
+        mid, rad = ball.mid.copy(), ball.rad.copy()
+        mid[rows], rad[rows] = joined.mid, joined.rad
+        return Ball(mid, rad)
+
+    mass, underflow = first.mass.copy(), first.underflow.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        mass[rows] = np.maximum(mass[rows], normalised.mass * size)
+        underflow[rows] = np.maximum(underflow[rows], normalised.underflow * size)
+    R_out, R, Rb, Rs = (
+        join(first.R_out, normalised.R_out),
+        join(first.R, normalised.R),
+        join(first.Rb, normalised.Rb),
+        join(first.Rs, normalised.Rs),
+    )
+    assert R_out is not None and R is not None and Rb is not None and Rs is not None
+    return LayerBalls(
+        R_out,
+        R,
+        Rb,
+        Rs,
+        join(first.Rm, normalised.Rm),
+        mass,
+        max(first.length, normalised.length + 1),
+        underflow,
+    )
+
+
+def _enclose_from(
+    network: Network,
+    forward: ForwardBalls,
+    per_layer: Sequence[RuleLike],
+    incoming: Enclosed,
+    p: Precision,
+) -> tuple[LayerBalls, ...]:
+    """Walk the layers down from ``incoming``, the relevance at the logits."""
     out: list[LayerBalls] = []
     for i in range(network.depth - 1, -1, -1):
         layer = network.layers[i]
