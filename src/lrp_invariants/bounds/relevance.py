@@ -133,7 +133,7 @@ def enclose_relevance(
     )
 
 
-def _rows_of(forward: ForwardBalls, rows: F64) -> ForwardBalls:
+def _rows_of(forward: ForwardBalls, rows: np.ndarray) -> ForwardBalls:
     """The forward balls of some samples (the grains, bounds over the batch, still hold)."""
     return ForwardBalls(
         tuple(a[rows] for a in forward.a),
@@ -144,7 +144,7 @@ def _rows_of(forward: ForwardBalls, rows: F64) -> ForwardBalls:
 
 
 def _joined(
-    first: LayerBalls, normalised: LayerBalls, logit: Ball, rows: F64, p: Precision
+    first: LayerBalls, normalised: LayerBalls, logit: Ball, rows: np.ndarray, p: Precision
 ) -> LayerBalls:
     """``first`` with, at ``rows``, the hull of its balls and ``logit`` times the normalised
     order's (one rounding more; its mass and underflow scaled by the logit too)."""
