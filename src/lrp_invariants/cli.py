@@ -319,7 +319,16 @@ def _add_configuration(parser: argparse.ArgumentParser, required: bool = True) -
         "lrp-gamma:0.25,bias=source; or a composite: --first zbox:low=0,high=1 --hidden "
         "gamma:0.25 --last epsilon:1e-6, or --composite zennit-epsilon-plus-flat",
     )
-    group.add_argument("--method", required=False, help="what the target claims to compute")
+    group.add_argument(
+        "--method",
+        required=False,
+        help=(
+            "what the target claims to compute (lrp-invariants methods lists them); "
+            "integrated-gradients:baseline=given or deeplift-rescale:baseline=given take the "
+            "baseline as a fifth argument, integrated-gradients:steps=K,rule=R is a K-node "
+            "quadrature, pattern-net and pattern-attribution take the data they learn from"
+        ),
+    )
     for name in PARAMETERS:
         group.add_argument(f"--{name}", type=float, default=None, help=f"the rule's {name}")
     group.add_argument("--bias", choices=("source", "ignored", "modified"), default=None)

@@ -21,7 +21,10 @@ here, plus ``η`` per rounded product. The centre of the ball is one such evalua
 under test another: twice that. The data themselves are balls (the forward pass on the data):
 moving ``x`` by at most ``r_x`` moves ``x̃`` by at most ``r_x + mean(r_x)``, and
 ``|Δ(x̃ ỹ)| <= |x̃| |Δỹ| + |Δx̃| |ỹ| + |Δx̃| |Δỹ|`` bounds the covariance's move. A unit active
-on at most one sample has the covariance 0 exactly in every evaluation.
+on at most one sample, or whose pre-activation is exactly 0 on every sample it learns from, has
+the covariance 0 exactly in every evaluation (any other constant need not be: the mean of
+three copies of ``b`` is not always ``b`` in floating point, and the pattern of a unit that does
+not vary is then whatever the rounding makes it).
 
 **The denominator** ``wᵀ cov`` equals ``var(y)`` in exact arithmetic; code computes either, so
 the ball is the hull of both balls. Where it may be 0 without being exactly 0, the pattern is
@@ -108,7 +111,10 @@ def enclose_layer_patterns(W: ArrayLike, x: Ball, y: Ball, linear: bool, p: Prec
             ),
         )
     variance = hull(direct, through_w, p)
-    few = count <= 1  # no variation to learn from: 0 in every evaluation
+    # no variation to learn from, 0 in every evaluation: at most one sample, or every y of
+    # the unit exactly 0 (sums of zeros are exact in any order)
+    zero = ~((S > 0) & ((y.mid != 0) | (y.rad != 0))).any(axis=0)
+    few = (count <= 1) | zero
     cov = Ball(np.where(few[:, None], 0.0, cov.mid), np.where(few[:, None], 0.0, cov.rad))
     variance = Ball(np.where(few, 0.0, variance.mid), np.where(few, 0.0, variance.rad))
     with np.errstate(over="ignore", invalid="ignore"):
