@@ -149,3 +149,16 @@ def test_pattern_attribution_of_a_linear_model_is_w_times_a_times_the_logit() ->
     computed = pattern_attribution(network, x, classes, data)
     assert np.all(np.abs(computed - ball.mid) <= ball.rad)
     assert np.all(np.abs(ball.mid - [[1.0, 0.5]]) <= ball.rad)
+
+
+def test_a_logit_exactly_0_on_every_row_has_the_pattern_0_in_every_evaluation() -> None:
+    # every hidden unit dead on the data and no bias: the logit is 0 on every row, a sum of
+    # zeros, so its covariances are exactly 0 in any order and the pattern is 0, not unknown
+    network = Network.from_arrays(
+        [np.array([[-1.0, -2.0]]), np.array([[3.0], [5.0]])], [np.zeros(2), np.zeros(1)]
+    )
+    data = np.array([[1.0], [2.0], [3.0]])
+    case = SeedCase(network, np.array([[-1.0]]), np.zeros(1), np.array([0]), data=data)
+    balls = enclose_patterns(network, case.data_balls1, case.precision)
+    assert np.all(balls[-1].mid == 0) and np.all(balls[-1].rad == 0)
+    assert np.all(learn_patterns(network, data)[-1] == 0)
