@@ -114,12 +114,13 @@ def test_integrated_gradients_from_zero_without_biases_are_gradient_times_input(
     )
 
 
+# small networks (the rationals grow long), every rule Captum offers, 2 to 12 nodes
+SMALL_REFERENCE_CASES = lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2))
+RULES, STEPS = st.sampled_from(QUADRATURES), st.integers(2, 12)
+
+
 @settings(max_examples=60)
-@given(
-    lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)),
-    st.sampled_from(QUADRATURES),
-    st.integers(2, 12),
-)
+@given(SMALL_REFERENCE_CASES, RULES, STEPS)
 def test_a_quadrature_is_within_its_derived_bound_of_the_exact_integral(
     reference_case: ReferenceCase, rule: str, steps: int
 ) -> None:
@@ -145,11 +146,7 @@ def test_a_quadrature_is_within_its_derived_bound_of_the_exact_integral(
 
 
 @settings(max_examples=60)
-@given(
-    lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)),
-    st.sampled_from(QUADRATURES),
-    st.integers(2, 12),
-)
+@given(SMALL_REFERENCE_CASES, RULES, STEPS)
 def test_the_quadrature_enclosure_contains_the_exact_rule_and_its_evaluation(
     reference_case: ReferenceCase, rule: str, steps: int
 ) -> None:

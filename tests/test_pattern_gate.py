@@ -42,22 +42,28 @@ def _patterns_by(
     return network, result
 
 
+def _attribution(network: Network, patterns: list[Array], x: Array, classes: Array) -> Array:
+    """PatternAttribution's backward chain with the given patterns."""
+    weighted = [layer.W * A for layer, A in zip(network.layers, patterns, strict=True)]
+    return backward_with(network, weighted, x, classes)
+
+
 def uncentred_moments(
     weights: list[Array], biases: list[Array], x: Array, classes: Array, data: Array
 ) -> Array:
     """``E[x y] / wᵀE[x y]``: second moments instead of covariances (a shift shows)."""
-    network, patterns = _patterns_by(weights, biases, data, centred=False, conditioned=True)
-    weighted = [layer.W * A for layer, A in zip(network.layers, patterns, strict=True)]
-    return backward_with(network, weighted, x, classes)
+    return _attribution(
+        *_patterns_by(weights, biases, data, centred=False, conditioned=True), x, classes
+    )
 
 
 def linear_patterns_everywhere(
     weights: list[Array], biases: list[Array], x: Array, classes: Array, data: Array
 ) -> Array:
     """The linear estimator before every ReLU: inactive samples counted too."""
-    network, patterns = _patterns_by(weights, biases, data, centred=True, conditioned=False)
-    weighted = [layer.W * A for layer, A in zip(network.layers, patterns, strict=True)]
-    return backward_with(network, weighted, x, classes)
+    return _attribution(
+        *_patterns_by(weights, biases, data, centred=True, conditioned=False), x, classes
+    )
 
 
 _FIXED_DATA: dict[tuple[int, ...], Array] = {}
