@@ -124,5 +124,7 @@ def test_subnormal_weights_widen_the_enclosure_only_by_multiples_of_eta(rule: LR
     radius = ball.rad
     assert np.all(np.abs(relevance - ball.mid) <= radius)
     assert radius[0, 1] >= 16384 * ETA  # the tensor form's loss on this witness
-    assert radius[0, 1] <= 1e6 * ETA  # and not a vacuous bound
+    # and not a vacuous bound: a few η in units of the logit (65536), which code that starts
+    # from 1 and scales by the logit at the end (Captum's order) loses per rounding
+    assert radius[0, 1] <= 32 * 65536 * ETA
     assert radius[0, 0] <= 1e-9  # the normal-range feature is untouched
