@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrp_invariants import targets
+from lrp_invariants import gate, targets
 from lrp_invariants.cli import main
-from lrp_invariants.gate import run_gate
+from lrp_invariants.gate import TargetHung, run_gate
 from lrp_invariants.integrated import quadrature, quadrature_integrated_gradients
 from lrp_invariants.methods import METHODS, resolve_method
 from lrp_invariants.network import Array, Network, forward, gradient
@@ -143,3 +143,16 @@ def test_the_exact_integral_claimed_as_fifty_steps_fails_where_a_kink_lies_betwe
     report = run_gate(targets.integrated_gradients, "integrated-gradients:steps=50")
     failed = {p.name for p in report.properties if not p.ok}
     assert failed == {"reference"}
+
+
+def test_a_quadrature_that_hangs_while_measured_is_reported_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def hangs(*args: object, **kwargs: object) -> None:
+        raise TargetHung("the target ran past the time limit of 0.5 s")
+
+    monkeypatch.setattr(gate, "measure_quadrature", hangs)
+    spec = "integrated-gradients:steps=4"
+    report = run_gate(resolve_method(spec).reference, spec, properties=["determinism"], examples=2)
+    assert report.ok
+    assert "approximation of the exact integral: not measured (the target ran" in report.render()
