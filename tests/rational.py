@@ -54,6 +54,13 @@ def _gradient(layers: list[tuple[list[Vector], Vector]], x: Vector, chosen: int)
     return g
 
 
+def _ends(x: np.ndarray, x0: np.ndarray) -> tuple[Vector, Vector, Vector]:
+    """A path's ends as Fractions, and ``x - x0``."""
+    a = [Fraction(float(v)) for v in x]
+    a0 = [Fraction(float(v)) for v in x0]
+    return a, a0, [p - q for p, q in zip(a, a0, strict=True)]
+
+
 def exact_integrated_gradients(
     network: Network, x: np.ndarray, x0: np.ndarray, classes: np.ndarray
 ) -> list[Vector]:
@@ -61,9 +68,7 @@ def exact_integrated_gradients(
     layers = _layers(network)
     result = []
     for xi, x0i, chosen in zip(x, x0, classes, strict=True):
-        a = [Fraction(float(v)) for v in xi]
-        a0 = [Fraction(float(v)) for v in x0i]
-        delta = [p - q for p, q in zip(a, a0, strict=True)]
+        a, a0, delta = _ends(xi, x0i)
 
         def point(t: Fraction, a0: Vector = a0, delta: Vector = delta) -> Vector:
             return [q + t * d for q, d in zip(a0, delta, strict=True)]
@@ -165,9 +170,7 @@ def exact_quadrature(
     layers = _layers(network)
     result = []
     for xi, x0i, chosen in zip(x, x0, classes, strict=True):
-        a = [Fraction(float(v)) for v in xi]
-        a0 = [Fraction(float(v)) for v in x0i]
-        delta = [p - q for p, q in zip(a, a0, strict=True)]
+        a, a0, delta = _ends(xi, x0i)
         total = [Fraction(0)] * len(a)
         for alpha, w in zip(nodes, weights, strict=True):
             point = [q + Fraction(float(alpha)) * d for q, d in zip(a0, delta, strict=True)]
