@@ -131,43 +131,55 @@ def epsilon_denominator_recomputed(
     return R
 
 
+def _left_to_right(terms: Array, axis: int) -> Array:
+    """``sum(terms)`` along ``axis`` as Python's ``sum`` adds: from the integer 0, one term at a
+    time, left to right. ``np.add.accumulate`` is strictly sequential (each partial sum depends on
+    the last), so its final element is that loop's result bit for bit; the leading 0 turns a
+    first term of -0.0 into +0.0 as ``0 + (-0.0)`` does."""
+    start = np.zeros_like(np.take(terms, [0], axis=axis))
+    return np.add.accumulate(np.concatenate([start, terms], axis=axis), axis=axis).take(-1, axis)
+
+
 def epsilon_per_sample_loops(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
-    """LRP-ε in plain Python loops, one sample, one unit, one contribution at a time:
-    R_i = Σ_j (a_i w_ij) R_j / den_j, multiplied left to right."""
-    out = np.zeros_like(x)
-    for n in range(x.shape[0]):
-        a = [float(v) for v in x[n]]
+    """LRP-ε as per-sample Python loops compute it, one contribution at a time: every value a
+    Python float (float64 whatever the arrays' dtype, rounded to it once at the end), every sum
+    left to right, ``R_i = Σ_j (a_i w_ij) R_j / den_j`` multiplied left to right.
+
+    Written with sequential accumulations rather than literal loops (the same operations in the
+    same order, bit for bit: ``tests/test_alternatives.py`` holds it to the loops), so that the
+    soundness campaign can afford it on every drawn case."""
+    with np.errstate(all="ignore"):  # Python floats overflow to inf and divide to nan silently
+        a = x.astype(np.float64)
         activations, pre = [], []
         for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
             activations.append(a)
-            z = [
-                sum(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j])
-                for j in range(len(b))
-            ]
+            terms = a[:, :, None] * W.astype(np.float64)[None, :, :]  # (n, in, out)
+            z = _left_to_right(terms, axis=1) + b.astype(np.float64)
             pre.append(z)
-            a = [max(v, 0.0) for v in z] if i < len(weights) - 1 else z
-        R = [0.0] * len(pre[-1])
-        R[int(classes[n])] = pre[-1][int(classes[n])]
+            a = np.where(0.0 > z, 0.0, z) if i < len(weights) - 1 else z  # max(z, 0.0)
+        rows = np.arange(x.shape[0])
+        R = np.zeros_like(pre[-1])
+        R[rows, classes] = pre[-1][rows, classes]
         for i in range(len(weights) - 1, -1, -1):
-            a, z, W = activations[i], pre[i], weights[i]
-            den = [v + (EPSILON if v >= 0 else -EPSILON) for v in z]
-            R = [
-                sum(a[k] * float(W[k, j]) * R[j] / den[j] for j in range(len(z)))
-                for k in range(len(a))
-            ]
-        out[n] = R
-    return out
+            a, z, W = activations[i], pre[i], weights[i].astype(np.float64)
+            den = np.where(z >= 0, z + EPSILON, z - EPSILON)
+            terms = a[:, :, None] * W[None, :, :] * R[:, None, :] / den[:, None, :]
+            R = _left_to_right(terms, axis=2)
+    return R.astype(x.dtype)
+
+
+def _fsum_rows(terms: Array, dtype: np.dtype) -> Array:
+    """``math.fsum`` of every row of the last axis (each exact sum rounded once to float64, then
+    to ``dtype``)."""
+    flat = terms.reshape(-1, terms.shape[-1]).tolist()  # Python floats: every value exact
+    return np.array(list(map(math.fsum, flat)), dtype=dtype).reshape(terms.shape[:-1])
 
 
 def _fsum_matmul(a: Array, W: Array) -> Array:
-    """``a @ W`` with every dot product summed exactly once (math.fsum)."""
-    return np.array(
-        [
-            [math.fsum(a[n, k] * W[k, j] for k in range(W.shape[0])) for j in range(W.shape[1])]
-            for n in range(a.shape[0])
-        ],
-        dtype=a.dtype,  # each exact sum rounded once to the arrays' precision
-    ).reshape(a.shape[0], W.shape[1])
+    """``a @ W`` with every dot product summed exactly once (math.fsum) from its products, each
+    product rounded to the arrays' precision first."""
+    products = a[:, :, None] * W[None, :, :]  # (n, in, out)
+    return _fsum_rows(products.transpose(0, 2, 1), a.dtype)
 
 
 def lrp0_fsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Array:
@@ -175,16 +187,9 @@ def lrp0_fsum(weights: Weights, biases: Weights, x: Array, classes: Array) -> Ar
     a, inputs, pre = x, [], []
     for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
         inputs.append(a)
-        z = np.array(
-            [
-                [
-                    math.fsum([*(a[n, k] * W[k, j] for k in range(W.shape[0])), b[j]])
-                    for j in range(W.shape[1])
-                ]
-                for n in range(a.shape[0])
-            ],
-            dtype=a.dtype,
-        ).reshape(a.shape[0], W.shape[1])
+        products = a[:, :, None] * W[None, :, :]  # (n, in, out)
+        bias = np.broadcast_to(b, (a.shape[0], 1, W.shape[1]))
+        z = _fsum_rows(np.concatenate([products, bias], axis=1).transpose(0, 2, 1), a.dtype)
         pre.append(z)
         a = np.maximum(z, 0) if i < len(weights) - 1 else z
     R = logit_start(pre[-1], classes)

@@ -7,18 +7,26 @@ The long version of this, every alternative under many random seeds at 1000 exam
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from lrp_invariants import Network
 from lrp_invariants.cases import SeedCase
-from lrp_invariants.gate import Replayer, run_property
+from lrp_invariants.gate import Replayer, default_cases, run_property
 from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import METHODS, resolve_method
+from lrp_invariants.targets import EPSILON
 
-from .alternatives import ALTERNATIVES, gamma_normalised_by_the_logit
+from .alternatives import (
+    ALTERNATIVES,
+    epsilon_per_sample_loops,
+    gamma_normalised_by_the_logit,
+    lrp0_fsum,
+)
 from .configured import CONFIGURED
 
 ETA = float(np.finfo(np.float64).smallest_subnormal)
@@ -43,6 +51,89 @@ def test_a_correct_alternative_keeps_every_property_of_its_method(name: str, pro
     fn, method = ALTERNATIVES[name]
     report = run_property(PROPERTIES[prop], fn, METHODS[method], examples=25, shrink=False)
     assert report.ok, f"false alarm on {name}: {report.failure}"
+
+
+# The per-sample-loop and fsum orders are written with sequential accumulations and vectorised
+# products so that the campaign can afford them; these are the loops they stand for, literally.
+
+
+def _epsilon_in_python_loops(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
+    out = np.zeros_like(x)
+    for n in range(x.shape[0]):
+        a = [float(v) for v in x[n]]
+        activations, pre = [], []
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+            activations.append(a)
+            z = [
+                sum(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j])
+                for j in range(len(b))
+            ]
+            pre.append(z)
+            a = [max(v, 0.0) for v in z] if i < len(weights) - 1 else z
+        R = [0.0] * len(pre[-1])
+        R[int(classes[n])] = pre[-1][int(classes[n])]
+        for i in range(len(weights) - 1, -1, -1):
+            a, z, W = activations[i], pre[i], weights[i]
+            den = [v + (EPSILON if v >= 0 else -EPSILON) for v in z]
+            R = [
+                sum(a[k] * float(W[k, j]) * R[j] / den[j] for j in range(len(z)))
+                for k in range(len(a))
+            ]
+        out[n] = R
+    return out
+
+
+def _lrp0_in_fsum_loops(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
+    def fsum_matmul(a: Any, W: Any, b: Any) -> Any:
+        return np.array(
+            [
+                [
+                    math.fsum([*(a[n, k] * W[k, j] for k in range(W.shape[0])), *b[j : j + 1]])
+                    for j in range(W.shape[1])
+                ]
+                for n in range(a.shape[0])
+            ],
+            dtype=a.dtype,
+        ).reshape(a.shape[0], W.shape[1])
+
+    a, inputs, pre = x, [], []
+    for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+        inputs.append(a)
+        pre.append(fsum_matmul(a, W, b))
+        a = np.maximum(pre[-1], 0) if i < len(weights) - 1 else pre[-1]
+    rows = np.arange(len(classes))
+    R = np.zeros_like(pre[-1])
+    R[rows, classes] = pre[-1][rows, classes]
+    for i in range(len(weights) - 1, -1, -1):
+        s = np.zeros_like(R)
+        np.divide(R, pre[i], out=s, where=pre[i] != 0)
+        R = inputs[i] * fsum_matmul(s, weights[i].T, b=[])
+    return R
+
+
+LITERAL = {
+    "epsilon_per_sample_loops": (epsilon_per_sample_loops, _epsilon_in_python_loops),
+    "lrp0_fsum": (lrp0_fsum, _lrp0_in_fsum_loops),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(LITERAL))
+def test_a_vectorised_order_is_its_literal_loops_bit_for_bit(name: str, dtype: Any) -> None:
+    fast, literal = LITERAL[name]
+    assert name in ALTERNATIVES and ALTERNATIVES[name][0] is fast
+
+    @settings(max_examples=100, deadline=None)
+    @given(case=default_cases(dtype=dtype))
+    def same_bits(case: SeedCase) -> None:
+        weights, biases = case.net1.weights, case.net1.biases
+        with np.errstate(all="ignore"):
+            expected = literal(weights, biases, case.x1, case.classes)
+        got = fast(weights, biases, case.x1, case.classes)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+
+    same_bits()
 
 
 def _case(weights: list[Any], biases: list[Any], x: Any) -> SeedCase:
