@@ -156,7 +156,7 @@ def epsilon_per_sample_loops(weights: Weights, biases: Weights, x: Array, classe
             terms = a[:, :, None] * W.astype(np.float64)[None, :, :]  # (n, in, out)
             z = _left_to_right(terms, axis=1) + b.astype(np.float64)
             pre.append(z)
-            a = np.where(0.0 > z, 0.0, z) if i < len(weights) - 1 else z  # max(z, 0.0)
+            a = np.where(z < 0.0, 0.0, z) if i < len(weights) - 1 else z  # max(z, 0.0)
         rows = np.arange(x.shape[0])
         R = np.zeros_like(pre[-1])
         R[rows, classes] = pre[-1][rows, classes]
