@@ -2,13 +2,16 @@
 
 ``fn(weights, biases, x, classes) -> relevance`` is computed by the library on a torch model
 ``Linear -> ReLU -> ... -> Linear`` built from the arrays in their precision (float64, or
-float32 under ``--dtype float32``; torch keeps ``W`` as (out, in)).
-They need the optional ``torch`` extra: ``pip install lrp-invariants[torch]``.
+float32 under ``--dtype float32``; torch keeps ``W`` as (out, in)), through the torch protocol
+(:func:`lrp_invariants.torch.torch_target`), on the CPU or on ``device=``. They need the
+optional ``torch`` extra: ``pip install lrp-invariants[torch]``.
 
 * :mod:`lrp_invariants.adapters.zennit_adapter`: Zennit's Epsilon, AlphaBeta and ZPlus rules
   through a composite that maps every ``torch.nn.Linear`` to the rule;
 * :mod:`lrp_invariants.adapters.captum_adapter`: ``captum.attr.LRP`` with its EpsilonRule and
-  Alpha1_Beta0_Rule on every Linear layer.
+  Alpha1_Beta0_Rule on every Linear layer;
+* :mod:`lrp_invariants.adapters.captum_attributions`: Captum's integrated gradients, DeepLIFT,
+  input x gradient and saliency.
 """
 
 from __future__ import annotations
