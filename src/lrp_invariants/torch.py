@@ -22,13 +22,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .adapters import from_numpy, to_numpy, torch_mlp
-from .methods import Target
 from .network import Array
 
 TorchFunction = Callable[[Any, Any, Any], Any]
 """``fn(model: torch.nn.Sequential, x: Tensor, classes: Tensor) -> Tensor``."""
+
+ArrayTarget = Callable[[Sequence[ArrayLike], Sequence[ArrayLike], ArrayLike, ArrayLike], Array]
+"""A gate target (:data:`lrp_invariants.methods.Target`) that also takes array-likes."""
 
 
 class DeviceUnavailable(ValueError):
@@ -60,7 +63,7 @@ def check_device(device: str) -> str:
     return str(chosen)
 
 
-def torch_target(fn: TorchFunction, *, device: str = "cpu") -> Target:
+def torch_target(fn: TorchFunction, *, device: str = "cpu") -> ArrayTarget:
     """``fn`` in the gate protocol ``target(weights, biases, x, classes) -> relevance``.
 
     The model is built once per call from the case's arrays (no state is kept between calls);
@@ -71,7 +74,7 @@ def torch_target(fn: TorchFunction, *, device: str = "cpu") -> Target:
     chosen = check_device(device)
 
     def target(
-        weights: Sequence[Array], biases: Sequence[Array], x: Array, classes: Array
+        weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
     ) -> Array:
         import torch
 
