@@ -356,43 +356,52 @@ def deeplift_forward_mode_from_baseline(
 
 
 def _walked_path(weights: Weights, biases: Weights, x: Array, x0: Array, chosen: int) -> Array:
-    """Integrated gradients of one sample by walking the path: from each point, every unit's
-    pre-activation moves at a slope the current pattern gives (forward-mode, ``dz/dt``), the
-    next breakpoint is the nearest zero ahead, and the gradient of the pattern is integrated up
-    to it. An evaluation order unlike the core's layer-by-layer refinement."""
+    """Integrated gradients of one sample by walking the path ``x0 + t (x - x0)``: every hidden
+    pre-activation is carried along as a value and a slope ``dz/dt`` (forward mode, under the
+    pattern just past ``t``), the walk steps to the nearest zero ahead, lands the unit that
+    reaches it on exactly 0, and integrates the pattern's gradient over the step. An evaluation
+    order unlike the core's layer-by-layer refinement of breakpoints.
+
+    The values are moved along their slopes, not recomputed from the input at every stop: a
+    recomputed ``z`` of a unit just crossed is its rounding error, which may lie on the old
+    side of 0 again and let the walk creep on by steps of that size (it once stopped, after
+    100,000 of them, at ``t = 1e-11``)."""
     delta = x - x0
+    hidden = len(weights) - 1
+    zs = [z[0] for z in _pre_activations(weights, biases, x0[None, :])[:hidden]]
     t, total = 0.0, np.zeros_like(x)
     for _ in range(100_000):
-        point = x0 + t * delta
-        a, da, slopes, zs = point, delta, [], []
-        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
-            z, dz = a @ W + b, da @ W
-            if i == len(weights) - 1:
-                break
-            on = (z > 0) | ((z == 0) & (dz > 0))  # the pattern just past t
-            zs.append(z)
+        # the pattern just past t and every unit's slope under it
+        slope, slopes, ons = delta, [], []
+        for i in range(hidden):
+            dz = slope @ weights[i]
+            on = (zs[i] > 0) | ((zs[i] == 0) & (dz > 0))
             slopes.append(dz)
-            a, da = np.where(on, z, 0.0), np.where(on, dz, 0.0)
-        # a zero ahead: the unit moves towards 0 (signs compared: a product may underflow)
-        ahead = []
-        for z, dz in zip(zs, slopes, strict=True):
-            towards = ((z > 0) & (dz < 0)) | ((z < 0) & (dz > 0))
-            ahead.append(np.divide(-z, dz, out=np.full_like(z, np.inf), where=towards))
-        step = min([float(np.min(v[v > 0], initial=np.inf)) for v in ahead], default=np.inf)
-        end = min(t + step, 1.0) if np.isfinite(step) else 1.0
-        if end <= t:
-            end = float(np.nextafter(t, 2.0))
-        middle = x0 + (t + end) / 2 * delta
-        # the gradient of the pattern on (t, end), backwards
-        pre = _pre_activations(weights, biases, middle[None, :])
-        g = weights[-1][:, chosen].copy()
-        for i in range(len(weights) - 2, -1, -1):
-            g = weights[i] @ (g * (pre[i][0] > 0))
+            ons.append(on)
+            slope = np.where(on, dz, 0.0)
+        # the nearest zero ahead: an active unit falling, an inactive one rising
+        ahead = [
+            np.divide(
+                -z,
+                dz,
+                out=np.full_like(z, np.inf),
+                where=(on & (dz < 0)) | (~on & (z < 0) & (dz > 0)),
+            )
+            for z, dz, on in zip(zs, slopes, ons, strict=True)
+        ]
+        step = min((float(np.min(v)) for v in ahead), default=np.inf)
+        end = min(t + step, 1.0)
+        g = weights[-1][:, chosen].copy()  # the gradient of the pattern on (t, end), backwards
+        for i in range(hidden - 1, -1, -1):
+            g = weights[i] @ (g * ons[i])
         total = total + (end - t) * g
+        zs = [z + (end - t) * dz for z, dz in zip(zs, slopes, strict=True)]
+        for z, v in zip(zs, ahead, strict=True):
+            z[t + v <= end] = 0.0  # the units reached at `end` land on their kink
         t = end
         if t >= 1.0:
-            break
-    return delta * total
+            return delta * total
+    raise RuntimeError(f"the walk did not reach the end of the path (stopped at t = {t})")
 
 
 def _ig_walk(weights: Weights, biases: Weights, x: Array, classes: Array, x0: Array) -> Array:

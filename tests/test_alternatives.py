@@ -251,3 +251,47 @@ def test_relevance_normalised_by_the_logit_is_within_the_gamma_bound() -> None:
         case, gamma_normalised_by_the_logit, method, Replayer([])
     )
     assert all(c.holds() for c in comparisons)
+
+
+# Found by the float32 soundness campaign (seed 1611598025, baseline-invariance): on net2 the
+# shift-compensated bias rounds to float32, so two first-layer units that sit on their kinks at
+# net1's zero baseline cross 0 within about 1e-7 of net2's shifted one. The path walk recomputed
+# every pre-activation from the input at each stop; a unit just crossed came back as its
+# rounding error on the old side of 0, and the walk crept on by steps of that size until its
+# iteration cap, at t = 1e-11: relevance 3e-19 for an exact 6955. The walk now carries values
+# and slopes and lands each unit it reaches on 0.
+WALK_WITNESS = (
+    [
+        [
+            [-6.596264839172363, 16.0, 17.043550491333008],
+            [-29.263797760009766, -3.6522066593170166, 1.5999999959603883e-05],
+            [-6.367127895355225, -32.0, -5.915287494659424],
+            [-1.5328586101531982, -32.0, -30.399999618530273],
+        ],
+        [
+            [1.3808193886802149e-14, -0.9559508562088013, 16.0],
+            [-0.9559508562088013, 7.989013195037842, 0.0],
+            [-10.348472595214844, 32.0, -0.9559508562088013],
+        ],
+        [
+            [125.07396697998047, 25.712656021118164, 64.0],
+            [-102.89678955078125, -0.0, 14.013070106506348],
+            [-53.73827362060547, 0.0, 121.84258270263672],
+        ],
+    ],
+    [[0.0, -112.20502471923828, 0.0], [0.0, -606.92626953125, -9.719210624694824], [0.0] * 3],
+    [[0.0, 0.28969767689704895, -4.0, 0.0]],
+    [0.0, 0.10197213292121887, -1.407979965209961, 0.0],
+)
+
+
+def test_a_path_walk_whose_units_cross_next_to_the_baseline_is_no_false_alarm() -> None:
+    weights, biases, x, m = WALK_WITNESS
+    f32 = np.float32
+    network = Network.from_arrays(
+        [np.array(w, f32) for w in weights], [np.array(b, f32) for b in biases]
+    )
+    case = SeedCase(network, np.array(x, f32), np.array(m, f32), np.zeros(1, int))
+    fn, method = ALTERNATIVES["integrated_gradients_walked_from_baseline"]
+    comparisons = PROPERTIES["baseline-invariance"].check(case, fn, METHODS[method], Replayer([]))
+    assert comparisons and all(c.holds() for c in comparisons), [c.describe() for c in comparisons]
