@@ -305,12 +305,12 @@ def test_a_path_walk_whose_units_cross_next_to_the_baseline_is_no_false_alarm() 
     )
 
 
-# Found by the float32 soundness campaign (seed 1152668798, rescaling), not yet fixed: a
-# subnormal first-layer weight (448 grains) rescaled by 2**-5 keeps 14 grains, and DeepLIFT in
-# forward mode multiplies it by a multiplier before it meets the large weights above, so that
-# product's underflow (half a grain, relative 4 %) is amplified about 3000-fold. The DeepLIFT
-# enclosure does not yet count an underflow in that order on the rescaled network: the gate's
-# tolerance is 3.3e-42 for a difference of 1.5e-41 between two correct evaluations. Open.
+# Found by the float32 soundness campaign (seed 1152668798, rescaling): a subnormal first-layer
+# weight (448 grains) rescaled by 2**-5 keeps 14 grains, and DeepLIFT in forward mode multiplies
+# it by a multiplier before it meets the large weights above, so that product's underflow (half
+# a grain) is amplified about 3000-fold. The chain's underflow slack folded the multipliers into
+# the next matrix, as the gradient's exact 0/1 masks are; DeepLIFT's are real factors of their
+# own now (tolerance was 3.3e-42 for a difference of 1.5e-41 between two correct evaluations).
 SUBNORMAL_RESCALING_WITNESS = (
     [
         [[-53.61260986328125, 17.523698806762695], [-0.0, 6.2778171201751805e-43]],
@@ -322,7 +322,6 @@ SUBNORMAL_RESCALING_WITNESS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason="open: forward-mode DeepLIFT underflow on a rescaled net")
 def test_forward_mode_deeplift_on_a_rescaled_subnormal_weight_is_no_false_alarm() -> None:
     _float32_witness_holds(
         SUBNORMAL_RESCALING_WITNESS, "deeplift_forward_mode", "rescaling", [9, -5]

@@ -73,5 +73,5 @@ def enclose_deeplift(
             masks.append(multiplier.upper)
             g = mul(multiplier, g, p)
     g = mul(delta, g, p)
-    underflow = _chain_underflow(network, masks[::-1], classes, delta, True, p)
+    underflow = _chain_underflow(network, masks[::-1], classes, delta, True, p, multipliers=True)
     return Ball(g.mid, g.rad + underflow)

@@ -194,8 +194,13 @@ def _chain_underflow(
     x: Ball,
     times_input: bool,
     p: Precision,
+    multipliers: bool = False,
 ) -> F64:
     """Underflow slack of the gradient's matrix chain in every association (n, d).
+
+    ``masks`` are 0/1 ReLU masks (multiplying by one is exact, so each is folded into the next
+    matrix), or with ``multipliers`` real factors in [0, 1] (DeepLIFT's): those are factors of
+    the chain of their own, since a product with one may underflow like any other.
 
     Any association computes some contiguous sub-chain ``M_p ... M_q`` as an intermediate; each
     of its entries sums at most ``width`` products, each of which may underflow by ``η / 2``,
@@ -208,7 +213,7 @@ def _chain_underflow(
     x_upper = x.upper
     n = x_upper.shape[0]
     chosen = np.asarray(classes, dtype=np.intp)
-    grains = ([p.grain(x.mid)] if times_input else []) + [p.grain(w) for w in network.weights]
+    grains = [p.grain(x.mid)] if times_input else []
     # the chain's matrices, input side first, each as (rows, v -> |M| v on row vectors)
     chain: list[tuple[int, Callable[[F64], F64]]] = []
     if times_input:
@@ -217,6 +222,12 @@ def _chain_underflow(
         absW = np.abs(layer.W.astype(np.float64))
         mask = masks[i - 1] if i > 0 else None
         last = i == network.depth - 1
+        if multipliers and mask is not None:
+            # a diagonal factor of its own; any value in [0, 1], so its grain may be η
+            chain.append((layer.n_in, partial(times, mask)))
+            grains.append(p.eta)
+            mask = None
+        grains.append(p.grain(layer.W))
         # the last matrix is the chosen class's column: one row vector per sample
         chain.append(
             (layer.n_in, partial(_abs_layer, absW[:, chosen].T if last else absW, mask, last))
