@@ -132,8 +132,9 @@ def epsilon_denominator_recomputed(
 
 
 def _left_to_right(terms: Array, axis: int) -> Array:
-    """``sum(terms)`` along ``axis`` as Python's ``sum`` adds: from the integer 0, one term at a
-    time, left to right. ``np.add.accumulate`` is strictly sequential (each partial sum depends on
+    """The sum of ``terms`` along ``axis`` as a plain loop adds: from the integer 0, one term at a
+    time, left to right (the built-in ``sum`` did so up to Python 3.11; from 3.12 on it
+    compensates). ``np.add.accumulate`` is strictly sequential (each partial sum depends on
     the last), so its final element is that loop's result bit for bit; the leading 0 turns a
     first term of -0.0 into +0.0 as ``0 + (-0.0)`` does."""
     start = np.zeros_like(np.take(terms, [0], axis=axis))

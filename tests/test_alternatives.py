@@ -57,6 +57,15 @@ def test_a_correct_alternative_keeps_every_property_of_its_method(name: str, pro
 # products so that the campaign can afford them; these are the loops they stand for, literally.
 
 
+def _added_in_a_loop(terms: Any) -> Any:
+    """``total = 0; total += t`` for every term, left to right. Not the built-in ``sum``: from
+    Python 3.12 on it compensates float rounding (Neumaier), a different order of operations."""
+    total = 0
+    for t in terms:
+        total = total + t
+    return total
+
+
 def _epsilon_in_python_loops(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
     out = np.zeros_like(x)
     for n in range(x.shape[0]):
@@ -65,7 +74,7 @@ def _epsilon_in_python_loops(weights: Any, biases: Any, x: Any, classes: Any) ->
         for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
             activations.append(a)
             z = [
-                sum(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j])
+                _added_in_a_loop(a[k] * float(W[k, j]) for k in range(len(a))) + float(b[j])
                 for j in range(len(b))
             ]
             pre.append(z)
@@ -76,7 +85,7 @@ def _epsilon_in_python_loops(weights: Any, biases: Any, x: Any, classes: Any) ->
             a, z, W = activations[i], pre[i], weights[i]
             den = [v + (EPSILON if v >= 0 else -EPSILON) for v in z]
             R = [
-                sum(a[k] * float(W[k, j]) * R[j] / den[j] for j in range(len(z)))
+                _added_in_a_loop(a[k] * float(W[k, j]) * R[j] / den[j] for j in range(len(z)))
                 for k in range(len(a))
             ]
         out[n] = R
