@@ -16,6 +16,7 @@ from tests.rational import exact_integrated_gradients, exact_quadrature
 from lrp_invariants import Linear, Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.bounds import Ball, agreement_tolerance, enclose_forward, enclose_gradient
+from lrp_invariants.bounds.integrated import absolute_chain
 from lrp_invariants.cases import ReferenceCase, SeedCase
 from lrp_invariants.integrated import (
     QUADRATURES,
@@ -50,6 +51,23 @@ def test_the_breakpoint_sum_is_the_exact_rational_path_integral(
             mid, rad = Fraction(float(ball.mid[i, j])), Fraction(float(ball.rad[i, j]))
             assert abs(value - mid) <= rad, (i, j, float(value), ball.mid[i, j], ball.rad[i, j])
             assert abs(Fraction(float(ours[i, j])) - mid) <= rad
+
+
+@given(lst.seed_cases(max_depth=4, max_width=6), st.data())
+def test_the_absolute_chain_is_no_smaller_than_its_exact_value(
+    case: SeedCase, data: st.DataObject
+) -> None:
+    # the window term of the enclosure scales G = |W_0| ... |w_L[c]|: rounded down anywhere
+    # (a long sum, an underflow), it would shrink every window's allowance
+    network = case.net1
+    chosen = data.draw(st.integers(0, network.widths[-1] - 1), label="chosen")
+    computed = absolute_chain(network, chosen)
+    exact = [abs(Fraction(float(w))) for w in network.layers[-1].W[:, chosen]]
+    for layer in reversed(network.layers[:-1]):
+        W = [[abs(Fraction(float(w))) for w in row] for row in layer.W]
+        exact = [sum((w * v for w, v in zip(row, exact, strict=True)), Fraction(0)) for row in W]
+    for j, value in enumerate(exact):
+        assert Fraction(float(computed[j])) >= value, (j, float(value), computed[j])
 
 
 @given(lst.reference_cases())

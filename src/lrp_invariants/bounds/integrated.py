@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Network
-from .balls import F64, Ball, Precision, add, mul, total
+from .balls import F64, RADIUS_ETA, Ball, Precision, add, mul, total
 from .forward import enclose_forward, enclose_gradient
 
 
@@ -37,11 +37,20 @@ def _points(x0: Ball, delta: Ball, t: F64, p: Precision) -> Ball:
 
 
 def absolute_chain(network: Network, chosen: int) -> F64:
-    """``|W_0| |W_1| ... |W_L e_c|`` (d,): no gradient on any mask pattern exceeds it."""
+    """``|W_0| |W_1| ... |W_L e_c|`` (d,): no gradient on any mask pattern exceeds it. Each
+    layer's product is rounded up: a sum of ``k`` nonnegative products in float64 errs by at
+    most γ_k relative (any order) and ``k`` half-subnormals of underflow, which may have taken
+    an entry to 0; an entry stays 0 only where it is exactly 0 (no product of nonzeros)."""
+    float64 = Precision.of(np.float64)
     v = np.abs(network.layers[-1].W[:, chosen].astype(np.float64))
     for layer in reversed(network.layers[:-1]):
-        v = np.abs(layer.W.astype(np.float64)) @ v
-    return v * (1 + 4 * network.depth * Precision.of(np.float64).u)
+        A = np.abs(layer.W.astype(np.float64))
+        k = A.shape[1]
+        nonzero = (A > 0).astype(np.float64) @ (v > 0).astype(np.float64) > 0
+        with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 = nan: unbounded here
+            up = (A @ v) * (1 + 2 * float64.gamma(k + 2)) + (k + 2) * RADIUS_ETA
+        v = np.where(nonzero, np.nan_to_num(up, nan=np.inf, posinf=np.inf), 0.0)
+    return v
 
 
 def _windows(z_at: Ball, z_mid: Ball, t: F64, middles: F64, p: Precision) -> float:
@@ -77,7 +86,8 @@ def _windows(z_at: Ball, z_mid: Ball, t: F64, middles: F64, p: Precision) -> flo
     whole = np.zeros(n)  # the neighbouring segments, entirely
     whole[1:] += 2 * left_gap
     whole[:-1] += 2 * right_gap
-    return float(np.minimum(widths, whole).sum())
+    # rounded up: the gaps and their doubling (3 operations) and the sum of n terms
+    return float(p.widen(np.minimum(widths, whole).sum(), n + 3))
 
 
 @np.errstate(over="ignore", invalid="ignore")  # overflows are unbounded radii (see the end)
@@ -105,11 +115,14 @@ def enclose_integrated_gradients(
         # the segments' sum, weighted by their lengths, in any order
         weighted = total(mul(Ball.exact(lengths[:, None]), g, p), axis=0, p=p)
         at_breaks = enclose_forward(network, _points(x0_i, delta_i, t, p), first_bias, p)
-        windows = sum(
+        windows = [
             _windows(at_breaks.z[layer], at_middles.z[layer], t, middles, p)
             for layer in range(network.depth - 1)
+        ]
+        # their sum and the two products, rounded up
+        spread = p.widen(
+            sum(windows) * 2 * absolute_chain(network, int(chosen[i])), len(windows) + 2
         )
-        spread = windows * 2 * absolute_chain(network, int(chosen[i]))
         result = mul(delta_i, Ball(weighted.mid, weighted.rad + spread), p)
         mids.append(result.mid)
         rads.append(result.rad)
