@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Network
-from .balls import F64, RADIUS_ETA, Ball, Precision, add, mul, total
+from .balls import F64, RADIUS_ETA, Ball, Precision, add, bound_matmul, mul, total
 from .forward import enclose_forward, enclose_gradient
 
 
@@ -47,9 +47,9 @@ def absolute_chain(network: Network, chosen: int) -> F64:
         A = np.abs(layer.W.astype(np.float64))
         k = A.shape[1]
         nonzero = (A > 0).astype(np.float64) @ (v > 0).astype(np.float64) > 0
-        with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 = nan: unbounded here
-            up = (A @ v) * (1 + 2 * float64.gamma(k + 2)) + (k + 2) * RADIUS_ETA
-        v = np.where(nonzero, np.nan_to_num(up, nan=np.inf, posinf=np.inf), 0.0)
+        with np.errstate(over="ignore"):  # an overflow is an unbounded entry
+            up = bound_matmul(v, A.T) * (1 + 2 * float64.gamma(k + 2)) + (k + 2) * RADIUS_ETA
+        v = np.where(nonzero, up, 0.0)
     return v
 
 
