@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrp_invariants import gate, targets
+from lrp_invariants import approximation, targets
 from lrp_invariants.cli import main
 from lrp_invariants.gate import TargetHung, run_gate
 from lrp_invariants.integrated import quadrature, quadrature_integrated_gradients
@@ -151,8 +151,8 @@ def test_a_quadrature_that_hangs_while_measured_is_reported_not_a_crash(
     def hangs(*args: object, **kwargs: object) -> None:
         raise TargetHung("the target ran past the time limit of 0.5 s")
 
-    monkeypatch.setattr(gate, "measure_quadrature", hangs)
+    monkeypatch.setattr(approximation, "measure_quadrature", hangs)
     spec = "integrated-gradients:steps=4"
     report = run_gate(resolve_method(spec).reference, spec, properties=["determinism"], examples=2)
     assert report.ok
-    assert "approximation of the exact integral: not measured (the target ran" in report.render()
+    assert "its notes beside the verdict were not measured (the target ran" in report.render()

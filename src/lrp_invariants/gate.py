@@ -33,7 +33,6 @@ from hypothesis import target as hypothesis_target
 from hypothesis.errors import Flaky, StopTest, UnsatisfiedAssumption
 
 from . import strategies as lst
-from .approximation import measure_quadrature
 from .cases import SeedCase
 from .defaults import (
     DEFAULT_EXAMPLES,
@@ -49,7 +48,7 @@ from .invariants import (
     Property,
     TargetMisbehaved,
 )
-from .methods import QUADRATURE_KIND, Method, Target, resolve_method
+from .methods import Method, Target, resolve_method
 from .network import Array
 from .reduce import smaller_cases
 
@@ -752,11 +751,7 @@ def _run_properties(
     flush = _check_arithmetic(arithmetic)
     limited = _with_time_limit(target, time_limit)
     drawn = cases if cases is not None else default_cases()
-    if method.baseline == "given":  # every case carries the reference the target is given
-        drawn = lst.with_references(drawn)
-    if method.fitted:  # and the data a pattern method learns from
-        drawn = lst.with_data(drawn)
-    strategy = drawn.map(lambda c: c.under(flush))
+    strategy = method.prepare_cases(drawn).map(lambda c: c.under(flush))
     reports = [PropertyReport(prop.name, prop.sentence) for prop in props]
     found = [_Found() for _ in props]
     start = time.perf_counter()
@@ -849,7 +844,7 @@ def probe_flushing(
     for weights, biases, x in _probes(np.dtype(dtype).type):
         # a given baseline is zeros here: the probe's input is the subnormal one
         # (and a pattern method's data, zeros: no pattern to learn, so the probe says nothing)
-        extra = [np.zeros_like(x)] if chosen.baseline == "given" or chosen.fitted else []
+        extra = [np.zeros_like(x) for _ in chosen.extra_arguments]
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             expected = np.asarray(reference(weights, biases, x, classes, *extra), dtype=np.float64)
@@ -923,23 +918,18 @@ def run_gate(
     if not hung:
         limited = _with_time_limit(target, time_limit)
         flushes = probe_flushing(limited, chosen, drawn)
-        if (chosen.reference_kind or "").startswith(QUADRATURE_KIND):
-            # whether K nodes are enough is the user's call: the error against the integral
-            drawn_cases = lst.with_references(cases) if chosen.baseline == "given" else cases
-            try:
-                summary = measure_quadrature(
-                    limited, chosen, drawn_cases, min(examples, _QUADRATURE_EXAMPLES), seed
-                )
-                notes = (summary.render(),)
-            except TargetHung as error:
-                notes = (f"approximation of the exact integral: not measured ({error})",)
+        try:  # e.g. whether a quadrature's K nodes are enough: the user's call, from its error
+            notes = chosen.notes(limited, cases, min(examples, _NOTE_EXAMPLES), seed)
+        except TargetHung as error:
+            notes = (f"{chosen.spec}: its notes beside the verdict were not measured ({error})",)
     return GateReport(
         label, chosen.spec, seed, reports, arithmetic, flushes, shrink, drawn, deterministic, notes
     )
 
 
-_QUADRATURE_EXAMPLES = 30
-"""Cases on which a quadrature claim's distance from the exact integral is measured."""
+_NOTE_EXAMPLES = 30
+"""Cases on which what a method reports beside its verdict is measured (a quadrature's
+distance from the exact integral)."""
 
 
 def check(target: Target, method: str | Method, **options: Any) -> GateReport:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from hypothesis import strategies as st
 from numpy.typing import ArrayLike
 
 from . import targets
@@ -30,6 +31,7 @@ from .bounds import (
     enclose_relevance,
 )
 from .bounds.balls import magnitude
+from .cases import SeedCase
 from .configuration import (
     ALL_PROPERTIES,
     PRESETS,
@@ -81,6 +83,36 @@ class Method:
     def __post_init__(self) -> None:
         if not self.spec:
             object.__setattr__(self, "spec", self.name)
+
+    @property
+    def extra_arguments(self) -> tuple[str, ...]:
+        """The arguments a target of this method takes after ``(weights, biases, x, classes)``:
+        ``baseline`` (a given reference batch) or ``data`` (what a pattern method learns from)."""
+        if self.baseline == "given":
+            return ("baseline",)
+        return ("data",) if self.fitted else ()
+
+    def prepare_cases(self, cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[SeedCase]:
+        """``cases`` with whatever this method's targets are given besides the network and
+        input drawn into every case: the reference batch, or the data set."""
+        from . import strategies as lst  # strategies imports the configurations: no cycle
+
+        if self.baseline == "given":
+            return lst.with_references(cases)
+        return lst.with_data(cases) if self.fitted else cases
+
+    def notes(
+        self, target: Target, cases: st.SearchStrategy[SeedCase], examples: int, seed: int | None
+    ) -> tuple[str, ...]:
+        """What the gate reports beside the verdict: a quadrature claim's distance from the
+        exact integral, measured on at most ``examples`` of ``cases`` (none for the others)."""
+        if not (self.reference_kind or "").startswith(QUADRATURE_KIND):
+            return ()
+        from .approximation import measure_quadrature  # it imports this module
+
+        return (
+            measure_quadrature(target, self, self.prepare_cases(cases), examples, seed).render(),
+        )
 
     def rules_for(self, network: Network) -> tuple[Rule, ...]:
         """Each Linear layer's rule (LRP-0 for the gradient methods: equal on ReLU nets)."""
