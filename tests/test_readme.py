@@ -1,4 +1,5 @@
-"""The README's core example runs as written and shows what it says."""
+"""The README shows what the code does: its examples run as written, its method table is the
+one the code generates, and every docs page it links exists."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
+from hypothesis import settings
 
 from lrp_invariants import Epsilon
 from lrp_invariants.cases import SeedCase
+from lrp_invariants.cli import main
+from lrp_invariants.gate import check, run_gate
 from lrp_invariants.invariants import Comparison, require, shift_decomposition_core
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+TABLE_START = "<!-- methods-table: start"
+TABLE_END = "<!-- methods-table: end -->"
 
 
 def test_the_readme_core_example_runs_and_decomposes_the_heatmap() -> None:
@@ -31,3 +38,64 @@ def test_the_readme_core_example_runs_and_decomposes_the_heatmap() -> None:
     )
     # and the shift moved relevance: rx3 alone is not the heatmap
     assert not np.allclose(first.R, heatmap)  # type: ignore[attr-defined]
+
+
+def _python_block(containing: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def test_the_readme_method_table_is_what_lrp_invariants_methods_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["methods"]) == 0
+    printed = capsys.readouterr().out.strip()
+    text = README.read_text()
+    start, end = text.index(TABLE_START), text.index(TABLE_END)
+    shown = text[text.index("\n", start) + 1 : end].strip()
+    assert shown == printed, (
+        "README's table is stale: paste `lrp-invariants methods` between its markers"
+    )
+
+
+def test_every_docs_page_is_linked_from_the_readme_and_every_link_resolves() -> None:
+    root = README.parent
+    linked = set(re.findall(r"\]\((docs/[^)#\s]+)\)", README.read_text()))
+    pages = {f"docs/{page.name}" for page in (root / "docs").glob("*.md")}
+    assert pages <= linked, f"docs pages the README does not link: {sorted(pages - linked)}"
+    assert all((root / link).is_file() for link in linked), sorted(
+        link for link in linked if not (root / link).is_file()
+    )
+
+
+def test_every_relative_link_between_docs_pages_resolves() -> None:
+    docs = README.parent / "docs"
+    broken = [
+        f"{page.name} -> {link}"
+        for page in sorted(docs.glob("*.md"))
+        for link in re.findall(r"\]\(([^)#\s:]+)\)", page.read_text())
+        if not (docs / link).exists()
+    ]
+    assert not broken, broken
+
+
+def test_the_readme_gate_example_passes_the_gate_it_is_shown_with() -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(_python_block("def gradient_x_input("), "README.md", "exec"), namespace)
+    check(namespace["gradient_x_input"], "gradient-x-input", examples=settings().max_examples)  # type: ignore[arg-type]
+
+
+def test_the_readme_gate_example_without_its_bias_fails_the_reference() -> None:
+    source = _python_block("def gradient_x_input(")
+    assert "z = a @ W + b\n" in source
+    namespace: dict[str, object] = {}
+    exec(compile(source.replace("z = a @ W + b\n", "z = a @ W\n"), "README.md", "exec"), namespace)
+    report = run_gate(
+        namespace["gradient_x_input"],  # type: ignore[arg-type]
+        "gradient-x-input",
+        properties=["reference"],
+        examples=settings().max_examples,
+        shrink=False,
+    )
+    assert not report.ok
