@@ -43,6 +43,15 @@ from .base import (
     lost_where,
     share_or_zero,
 )
+from .operator import (
+    LinearOperator,
+    OperatorRelevance,
+    constant_batch,
+    fixed_signed,
+    signed_product,
+    signed_transpose,
+    summed,
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,41 @@ class AlphaBeta(Rule):
             weight = self.alpha * R[row, unit] if side == 0 else -self.beta * R[row, unit]
             _add_explicit_shares(result, layer, a[row], int(row), unit, side == 0, weight)
         return result
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        """αβ at any linear layer: every contribution (input, constant input, fixed frame, bias)
+        split by its own sign, each side shared over its own sum."""
+        c = constant_batch(op)
+        frame_pos, frame_neg = fixed_signed(op, True), fixed_signed(op, False)
+        b = op.bias
+        z_pos = summed(
+            z,
+            signed_product(op, a, True),
+            None if c is None else signed_product(op, c, True),
+            frame_pos,
+            np.maximum(b, 0),
+        )
+        z_neg = summed(
+            z,
+            signed_product(op, a, False),
+            None if c is None else signed_product(op, c, False),
+            frame_neg,
+            np.minimum(b, 0),
+        )
+        with np.errstate(over="ignore"):
+            s_pos, zero_pos = divide_or_zero(self.alpha * R, z_pos)
+            s_neg, zero_neg = divide_or_zero(-self.beta * R, z_neg)
+        Rp = None
+        if frame_pos is not None and frame_neg is not None:
+            Rp = frame_pos * s_pos + frame_neg * s_neg
+        return OperatorRelevance(
+            R_out=R,
+            R=signed_transpose(op, a, s_pos, s_neg),
+            Rb=_by_sign(b, s_pos, s_neg),
+            Rs=lost_where(self.alpha * R, zero_pos) - lost_where(self.beta * R, zero_neg),
+            Rm=None if c is None else signed_transpose(op, c, s_pos, s_neg),
+            Rp=Rp,
+        )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         zij = contributions(layer, a)

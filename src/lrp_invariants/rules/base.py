@@ -34,6 +34,7 @@ from ..network import Array, LayerTrace, Linear
 
 if TYPE_CHECKING:
     from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
+    from .operator import LinearOperator, OperatorRelevance
 
 # How a rule treats the bias, where libraries differ: a ``source`` like any input (its
 # relevance is ``Rb``), ``ignored`` (left out of the denominator, ``Rb = 0``: Zennit's
@@ -192,6 +193,16 @@ class Rule(ABC):
         """Balls around this layer's relevances (exact value and every correct evaluation),
         from the balls of the layer's forward pass and of the relevance it receives; also what
         the layer below receives."""
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        """The rule at any linear layer kind (convolution, pooling, batch norm, dense, a sum),
+        through the products :class:`~lrp_invariants.rules.operator.LinearOperator` offers:
+        ``a`` (n, *in) the layer's input, ``z`` and ``R`` (n, *out) its output and relevance."""
+        raise NotImplementedError(f"{self.name} has no form for layers other than dense ones")
+
+    def check_operator(self, index: int, op: LinearOperator) -> None:
+        """Raise ValueError, naming layer ``index``, if this rule cannot apply to ``op``."""
+        return None
 
     def check_layer(self, index: int, layer: Linear) -> None:
         """Raise ValueError, naming layer ``index``, if this rule cannot apply to ``layer``

@@ -55,6 +55,7 @@ from .base import (
     to_sources,
 )
 from .modified import repaired
+from .operator import LinearOperator, OperatorRelevance, constant_batch
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class LRP0(Rule):
 
     def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
         return enclose_stabilised(layer, incoming, 0.0)
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        return propagate_stabilised(op, a, z, R, 0.0)
 
     @property
     def linear_in_contributions(self) -> bool:
@@ -155,6 +159,9 @@ class Epsilon(Rule):
     def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
         return enclose_stabilised(layer, incoming, self.epsilon)
 
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        return propagate_stabilised(op, a, z, R, self.epsilon)
+
     def spec_values(self) -> list[str]:
         return [f"epsilon={self.epsilon!r}"]
 
@@ -168,6 +175,33 @@ class Epsilon(Rule):
     @property
     def scale_free(self) -> bool:
         return self.epsilon == 0
+
+
+def propagate_stabilised(
+    op: LinearOperator, a: Array, z: Array, R: Array, epsilon: float
+) -> OperatorRelevance:
+    """LRP-0 (``epsilon = 0``) and LRP-ε at any linear layer: ``s = R / (z + ε sign z)``, every
+    source gets its contribution times ``s``. A zero denominator passes nothing (0/0 -> 0)."""
+    s: Array
+    Rs: Array
+    if epsilon:
+        absorbed = stabiliser(z, epsilon)
+        s = R / (z + absorbed)
+        Rs = absorbed * s
+    else:
+        s, zero = divide_or_zero(R, z)
+        Rs = np.array(lost_where(R, zero))
+    down = op.transpose(s, "W")
+    c = constant_batch(op)
+    frame = op.fixed("value", "W")
+    return OperatorRelevance(
+        R_out=R,
+        R=a * down,
+        Rb=op.bias * s,
+        Rs=Rs,
+        Rm=None if c is None else c * down,
+        Rp=None if frame is None else frame * s,
+    )
 
 
 _ROWS = 256

@@ -43,6 +43,15 @@ from .modified import (
     source_factors,
     stabilised_shares,
 )
+from .operator import (
+    LinearOperator,
+    OperatorRelevance,
+    constant_batch,
+    fixed_signed,
+    signed_product,
+    signed_transpose,
+    summed,
+)
 
 
 def _favouring(W: Array, gamma: float, positive: bool) -> Array:
@@ -181,6 +190,66 @@ class Gamma(Rule):
         s_pos, s_neg = np.where(on_pos, s, zero), np.where(on_neg, s, zero)
         below = s_pos @ W_pos.T + s_neg @ W_neg.T
         return LayerRelevance(R_out=R, R=a * below, Rb=b_pos * s_pos + b_neg * s_neg, Rs=Rs)
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        """γ at any linear layer: ``ρ = z_ij + γ z_ij⁺`` on positive units (``⁻`` on negative
+        ones), every source split by the sign of its own contribution; or, not sign-aware,
+        ``v_i (w_ij + γ w⁺_ij)`` for every unit."""
+        g = R.dtype.type(self.gamma)
+        c = constant_batch(op)
+        b_pos, b_neg = self._biases(op.bias)
+        frame = op.fixed("value", "W")
+        base = summed(z, op.product(a, "W"), None if c is None else op.product(c, "W"), frame)
+        if not self.sign_aware:
+            frame_pos = op.fixed("value", "pos")
+            favoured = summed(
+                z, op.product(a, "pos"), None if c is None else op.product(c, "pos"), frame_pos
+            )
+            s, Rs = stabilised_shares(R, base + g * favoured + b_pos, self.epsilon)
+            down = op.transpose(s, "W") + g * op.transpose(s, "pos")
+            return OperatorRelevance(
+                R_out=R,
+                R=a * down,
+                Rb=b_pos * s,
+                Rs=Rs,
+                Rm=None if c is None else c * down,
+                Rp=None if frame is None or frame_pos is None else (frame + g * frame_pos) * s,
+            )
+        frame_up, frame_down = fixed_signed(op, True), fixed_signed(op, False)
+        up = summed(
+            z,
+            signed_product(op, a, True),
+            None if c is None else signed_product(op, c, True),
+            frame_up,
+        )
+        down = summed(
+            z,
+            signed_product(op, a, False),
+            None if c is None else signed_product(op, c, False),
+            frame_down,
+        )
+        on_pos, on_neg = z > 0, z < 0
+        D = np.where(on_pos, base + g * up + b_pos, base + g * down + b_neg)
+        s, Rs = stabilised_shares(R, D, self.epsilon, on_pos | on_neg)
+        zero = s.dtype.type(0)
+        s_pos, s_neg = np.where(on_pos, s, zero), np.where(on_neg, s, zero)
+        through = op.transpose(s, "W")
+
+        def relevance(v: Array) -> Array:
+            result: Array = v * through + g * signed_transpose(op, v, s_pos, s_neg)
+            return result
+
+        Rp = None
+        if frame is not None and frame_up is not None and frame_down is not None:
+            Rp = frame * s + g * (frame_up * s_pos + frame_down * s_neg)
+        return OperatorRelevance(
+            R_out=R,
+            R=relevance(a),
+            Rb=b_pos * s_pos + b_neg * s_neg,
+            Rs=Rs,
+            Rm=None if c is None else relevance(c),
+            Rp=Rp,
+        )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         zij = contributions(layer, a)

@@ -20,6 +20,7 @@ from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ..network import Array, LayerTrace, Linear
 from .base import LayerRelevance, Rule, check_parameter
 from .modified import enclose_terms, finish, modified_shares, repaired, stabilised_shares
+from .operator import LinearOperator, OperatorRelevance, Weights, summed
 
 INPUT_BLIND_BIAS = ("ignored", "source")
 
@@ -63,6 +64,28 @@ class _InputBlind(Rule):
     def _weight_balls(self, W: Array, b: Ball) -> tuple[Ball, Ball, Factor]:
         """Balls of ``ω`` for the sources and the bias, and the factor of each for underflow."""
         raise NotImplementedError
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        """At any linear layer: every connection's ``ω`` (``w²`` or 1, counted per weight that
+        exists: a convolution's zero padding is no connection, a copy made by reflect,
+        replicate or circular padding is one), a constant input's copy, a fixed frame's
+        connections where it is not zero, and the bias's ``ω``."""
+        weights: Weights = "square" if self.squares else "ones"
+        ones = np.ones((1, *op.in_shape), dtype=R.dtype)
+        per_input = op.product(ones, weights)
+        frame = op.fixed("indicator", weights)
+        _, bias = self._weights(np.zeros((1, 1), R.dtype), op.bias)
+        D = summed(z, per_input, None if op.constant is None else per_input, frame, bias)
+        s, Rs = stabilised_shares(R, D, self.epsilon)
+        down = op.transpose(s, weights)
+        return OperatorRelevance(
+            R_out=R,
+            R=down,
+            Rb=bias * s,
+            Rs=Rs,
+            Rm=None if op.constant is None else down.copy(),
+            Rp=None if frame is None else frame * s,
+        )
 
     def spec_values(self) -> list[str]:
         values = [f"epsilon={self.epsilon!r}"]

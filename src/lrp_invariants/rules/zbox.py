@@ -34,6 +34,7 @@ from .modified import (
     source_factors,
     stabilised_shares,
 )
+from .operator import LinearOperator, OperatorRelevance, constant_batch, summed
 
 ZBOX_BIAS = ("ignored", "source")
 
@@ -163,6 +164,61 @@ class ZBox(Rule):
         Rb = layer.b * s if self.bias == "source" else np.zeros_like(R)
         Rm = None if c is None else c * below
         return LayerRelevance(R_out=R, R=R_in, Rb=Rb, Rs=Rs, Rm=Rm)
+
+    def operator_bounds(
+        self, in_shape: tuple[int, ...], dtype: np.dtype[np.floating]
+    ) -> tuple[Array, Array]:
+        """``low`` and ``high`` for a layer of per-sample input shape ``in_shape``: one bound,
+        one per channel (the first axis), or one per input element (in C order)."""
+        size = int(np.prod(in_shape))
+        count = len(self.low)
+        if count == 1 or count == size:
+            shape: tuple[int, ...] = in_shape if count == size else (1,) * len(in_shape)
+        elif count == in_shape[0]:
+            shape = (count,) + (1,) * (len(in_shape) - 1)
+        else:
+            raise ValueError(
+                f"ZBox has {count} bounds per side but its layer takes inputs of shape "
+                f"{in_shape}: give one bound, one per channel ({in_shape[0]}) or one per input "
+                f"({size})"
+            )
+        low = np.broadcast_to(np.asarray(self.low, dtype).reshape(shape), in_shape)
+        high = np.broadcast_to(np.asarray(self.high, dtype).reshape(shape), in_shape)
+        return low, high
+
+    def check_operator(self, index: int, op: LinearOperator) -> None:
+        try:
+            self.operator_bounds(op.in_shape, np.dtype(np.float64))
+        except ValueError as error:
+            raise ValueError(f"layer {index}: {error}") from None
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        """z^B at any linear layer: ``(x - l) w⁺ + (x - h) w⁻`` per input; a constant input, a
+        fixed frame and (``source``) the bias are ordinary sources."""
+        low, high = self.operator_bounds(op.in_shape, a.dtype)
+        c = constant_batch(op)
+        frame = op.fixed("value", "W")
+        bias = op.bias if self.bias == "source" else None
+        D = summed(
+            z,
+            op.product(a, "W"),
+            -op.product(low[None], "pos"),
+            -op.product(high[None], "neg"),
+            None if c is None else op.product(c, "W"),
+            frame,
+            bias,
+        )
+        s, Rs = stabilised_shares(R, D, self.epsilon)
+        through = op.transpose(s, "W")
+        R_in = a * through - (low * op.transpose(s, "pos") + high * op.transpose(s, "neg"))
+        return OperatorRelevance(
+            R_out=R,
+            R=R_in,
+            Rb=np.zeros_like(R) if bias is None else bias * s,
+            Rs=Rs,
+            Rm=None if c is None else c * through,
+            Rp=None if frame is None else frame * s,
+        )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         low, high = self.bounds_for(layer.n_in, a.dtype)

@@ -1,0 +1,50 @@
+"""Convolutional networks in the numpy core: layers, forward trace, relevance and gradients.
+
+Layers are frozen, validated dataclasses (:mod:`.conv`, :mod:`.pooling`, :mod:`.batchnorm`,
+:mod:`.simple`, :mod:`.residual`); a :class:`CNN` chains them (:mod:`.model`); every linear layer
+offers the products rules need (:class:`~lrp_invariants.rules.operator.LinearOperator`), so each
+LRP rule is written once (its ``propagate``) and runs at every layer kind (:mod:`.relevance`).
+:mod:`.canonize` folds batch norms, :mod:`.constructions` builds the reply's net2 and net3, and
+:mod:`.unroll` turns linear layers into dense matrices.
+"""
+
+from .batchnorm import BatchNorm
+from .conv import Conv
+from .model import CNN, CNNTrace, ResidualTrace, forward
+from .pooling import AdaptiveAvgPool, AvgPool, MaxPool
+from .relevance import (
+    CNNRelevance,
+    CNNRules,
+    ResidualRelevance,
+    explain,
+    gradient,
+    gradient_x_input,
+    logit_relevance,
+    lrp,
+)
+from .residual import Residual
+from .simple import Dense, Flatten, ReLU
+
+__all__ = [
+    "CNN",
+    "AdaptiveAvgPool",
+    "AvgPool",
+    "BatchNorm",
+    "CNNRelevance",
+    "CNNRules",
+    "CNNTrace",
+    "Conv",
+    "Dense",
+    "Flatten",
+    "MaxPool",
+    "ReLU",
+    "Residual",
+    "ResidualRelevance",
+    "ResidualTrace",
+    "explain",
+    "forward",
+    "gradient",
+    "gradient_x_input",
+    "logit_relevance",
+    "lrp",
+]

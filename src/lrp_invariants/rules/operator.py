@@ -1,0 +1,206 @@
+"""The few operations a rule needs of a linear layer, whatever its kind (dense, convolution,
+pooling, batch norm, a residual sum).
+
+Every LRP rule of this package redistributes ``z_j = Σ_i v_i w_ij + (fixed sources) + b_j`` with
+products by the layer's weights or by a transform of them (``W⁺``, ``W⁻``, ``W²``, ones where
+connected) and by their transposes. A layer kind that offers those products as a
+:class:`LinearOperator` gets every rule through the rule's ``propagate`` method, written once in
+the rule's own module; nothing branches on the layer's kind.
+
+Sources of a linear layer, each with its own relevance in :class:`OperatorRelevance`:
+
+* the input ``a`` (``R``, input-shaped);
+* a constant input fed through the same weights (net3's ``-m``: ``Rm``, input-shaped);
+* a fixed frame that is neither (a convolution's non-zero constant padding: ``Rp``, per output);
+* the bias, which may be a map (one value per output position: ``Rb``, per output);
+* and what no source receives, the stabiliser's share or a unit that passes nothing (``Rs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from ..network import Array, Linear
+
+Weights = Literal["W", "pos", "neg", "square", "ones"]
+"""A transform of the weights: ``W`` itself, ``W⁺ = max(W, 0)``, ``W⁻ = min(W, 0)``, ``W²``, or
+1 on every connection (a weight that exists, whatever its value, 0 where there is none)."""
+
+WEIGHTS: tuple[str, ...] = ("W", "pos", "neg", "square", "ones")
+
+FramePart = Literal["value", "positive", "negative", "indicator"]
+"""Which values of a fixed frame to feed: the values, their positive or negative parts, or 1
+where the frame is not zero (input-blind rules count a fixed source as a connection)."""
+
+
+def transform(W: Array, weights: Weights) -> Array:
+    """``W`` transformed elementwise as ``weights`` says (a fresh array)."""
+    if weights == "W":
+        return np.array(W, copy=True)
+    if weights == "pos":
+        return np.maximum(W, 0)
+    if weights == "neg":
+        return np.minimum(W, 0)
+    if weights == "square":
+        return W * W
+    if weights == "ones":
+        return np.ones_like(W)
+    raise ValueError(f"weights must be one of {WEIGHTS}; got {weights!r}")
+
+
+class LinearOperator(Protocol):
+    """A linear layer for one per-sample input shape, seen through the products rules need.
+
+    ``product`` and ``transpose`` are linear maps of a batch: no bias, no constant input, no
+    fixed frame (those are separate sources). A constant padding's value, for example, is not in
+    ``product`` (the padding is zero there) but in ``fixed``.
+    """
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """One sample's input shape."""
+        ...
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """One sample's output shape."""
+        ...
+
+    @property
+    def bias(self) -> Array:
+        """The bias per output position, of ``out_shape`` (zeros where the layer has none)."""
+        ...
+
+    @property
+    def constant(self) -> Array | None:
+        """A constant input of ``in_shape`` fed through the weights (net3's ``-m``), or None."""
+        ...
+
+    def product(self, v: Array, weights: Weights) -> Array:
+        """``(n, *in_shape) -> (n, *out_shape)``: ``Σ_i v_i ω_ij`` for ``ω`` the transformed
+        weights."""
+        ...
+
+    def transpose(self, s: Array, weights: Weights) -> Array:
+        """``(n, *out_shape) -> (n, *in_shape)``: ``Σ_j ω_ij s_j``."""
+        ...
+
+    def fixed(self, part: FramePart, weights: Weights) -> Array | None:
+        """``Σ_t f_t ω_tj`` (of ``out_shape``) over a fixed frame ``f`` of sources that are
+        neither inputs nor bias, ``f`` replaced by its ``part``; None if the layer has none."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class OperatorRelevance:
+    """One layer's relevance: received ``R_out`` (n, *out), passed to the input ``R`` (n, *in),
+    and the sinks: ``Rb`` (bias, per output), ``Rs`` (not passed on, per output), ``Rm`` (the
+    constant input, n, *in) and ``Rp`` (a fixed frame such as constant padding, per output).
+    A sink the layer does not have is None."""
+
+    R_out: Array
+    R: Array
+    Rb: Array | None = None
+    Rs: Array | None = None
+    Rm: Array | None = None
+    Rp: Array | None = None
+
+    def sinks(self) -> Array:
+        """Per sample, all relevance this layer absorbed instead of passing it to its input."""
+        total = np.zeros(self.R_out.shape[0], dtype=self.R_out.dtype)
+        for part in (self.Rb, self.Rs, self.Rm, self.Rp):
+            if part is not None:
+                total = total + part.reshape(part.shape[0], -1).sum(axis=1)
+        return total
+
+
+def signed_product(op: LinearOperator, v: Array, positive: bool) -> Array:
+    """``Σ_i (v_i w_ij)⁺`` (or ``⁻``) for sources ``v`` of any sign: ``v⁺ W⁺ + v⁻ W⁻`` (or
+    ``v⁺ W⁻ + v⁻ W⁺``)."""
+    v_pos, v_neg = np.maximum(v, 0), np.minimum(v, 0)
+    same: Weights = "pos" if positive else "neg"
+    other: Weights = "neg" if positive else "pos"
+    result: Array = op.product(v_pos, same) + op.product(v_neg, other)
+    return result
+
+
+def signed_transpose(
+    op: LinearOperator, v: Array, s_pos: Array | None, s_neg: Array | None
+) -> Array:
+    """The relevance of sources ``v`` when each positive contribution ``(v_i w_ij)⁺`` receives
+    ``(v_i w_ij)⁺ s_pos_j`` and each negative one ``(v_i w_ij)⁻ s_neg_j``."""
+    v_pos, v_neg = np.maximum(v, 0), np.minimum(v, 0)
+    to_pos = np.zeros(np.broadcast_shapes(v.shape, (1, *op.in_shape)), dtype=v.dtype)
+    to_neg = np.zeros_like(to_pos)
+    if s_pos is not None:
+        to_pos = to_pos + op.transpose(s_pos, "pos")
+        to_neg = to_neg + op.transpose(s_pos, "neg")
+    if s_neg is not None:
+        to_pos = to_pos + op.transpose(s_neg, "neg")
+        to_neg = to_neg + op.transpose(s_neg, "pos")
+    result: Array = v_pos * to_pos + v_neg * to_neg
+    return result
+
+
+def fixed_signed(op: LinearOperator, positive: bool) -> Array | None:
+    """``Σ_t (f_t w_tj)⁺`` (or ``⁻``) over the fixed frame, None if there is none."""
+    same: Weights = "pos" if positive else "neg"
+    other: Weights = "neg" if positive else "pos"
+    first = op.fixed("positive", same)
+    second = op.fixed("negative", other)
+    if first is None or second is None:
+        return None
+    return first + second
+
+
+def summed(like: Array, *parts: Array | None) -> Array:
+    """The sum of the parts that exist, in the shape of ``like`` (zeros if none does)."""
+    total = np.zeros_like(like)
+    for part in parts:
+        if part is not None:
+            total = total + part
+    return total
+
+
+def constant_batch(op: LinearOperator) -> Array | None:
+    """The constant input as a batch of one sample, or None."""
+    c = op.constant
+    return None if c is None else c[None]
+
+
+@dataclass(frozen=True, eq=False)
+class DenseOperator:
+    """A dense :class:`~lrp_invariants.network.Linear` layer as a :class:`LinearOperator` (the
+    same rules through the generic path; tests compare it with the dense fast forms)."""
+
+    layer: Linear
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.layer.n_in,)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.layer.n_out,)
+
+    @property
+    def bias(self) -> Array:
+        return self.layer.b
+
+    @property
+    def constant(self) -> Array | None:
+        return self.layer.constant
+
+    def product(self, v: Array, weights: Weights) -> Array:
+        result: Array = v @ transform(self.layer.W, weights)
+        return result
+
+    def transpose(self, s: Array, weights: Weights) -> Array:
+        result: Array = s @ transform(self.layer.W, weights).T
+        return result
+
+    def fixed(self, part: FramePart, weights: Weights) -> Array | None:
+        return None
