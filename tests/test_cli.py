@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lrp_invariants.cli import main
-from lrp_invariants.reports import load_counterexample
+from lrp_invariants.gate.counterexamples import load_counterexample
 
 BROKEN = """
 import numpy as np

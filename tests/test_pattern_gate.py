@@ -13,10 +13,10 @@ import pytest
 from lrp_invariants import Network, targets
 from lrp_invariants.cli import main
 from lrp_invariants.gate import run_gate
+from lrp_invariants.gate.counterexamples import load_counterexample
 from lrp_invariants.methods import METHODS
 from lrp_invariants.network import Array, forward
 from lrp_invariants.patterns import PATTERN_METHODS, backward_with, learn_patterns
-from lrp_invariants.reports import load_counterexample
 
 TARGETS = {"pattern-net": targets.pattern_net, "pattern-attribution": targets.pattern_attribution}
 

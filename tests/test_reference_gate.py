@@ -13,10 +13,10 @@ import pytest
 from lrp_invariants import approximation, targets
 from lrp_invariants.cli import main
 from lrp_invariants.gate import TargetHung, run_gate
+from lrp_invariants.gate.counterexamples import load_counterexample
 from lrp_invariants.integrated import quadrature, quadrature_integrated_gradients
 from lrp_invariants.methods import METHODS, resolve_method
 from lrp_invariants.network import Array, Network, forward, gradient
-from lrp_invariants.reports import load_counterexample
 
 
 def ig_ignoring_its_baseline(

@@ -20,15 +20,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .defaults import (
-    DEFAULT_EXAMPLES,
-    DEFAULT_LARGE_BATCH,
-    DEFAULT_LARGE_WIDTH,
-    DEFAULT_MAX_BATCH,
-    DEFAULT_MAX_WIDTH,
-    DEFAULT_TIME_LIMIT,
-)
-from .methods import ALL_PROPERTIES, Method, Target
+from .configuration import PRESETS, RULE_KINDS
+from .defaults import SIZE_OPTIONS, add_flags, parsed_options
+from .defaults import positive as _positive
+from .invariants import PROPERTIES
+from .methods import METHODS, Method, Target
+from .rules import BIAS_CONVENTIONS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CASES_FOLDER = Path(".lrp-invariants") / "cases"
@@ -132,63 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="run the gate on a target function")
     check.add_argument("target", help="package.module:function or path/to/file.py:function")
     _add_configuration(check)
-    check.add_argument(
-        "--examples",
-        type=_positive,
-        default=DEFAULT_EXAMPLES,
-        help=f"examples per property (default {DEFAULT_EXAMPLES})",
-    )
-    check.add_argument(
-        "--seed", type=int, default=None, help="random seed (default: a fixed, derandomised search)"
-    )
-    check.add_argument(
-        "--property",
-        dest="properties",
-        action="append",
-        choices=ALL_PROPERTIES,
-        help="check only this property (repeatable)",
-    )
-    check.add_argument(
-        "--time-limit",
-        type=float,
-        default=DEFAULT_TIME_LIMIT,
-        help=f"seconds a single call may take (default {DEFAULT_TIME_LIMIT:g})",
-    )
-    check.add_argument(
-        "--max-width",
-        type=_positive,
-        default=DEFAULT_MAX_WIDTH,
-        help=f"the most units per layer in most drawn networks (default {DEFAULT_MAX_WIDTH}; "
-        "up to 64)",
-    )
-    check.add_argument(
-        "--max-batch",
-        type=_positive,
-        default=DEFAULT_MAX_BATCH,
-        help=f"the most samples in most drawn batches (default {DEFAULT_MAX_BATCH}; up to 256)",
-    )
-    check.add_argument(
-        "--large-width",
-        type=_size_range,
-        default=DEFAULT_LARGE_WIDTH,
-        metavar="LOW:HIGH",
-        help="units per layer in the large size tier, about one case in eight (default "
-        f"{DEFAULT_LARGE_WIDTH[0]}:{DEFAULT_LARGE_WIDTH[1]}; 'none' draws only small cases)",
-    )
-    check.add_argument(
-        "--large-batch",
-        type=_size_range,
-        default=DEFAULT_LARGE_BATCH,
-        metavar="LOW:HIGH",
-        help=f"samples per batch in the large size tier (default "
-        f"{DEFAULT_LARGE_BATCH[0]}:{DEFAULT_LARGE_BATCH[1]})",
-    )
-    check.add_argument(
-        "--guided",
-        action="store_true",
-        help="spend half the examples climbing towards larger errors (Hypothesis' targeting) "
-        "instead of drawing fresh cases",
-    )
+    add_flags(check.add_argument)  # --examples, --seed, --property, ...: the gate's options
     check.add_argument(
         "--network",
         type=Path,
@@ -204,13 +145,6 @@ def _parser() -> argparse.ArgumentParser:
         help="with --network: draw batches from these (n, d) inputs",
     )
     check.add_argument(
-        "--dtype",
-        choices=("float64", "float32"),
-        default="float64",
-        help="the precision of the drawn cases: the target receives and returns arrays of this "
-        "dtype, and every tolerance is derived for it (default float64)",
-    )
-    check.add_argument(
         "--torch",
         action="store_true",
         help="the target follows the torch protocol: fn(model: nn.Sequential, x: Tensor, "
@@ -221,26 +155,6 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="with --torch: where the gate builds the model and the tensors (cpu, cuda, "
         "cuda:1; default cpu)",
-    )
-    check.add_argument(
-        "--nondeterministic",
-        dest="deterministic",
-        action="store_false",
-        help="the target may differ between two calls on the same arrays (atomic reductions on "
-        "a GPU): hold repeated calls to the derived bounds instead of bit for bit",
-    )
-    check.add_argument(
-        "--arithmetic",
-        choices=("ieee", "ftz"),
-        default="ieee",
-        help="the arithmetic the target computes in: ieee (gradual underflow, the default) or "
-        "ftz (flushes subnormal numbers to zero, as TensorFlow on CPU or fast-math kernels)",
-    )
-    check.add_argument(
-        "--no-shrink",
-        dest="shrink",
-        action="store_false",
-        help="report the first failing case as found, without minimising it (faster)",
     )
     check.add_argument(
         "--report",
@@ -271,33 +185,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
-def _size_range(text: str) -> tuple[int, int] | None:
-    """``LOW:HIGH`` (two positive integers, LOW <= HIGH), or ``none``."""
-    if text.strip().lower() == "none":
-        return None
-    low, colon, high = text.partition(":")
-    try:
-        pair = (int(low), int(high if colon else low))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LOW:HIGH or none, got {text!r}") from None
-    if not 1 <= pair[0] <= pair[1]:
-        raise argparse.ArgumentTypeError(f"expected 1 <= LOW <= HIGH, got {text!r}")
-    return pair
-
-
 def _fail_usage(message: str) -> NoReturn:
     print(f"lrp-invariants: error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
 
 
-PARAMETERS = ("epsilon", "gamma", "alpha", "beta")
+PARAMETERS = tuple(
+    dict.fromkeys(
+        name
+        for kind in RULE_KINDS.values()
+        for name in kind.parameters
+        if name not in kind.text and name not in kind.lists
+    )
+)
+"""The rules' numeric parameters, each a flag of its own (``--epsilon 1e-6``)."""
 
 
 def _bounds(text: str) -> list[float]:
@@ -323,15 +224,16 @@ def _add_configuration(parser: argparse.ArgumentParser, required: bool = True) -
         "--method",
         required=False,
         help=(
-            "what the target claims to compute (lrp-invariants methods lists them); "
-            "integrated-gradients:baseline=given or deeplift-rescale:baseline=given take the "
+            f"what the target claims to compute: {', '.join(METHODS)}, with parameters "
+            "(lrp-invariants methods describes them); integrated-gradients:baseline=given "
+            "or deeplift-rescale:baseline=given take the "
             "baseline as a fifth argument, integrated-gradients:steps=K,rule=R is a K-node "
             "quadrature, pattern-net and pattern-attribution take the data they learn from"
         ),
     )
     for name in PARAMETERS:
         group.add_argument(f"--{name}", type=float, default=None, help=f"the rule's {name}")
-    group.add_argument("--bias", choices=("source", "ignored", "modified"), default=None)
+    group.add_argument("--bias", choices=BIAS_CONVENTIONS, default=None)
     group.add_argument(
         "--low", type=_bounds, default=None, help="z^B's lower bound(s): 0 or 0/0/-1"
     )
@@ -341,11 +243,20 @@ def _add_configuration(parser: argparse.ArgumentParser, required: bool = True) -
         action="store_true",
         help="gamma modifies the weights once, whatever the signs (Captum's GammaRule)",
     )
+    rules = ", ".join(RULE_KINDS)
     for role in ("first", "hidden", "last"):
         group.add_argument(
-            f"--{role}", metavar="RULE", default=None, help=f"the {role} layers' rule"
+            f"--{role}",
+            metavar="RULE",
+            default=None,
+            help=f"the {role} layers' rule: {rules}, with parameters (epsilon:1e-6)",
         )
-    group.add_argument("--composite", metavar="PRESET", default=None, help="a library's preset")
+    group.add_argument(
+        "--composite",
+        metavar="PRESET",
+        default=None,
+        help=f"a library's preset: {', '.join(PRESETS)}",
+    )
     parser.set_defaults(configuration_required=required)
 
 
@@ -413,27 +324,23 @@ def _check(args: argparse.Namespace) -> int:
 
     from . import strategies
     from .files import BadFile, load_inputs, load_network
-    from .gate import default_cases, run_gate
-    from .reports import draw_counterexample, replay_command, save_counterexample
+    from .gate import GateOptions, InvalidOption, run_gate
+    from .gate.counterexamples import draw_counterexample, replay_command, save_counterexample
 
+    chosen = parsed_options(lambda name: getattr(args, name))
     try:
         if args.network is not None:
             network = load_network(args.network).astype(args.dtype)
             x = None if args.inputs is None else load_inputs(args.inputs, network)
-            cases = strategies.cases_on(network, x, max_batch=args.max_batch)
+            sizes = {name: chosen.pop(name) for name in SIZE_OPTIONS}
+            chosen["cases"] = strategies.cases_on(network, x, max_batch=sizes["max_batch"])
+            chosen["reduce"] = False  # the user's own network is the case, not a start for one
         elif args.inputs is not None:
             raise UsageError("--inputs needs --network: inputs belong to a network")
-        else:
-            if args.large_batch is None:
-                raise UsageError("--large-batch needs a range LOW:HIGH, not 'none'")
-            cases = default_cases(
-                max_width=args.max_width,
-                max_batch=args.max_batch,
-                large_width=args.large_width,
-                large_batch=args.large_batch,
-                dtype=args.dtype,
-            )
-    except (InvalidArgument, BadFile) as error:
+        elif args.large_batch is None:
+            raise UsageError("--large-batch needs a range LOW:HIGH, not 'none'")
+        options = GateOptions(**chosen, target_name=args.target)
+    except (InvalidArgument, InvalidOption, BadFile) as error:
         raise UsageError(str(error)) from None
     method = configured_method(args)
     assert method is not None  # required for check
@@ -442,22 +349,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("--device needs --torch: plain targets take numpy arrays")
     if args.torch:
         target = _torch_target(target, args.device or "cpu")
-    report = run_gate(
-        target,
-        method,
-        examples=args.examples,
-        seed=args.seed,
-        properties=args.properties,
-        time_limit=args.time_limit,
-        target_name=args.target,
-        shrink=args.shrink,
-        arithmetic=args.arithmetic,
-        cases=cases,
-        guided=args.guided,
-        dtype=args.dtype,
-        deterministic=args.deterministic,
-        reduce=args.network is None,  # the user's own network is the case, not a start for one
-    )
+    report = run_gate(target, method, options=options)
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     for prop in report.properties:
         if not prop.ok and prop.case is not None:
@@ -466,7 +358,7 @@ def _check(args: argparse.Namespace) -> int:
                 prop.worst.saved = save_counterexample(folder, prop, report, worst=True)
             if args.report is not None:
                 draw_counterexample(prop.saved, target)
-    print(report.render(lambda prop: replay_command(prop, report, args)))
+    print(report.render(lambda prop: replay_command(prop, report, options.examples)))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -485,7 +377,7 @@ def _torch_target(fn: Target, device: str) -> Target:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .reports import BadCounterexample, load_counterexample, replay
+    from .gate.counterexamples import BadCounterexample, load_counterexample, replay
 
     try:
         load_counterexample(args.file)  # a bad file is a usage error, found before the target loads
@@ -508,7 +400,7 @@ def _methods(args: argparse.Namespace) -> int:
         print(property_table())
         return EXIT_OK
     print(f"{method.describe()}\nspec: {method.spec}")
-    for prop in ALL_PROPERTIES:
+    for prop in PROPERTIES:
         print(f"  {prop}: {'yes' if prop in method.properties else 'no'}")
     return EXIT_OK
 

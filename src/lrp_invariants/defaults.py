@@ -1,6 +1,18 @@
-"""The gate's defaults, defined once: the CLI, the Python API and the pytest plugin share them."""
+"""The gate's defaults and flags, defined once: the CLI, the Python API and the pytest plugin
+share them. The CLI adds :data:`FLAGS` as ``--examples``, the pytest plugin as
+``--lrp-examples``, and both read the parsed values back into one
+:class:`~lrp_invariants.gate.GateOptions`. Choices come from the code that defines them
+(:data:`ARITHMETICS`, :data:`DTYPES`, the property names). A light module: the pytest plugin
+imports it in every pytest run."""
 
 from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .configuration import ALL_PROPERTIES
 
 DEFAULT_EXAMPLES = 100
 """Examples per property: enough for the derandomised search to reach every case family."""
@@ -20,3 +32,183 @@ with size shows: blocked kernels, TF32 from some width on, chunked batches."""
 
 DEFAULT_LARGE_BATCH = (8, 64)
 """Samples per batch in the large size tier."""
+
+
+ARITHMETICS = {
+    "ieee": "IEEE 754 with gradual underflow (subnormal numbers kept)",
+    "ftz": "flush-to-zero (subnormal operands and results read as 0)",
+}
+"""The arithmetic models a target can be held to (``--arithmetic``); the first is the default."""
+
+
+DTYPES = ("float64", "float32")
+"""The precisions the gate draws cases in (``--dtype``); every tolerance follows the dtype.
+The first is the default."""
+
+
+def positive(text: str) -> int:
+    """A positive integer, or an argparse error saying so."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def size_range(text: str) -> tuple[int, int] | None:
+    """``LOW:HIGH`` (two positive integers, LOW <= HIGH), or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    low, colon, high = text.partition(":")
+    try:
+        pair = (int(low), int(high if colon else low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH or none, got {text!r}") from None
+    if not 1 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"expected 1 <= LOW <= HIGH, got {text!r}")
+    return pair
+
+
+def _range(pair: tuple[int, int] | None) -> str:
+    return "none" if pair is None else f"{pair[0]}:{pair[1]}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One gate option as a flag: the option's name (a field of ``GateOptions``), the flag's
+    name after ``--`` (or ``--lrp-``), its default, its help, and the argparse settings that
+    parse it (``type``, ``choices``, ``action``)."""
+
+    option: str
+    name: str
+    default: Any
+    help: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "examples",
+        "examples",
+        DEFAULT_EXAMPLES,
+        f"examples per property (default {DEFAULT_EXAMPLES})",
+        {"type": positive},
+    ),
+    Flag(
+        "seed",
+        "seed",
+        None,
+        "random seed (default: a fixed, derandomised search)",
+        {"type": int},
+    ),
+    Flag(
+        "properties",
+        "property",
+        None,
+        "check only this property (repeatable)",
+        {"action": "append", "choices": ALL_PROPERTIES},
+    ),
+    Flag(
+        "time_limit",
+        "time-limit",
+        DEFAULT_TIME_LIMIT,
+        f"seconds a single call may take (default {DEFAULT_TIME_LIMIT:g})",
+        {"type": float},
+    ),
+    Flag(
+        "max_width",
+        "max-width",
+        DEFAULT_MAX_WIDTH,
+        f"the most units per layer in most drawn networks (default {DEFAULT_MAX_WIDTH}; up to 64)",
+        {"type": positive},
+    ),
+    Flag(
+        "max_batch",
+        "max-batch",
+        DEFAULT_MAX_BATCH,
+        f"the most samples in most drawn batches (default {DEFAULT_MAX_BATCH}; up to 256)",
+        {"type": positive},
+    ),
+    Flag(
+        "large_width",
+        "large-width",
+        DEFAULT_LARGE_WIDTH,
+        "units per layer in the large size tier, about one case in eight (default "
+        f"{_range(DEFAULT_LARGE_WIDTH)}; 'none' draws only small cases)",
+        {"type": size_range, "metavar": "LOW:HIGH"},
+    ),
+    Flag(
+        "large_batch",
+        "large-batch",
+        DEFAULT_LARGE_BATCH,
+        f"samples per batch in the large size tier (default {_range(DEFAULT_LARGE_BATCH)})",
+        {"type": size_range, "metavar": "LOW:HIGH"},
+    ),
+    Flag(
+        "guided",
+        "guided",
+        False,
+        "spend half the examples climbing towards larger errors (Hypothesis' targeting) "
+        "instead of drawing fresh cases",
+        {"action": "store_true"},
+    ),
+    Flag(
+        "dtype",
+        "dtype",
+        DTYPES[0],
+        "the precision of the drawn cases: the target receives and returns arrays of this "
+        f"dtype, and every tolerance is derived for it (default {DTYPES[0]})",
+        {"choices": DTYPES},
+    ),
+    Flag(
+        "deterministic",
+        "nondeterministic",
+        True,
+        "the target may differ between two calls on the same arrays (atomic reductions on "
+        "a GPU): hold repeated calls to the derived bounds instead of bit for bit",
+        {"action": "store_false"},
+    ),
+    Flag(
+        "arithmetic",
+        "arithmetic",
+        "ieee",
+        "the arithmetic the target computes in: "
+        + "; ".join(f"{name}: {text}" for name, text in ARITHMETICS.items())
+        + " (default ieee; TensorFlow on CPU and fast-math kernels flush)",
+        {"choices": tuple(ARITHMETICS)},
+    ),
+    Flag(
+        "shrink",
+        "no-shrink",
+        True,
+        "report the first failing case as found, without minimising it (faster)",
+        {"action": "store_false"},
+    ),
+)
+"""Every gate option a command line sets (``cases``, ``reduce`` and ``target_name`` follow
+from other arguments: ``--network``, the target's spec)."""
+
+SIZE_OPTIONS = ("max_width", "max_batch", "large_width", "large_batch")
+"""The flags that size the default cases (a network of the user's own carries its own)."""
+
+
+def add_flags(add: Callable[..., Any], prefix: str = "", flags: Iterable[Flag] = FLAGS) -> None:
+    """Declare ``flags`` with ``add`` (argparse's ``add_argument`` or pytest's ``addoption``),
+    each as ``--{prefix}{name}`` stored under ``{prefix}{option}``, defaulting to the option's
+    default."""
+    for flag in flags:
+        add(
+            f"--{prefix}{flag.name}",
+            dest=prefix.replace("-", "_") + flag.option,
+            default=flag.default,
+            help=flag.help,
+            **flag.settings,
+        )
+
+
+def parsed_options(
+    value: Callable[[str], Any], prefix: str = "", flags: Iterable[Flag] = FLAGS
+) -> dict[str, Any]:
+    """The options ``flags`` set, read back by their ``dest`` with ``value`` (``getattr`` on
+    argparse's namespace, or pytest's ``config.getoption``), as keywords of
+    :class:`GateOptions`."""
+    return {flag.option: value(prefix.replace("-", "_") + flag.option) for flag in flags}

@@ -1,13 +1,22 @@
 """pytest plugin: ``pytest --lrp-target=TARGET --lrp-method=METHOD`` adds one test per property
-that METHOD implies, run against TARGET (``package.module:function`` or ``file.py:function``)."""
+that METHOD implies, run against TARGET (``package.module:function`` or ``file.py:function``).
+
+The gate's options are the command line's, prefixed: ``--lrp-examples``, ``--lrp-seed``,
+``--lrp-arithmetic``, ``--lrp-dtype``, ``--lrp-property``, ... (declared once, in
+:mod:`lrp_invariants.defaults`), read into one :class:`~lrp_invariants.gate.GateOptions`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .defaults import DEFAULT_EXAMPLES
+from .defaults import add_flags, parsed_options
+
+if TYPE_CHECKING:
+    from .gate import GateOptions
+
+_PREFIX = "lrp-"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,22 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lrp-method", default=None, help="what the target claims to compute, e.g. lrp-epsilon"
     )
-    group.addoption(
-        "--lrp-examples", type=int, default=DEFAULT_EXAMPLES, help="examples per property"
-    )
-    group.addoption("--lrp-seed", type=int, default=None, help="random seed (default: fixed)")
-    group.addoption(
-        "--lrp-arithmetic",
-        choices=("ieee", "ftz"),
-        default="ieee",
-        help="the target's arithmetic: ieee (gradual underflow) or ftz (flush-to-zero)",
-    )
-    group.addoption(
-        "--lrp-dtype",
-        choices=("float64", "float32"),
-        default="float64",
-        help="the precision of the drawn cases and of every tolerance (default float64)",
-    )
+    add_flags(group.addoption, prefix=_PREFIX)
 
 
 def pytest_collection_modifyitems(
@@ -45,6 +39,7 @@ def pytest_collection_modifyitems(
     if not spec:
         return
     from .cli import UsageError, load_target
+    from .gate import GateOptions, InvalidOption
     from .methods import resolve_method
 
     method = config.getoption("lrp_method")
@@ -57,10 +52,15 @@ def pytest_collection_modifyitems(
     except ValueError as error:
         raise pytest.UsageError(f"--lrp-method: {error}") from None
     try:
+        options = GateOptions(**parsed_options(config.getoption, prefix=_PREFIX))
+    except InvalidOption as error:
+        raise pytest.UsageError(str(error)) from None
+    try:
         target = load_target(spec)
     except UsageError as error:
         raise pytest.UsageError(str(error)) from None
-    for name in chosen.properties:
+    names = options.properties if options.properties is not None else chosen.properties
+    for name in names:
         items.append(
             GateItem.from_parent(
                 session,
@@ -69,6 +69,7 @@ def pytest_collection_modifyitems(
                 spec=spec,
                 method=method,
                 prop=name,
+                options=options,
             )
         )
 
@@ -76,32 +77,32 @@ def pytest_collection_modifyitems(
 class GateItem(pytest.Item):
     """One property of the gate, run against the target under test."""
 
-    def __init__(self, *, target: Any, spec: str, method: str, prop: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, target: Any, spec: str, method: str, prop: str, options: GateOptions, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.target, self.spec, self.method, self.prop = target, spec, method, prop
+        self.options = options
 
     def runtest(self) -> None:
         from .gate import GateFailure, GateReport, run_property
         from .invariants import PROPERTIES
         from .methods import resolve_method
 
+        options = self.options
         report = run_property(
-            PROPERTIES[self.prop],
-            self.target,
-            resolve_method(self.method),
-            examples=self.config.getoption("lrp_examples"),
-            seed=self.config.getoption("lrp_seed"),
-            arithmetic=self.config.getoption("lrp_arithmetic"),
-            dtype=self.config.getoption("lrp_dtype"),
+            PROPERTIES[self.prop], self.target, resolve_method(self.method), options=options
         )
         if not report.ok:
             gate = GateReport(
                 self.spec,
                 self.method,
-                self.config.getoption("lrp_seed"),
+                options.seed,
                 [report],
-                self.config.getoption("lrp_arithmetic"),
-                dtype=self.config.getoption("lrp_dtype"),
+                options.arithmetic,
+                shrunk=options.shrink,
+                dtype=options.dtype,
+                deterministic=options.deterministic,
             )
             raise GateFailure(gate.render())
 

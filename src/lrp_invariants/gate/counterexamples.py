@@ -7,18 +7,18 @@ that disagree).
 
 from __future__ import annotations
 
-import argparse
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .cases import SeedCase
-from .gate import GateReport, MissingChoices, PropertyReport, Replayer, describe_case
-from .invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
-from .methods import Target, resolve_method
-from .network import Network
+from ..cases import SeedCase
+from ..invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
+from ..methods import Target, resolve_method
+from ..network import Network
+from .draws import MissingChoices, Replayer
+from .report import GateReport, PropertyReport, describe_case
 
 FORMAT = 1
 
@@ -189,13 +189,13 @@ def draw_counterexample(path: Path, target: Target) -> Path:
     return out
 
 
-def replay_command(prop: PropertyReport, gate: GateReport, args: argparse.Namespace) -> str:
-    """The command line that reproduces ``prop``'s failure."""
+def replay_command(prop: PropertyReport, gate: GateReport, examples: int) -> str:
+    """The command line that reproduces ``prop``'s failure (``examples`` per property)."""
     if prop.saved is not None:
         return f"lrp-invariants replay {prop.saved} {gate.target}"
     seed = f" --seed {gate.seed}" if gate.seed is not None else ""
     arithmetic = f" --arithmetic {gate.arithmetic}" if gate.arithmetic != "ieee" else ""
     return (
         f"lrp-invariants check {gate.target} --method {gate.method} --property {prop.name} "
-        f"--examples {args.examples}{seed}{arithmetic}"
+        f"--examples {examples}{seed}{arithmetic}"
     )

@@ -1,0 +1,186 @@
+"""What a gate run found, and its text: one :class:`PropertyReport` per property, gathered in a
+:class:`GateReport` that renders the verdict, each failure's case, and how to replay it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..cases import SeedCase
+from ..defaults import ARITHMETICS
+from ..network import Array
+
+
+class GateFailure(AssertionError):
+    """A target broke an invariant or the protocol; the message is the full report."""
+
+
+@dataclass
+class WorstCase:
+    """The failing case with the largest error found during the search and shrinking: the
+    minimal case is for reading, this one for judging how large the defect is."""
+
+    case: SeedCase
+    draws: list[Any]
+    size: tuple[float, float]  # error in multiples of the tolerance, and of the value
+    saved: Path | None = None
+
+
+def _size(size: tuple[float, float] | None) -> str:
+    if size is None:
+        return ""
+    ratio, relative = size
+    return f" (error {ratio:.3g} x tolerance, {relative:.3g} x the value)"
+
+
+@dataclass
+class PropertyReport:
+    """What one property's run found."""
+
+    name: str
+    sentence: str
+    examples: int = 0
+    worst_ratio: float = 0.0  # worst error / tolerance over every compared value
+    vacuous: int = 0  # compared values with no finite bound (unbounded ratios, subnormal kinks)
+    failure: str | None = None
+    case: SeedCase | None = None
+    draws: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+    saved: Path | None = None
+    hung: bool = False  # a call did not return within the time limit
+    only_subnormal: bool = False  # the failing case holds under flush-to-zero arithmetic
+    misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
+    size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
+    worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
+    minimised: bool = True  # whether the shown case was shrunk (not under --no-shrink)
+    dtype: str | None = None  # the precision of the cases it ran on (None: none ran)
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class GateReport:
+    """The outcome of :func:`~lrp_invariants.gate.run_gate`: one :class:`PropertyReport` per
+    property."""
+
+    target: str
+    method: str
+    seed: int | None
+    properties: list[PropertyReport]
+    arithmetic: str = "ieee"
+    flushes: bool | None = None  # what a probe of the target said (None: not probed)
+    shrunk: bool = True  # whether failing cases were minimised
+    dtype: str = "float64"  # the precision the cases were drawn in
+    deterministic: bool = True  # False: determinism was checked within the bounds
+    notes: tuple[str, ...] = ()  # measurements beside the verdict (a quadrature's error)
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.properties)
+
+    def render(self, replay: Callable[[PropertyReport], str] | None = None) -> str:
+        lines = [
+            f"lrp-invariants gate: {self.target} claims {self.method}",
+            f"arithmetic: {ARITHMETICS[self.arithmetic]}",
+            f"precision: {self.dtype} (tolerances derived for unit roundoff "
+            f"2**-{np.finfo(self.dtype).nmant + 1})",
+        ]
+        if self.flushes and self.arithmetic == "ieee":
+            lines.append(
+                "  (a probe with a subnormal input suggests the target flushes subnormal numbers "
+                "to zero: if it does by design, declare it with --arithmetic ftz)"
+            )
+        if not self.deterministic:
+            lines.append(
+                "determinism: declared nondeterministic; repeated calls must agree within the "
+                "bounds, not bit for bit"
+            )
+        for report in self.properties:
+            status = "PASS" if report.ok else "FAIL"
+            if report.misbehaved or report.hung:  # no error size: say what went wrong
+                cause = str(report.failure).splitlines()[0]
+                lines.append(
+                    f"{status}  {report.name:<24} {report.examples:>5} examples  {cause}  "
+                    f"({report.seconds:.1f} s)"
+                )
+                continue
+            lines.append(
+                f"{status}  {report.name:<24} {report.examples:>5} examples  worst error "
+                f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} unbounded, "
+                f"{report.seconds:.1f} s)"
+            )
+        lines += list(self.notes)
+        for report in self.properties:
+            if report.ok:
+                continue
+            lines += ["", f"FAILED {report.name}: {report.sentence}", str(report.failure)]
+            if report.only_subnormal:
+                lines.append(
+                    "this case differs only where values are subnormal; the target seems to flush "
+                    "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
+                )
+            if report.case is not None:
+                if report.minimised:
+                    kind = "minimal counterexample"
+                elif not self.shrunk:
+                    kind = "counterexample as first found (not minimised: --no-shrink)"
+                else:
+                    kind = (
+                        "counterexample as first found (Hypothesis could not minimise it: "
+                        "replayed, the failure did not come back; is the target "
+                        "nondeterministic?)"
+                    )
+                lines.append(f"{kind}{_size(report.size)}: {describe_case(report.case)}")
+            if report.draws:
+                lines.append(f"with the choices: {report.draws}")
+            if report.saved is not None:
+                lines.append(f"saved to {report.saved}")
+            if replay is not None:
+                lines.append(f"replay with: {replay(report)}")
+            if report.worst is not None:
+                lines.append(
+                    f"largest error found{_size(report.worst.size)}: "
+                    f"{describe_case(report.worst.case)}"
+                )
+                if report.worst.draws:
+                    lines.append(f"with the choices: {report.worst.draws}")
+                if report.worst.saved is not None:
+                    lines.append(
+                        f"replay it with: lrp-invariants replay {report.worst.saved} {self.target}"
+                    )
+        lines.append("")
+        lines.append("all claimed properties hold" if self.ok else "the target FAILED the gate")
+        return "\n".join(lines)
+
+
+def describe_case(case: SeedCase) -> str:
+    """Sizes and values of a case, small enough to read: every value of a small case (to the
+    last digit, so that it can be typed back), the corners of a large one (the saved .npz holds
+    it whole)."""
+
+    def show(values: Array) -> str:
+        if values.size <= _SHOWN_WHOLE:
+            return str(values.tolist())
+        return np.array2string(values, threshold=_SHOWN_WHOLE, edgeitems=2, separator=", ")
+
+    with np.printoptions(precision=17, linewidth=100):
+        weights = "; ".join(
+            f"W{i}={show(w)} b{i}={show(b)}"
+            for i, (w, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True))
+        )
+        return (
+            f"network {'-'.join(map(str, case.net1.widths))} ({case.net1.dtype}): {weights}; "
+            f"x1={show(case.x1)}; m={show(case.m)}; classes={show(case.classes)}"
+            + ("" if case.x0 is None else f"; baseline x0={show(case.x0)}")
+            + ("" if case.data is None else f"; data={show(case.data)}")
+        )
+
+
+_SHOWN_WHOLE = 64
+"""Arrays up to this many entries are printed whole in a report; larger ones by their corners."""

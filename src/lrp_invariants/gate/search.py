@@ -1,0 +1,138 @@
+"""The joint search: one Hypothesis search draws cases and runs every property on each, then
+each property's failure is minimised on its own (:mod:`.minimise`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis import target as hypothesis_target
+
+from ..cases import SeedCase
+from ..invariants import InvariantViolation, Property
+from ..methods import Method, Target
+from .arithmetic import check_arithmetic, holds_when_flushing
+from .compat import choices_so_far, quietly
+from .draws import Recorder
+from .minimise import minimise
+from .options import GateOptions
+from .outcome import Found, Trial
+from .report import PropertyReport
+from .timeout import TargetHung, with_time_limit
+
+
+class _SearchDone(BaseException):
+    """Every property of the search has failed: nothing is left to search for. A
+    BaseException, so that Hypothesis ends the search instead of shrinking it."""
+
+
+def run_properties(
+    props: Sequence[Property], target: Target, method: Method, options: GateOptions
+) -> list[PropertyReport]:
+    """Search for counterexamples to every property at once, then minimise each failure
+    (unless a call hung) and say whether it is only a flushed subnormal."""
+    flush = check_arithmetic(options.arithmetic)
+    limited = with_time_limit(target, options.time_limit)
+    trials = [Trial(prop, limited, method) for prop in props]
+    strategy = method.prepare_cases(options.case_strategy()).map(lambda c: c.under(flush))
+    reports = [PropertyReport(prop.name, prop.sentence) for prop in props]
+    found = [Found() for _ in props]
+    start = time.perf_counter()
+    # a hung target ends the search: every further call would wait out the limit again
+    with suppress(TargetHung, _SearchDone):
+        _search_all(trials, strategy, reports, found, options)
+    share = (time.perf_counter() - start) / len(props)
+    for trial, report, record in zip(trials, reports, found, strict=True):
+        report.seconds = share
+        if record.error is None or any(r.hung for r in reports):
+            continue
+        began = time.perf_counter()
+        try:
+            minimise(trial, strategy, report, record, options)
+        except TargetHung as error:
+            report.failure, report.hung = str(error), True
+            report.case, report.draws = record.case, record.draws
+        if isinstance(record.error, InvariantViolation) and not flush and report.case is not None:
+            report.only_subnormal = holds_when_flushing(
+                trial.prop, report.case, report.draws, limited, method
+            )
+        report.seconds += time.perf_counter() - began
+    return reports
+
+
+def _search_all(
+    trials: Sequence[Trial],
+    strategy: st.SearchStrategy[SeedCase],
+    reports: Sequence[PropertyReport],
+    found: Sequence[Found],
+    options: GateOptions,
+) -> None:
+    """One search for every property: each drawn case is checked against all of them, so the
+    case and everything derived from it (net2, net3, the balls) is built once, not once per
+    property. Failures are recorded, never raised: the search goes on for the other
+    properties and for the largest error; :func:`minimise` shrinks each failure afterwards.
+    A hang (:class:`TargetHung`) ends the search, with ``report.hung`` set on its property.
+    ``options.guided`` spends part of the examples climbing each property's error / tolerance
+    (Hypothesis' targeting phase) instead of drawing fresh cases."""
+    seed = options.seed
+
+    @settings(
+        max_examples=options.examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is None,
+        phases=[Phase.generate, *([Phase.target] if options.guided else [])],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    @given(case=strategy, data=st.data())
+    def search(case: SeedCase, data: st.DataObject) -> None:
+        choices = choices_so_far(data)
+        case_end = None if choices is None else len(choices())
+        for trial, report, record in zip(trials, reports, found, strict=True):
+            recorder = Recorder(data)
+            start = None if choices is None else len(choices())
+            try:
+                outcome = trial.run(case, recorder, account=report)
+            except TargetHung as hung:
+                report.failure, report.hung = str(hung), True
+                report.case, report.draws = case, list(recorder.values)
+                raise
+            hypothesis_target(outcome.score, label=trial.prop.name)
+            error, size = outcome.error, outcome.size
+            if error is None:
+                continue
+            if record.case is None or _bulk(case) < _bulk(record.case):
+                # shrinking starts from the smallest failing case met: a failure first met in
+                # the large size tier rarely shrinks out of it (its values are drawn apart)
+                record.error, record.case, record.draws, record.size = (
+                    error,
+                    case,
+                    list(recorder.values),
+                    size,
+                )
+                record.choices = None
+                if choices is not None and case_end is not None and start is not None:
+                    now = choices()
+                    record.choices = tuple(now[:case_end]) + tuple(now[start:])
+            if size is not None and size[0] > record.largest.get("size", (-1.0, 0.0))[0]:
+                record.largest.update(case=case, draws=list(recorder.values), size=size)
+        for report in reports:  # counted once the case has run through every property
+            report.examples += 1
+            report.dtype = case.net1.dtype.name
+        if all(record.error is not None for record in found):
+            raise _SearchDone  # every property has failed: shrinking takes it from here
+
+    if seed is not None:
+        search = hypothesis_seed(seed)(search)
+    quietly(search)
+
+
+def _bulk(case: SeedCase) -> int:
+    """How large a case is to read: units in all layers times samples."""
+    return sum(case.net1.widths) * case.x1.shape[0]
