@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.reach_mutants import REACH_MUTANTS
 
-from lrp_invariants.gate import run_gate
+from lrp_invariants.gate import GateOptions, run_gate
 
 
 def main() -> int:
@@ -27,12 +27,13 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
     parser.add_argument("--mutant", action="append", choices=sorted(REACH_MUTANTS))
     args = parser.parse_args()
+    options = GateOptions(shrink=False)  # as fast as a CI gate runs
     missed = 0
     for name in args.mutant or sorted(REACH_MUTANTS):
         mutant, method = REACH_MUTANTS[name]
         start = time.perf_counter()
-        default = not run_gate(mutant, method, shrink=False).ok
-        seeds = [not run_gate(mutant, method, shrink=False, seed=s).ok for s in args.seeds]
+        default = not run_gate(mutant, method, options=options).ok
+        seeds = [not run_gate(mutant, method, options=options, seed=s).ok for s in args.seeds]
         missed += (not default) + seeds.count(False)
         print(
             f"{name:58s} default run: {'caught' if default else 'MISSED'}; "

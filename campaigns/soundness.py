@@ -38,7 +38,7 @@ from tests.flushing import FLUSHING  # noqa: E402
 
 from lrp_invariants import targets  # noqa: E402
 from lrp_invariants.cases import SeedCase  # noqa: E402
-from lrp_invariants.gate import default_cases, describe_case  # noqa: E402
+from lrp_invariants.gate import ARITHMETICS, DTYPES, default_cases, describe_case  # noqa: E402
 from lrp_invariants.invariants import PROPERTIES, InvariantViolation, TargetMisbehaved  # noqa: E402
 from lrp_invariants.methods import METHODS, Method  # noqa: E402
 from lrp_invariants.strategies import with_data  # noqa: E402
@@ -132,8 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=1000, help="drawn cases per property")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--log", type=Path, default=None)
-    parser.add_argument("--arithmetic", choices=("ieee", "ftz"), default="ieee")
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--arithmetic", choices=tuple(ARITHMETICS), default="ieee")
+    parser.add_argument("--dtype", choices=DTYPES, default="float64")
     parser.add_argument(
         "--properties",
         nargs="+",
