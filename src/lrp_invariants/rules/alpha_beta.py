@@ -152,6 +152,8 @@ class AlphaBeta(Rule):
             Rs=lost_where(self.alpha * R, zero_pos) - lost_where(self.beta * R, zero_neg),
             Rm=None if c is None else signed_transpose(op, c, s_pos, s_neg),
             Rp=Rp,
+            # each side's terms share one sign and add up to α R_j (β R_j): no cancellation
+            magnitude=lambda: (self.alpha + self.beta) * np.abs(R).reshape(R.shape[0], -1).sum(1),
         )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:

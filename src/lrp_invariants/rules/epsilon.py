@@ -55,7 +55,7 @@ from .base import (
     to_sources,
 )
 from .modified import repaired
-from .operator import LinearOperator, OperatorRelevance, constant_batch
+from .operator import LinearOperator, OperatorRelevance, absolute_terms, constant_batch
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,10 @@ def propagate_stabilised(
         Rs=Rs,
         Rm=None if c is None else c * down,
         Rp=None if frame is None else frame * s,
+        magnitude=lambda: (
+            absolute_terms(op, np.abs(s), a, c)
+            + epsilon * np.abs(s).reshape(s.shape[0], -1).sum(axis=1)
+        ),
     )
 
 

@@ -46,6 +46,7 @@ from .modified import (
 from .operator import (
     LinearOperator,
     OperatorRelevance,
+    absolute_terms,
     constant_batch,
     fixed_signed,
     signed_product,
@@ -214,6 +215,7 @@ class Gamma(Rule):
                 Rs=Rs,
                 Rm=None if c is None else c * down,
                 Rp=None if frame is None or frame_pos is None else (frame + g * frame_pos) * s,
+                magnitude=lambda: self._magnitude(op, s, a, c),
             )
         frame_up, frame_down = fixed_signed(op, True), fixed_signed(op, False)
         up = summed(
@@ -249,7 +251,16 @@ class Gamma(Rule):
             Rs=Rs,
             Rm=None if c is None else relevance(c),
             Rp=Rp,
+            magnitude=lambda: self._magnitude(op, s, a, c),
         )
+
+    def _magnitude(self, op: LinearOperator, s: Array, a: Array, c: Array | None) -> Array:
+        """``|ρ_ij| <= (1 + γ) |z_ij|``, the bias's too, and the stabiliser's ``ε |s_j|``."""
+        s_abs = np.abs(s)
+        result: Array = (1 + self.gamma) * absolute_terms(
+            op, s_abs, a, c
+        ) + self.epsilon * s_abs.reshape(s.shape[0], -1).sum(axis=1)
+        return result
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         zij = contributions(layer, a)

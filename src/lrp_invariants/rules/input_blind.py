@@ -85,6 +85,8 @@ class _InputBlind(Rule):
             Rs=Rs,
             Rm=None if op.constant is None else down.copy(),
             Rp=None if frame is None else frame * s,
+            # every term ω_ij s_j has the sign of R_j: they add up to |D_j s_j| <= |R_j|
+            magnitude=lambda: np.abs(R).reshape(R.shape[0], -1).sum(axis=1),
         )
 
     def spec_values(self) -> list[str]:

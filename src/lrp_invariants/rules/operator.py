@@ -18,7 +18,8 @@ Sources of a linear layer, each with its own relevance in :class:`OperatorReleva
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
@@ -107,6 +108,9 @@ class OperatorRelevance:
     Rs: Array | None = None
     Rm: Array | None = None
     Rp: Array | None = None
+    # computes, when called, a per-sample bound on the absolute terms of the layer's relevance
+    # identity, sum over i, j of |rho_ij s_j| (the scale its rounding is relative to)
+    magnitude: Callable[[], Array] | None = field(default=None, repr=False)
 
     def sinks(self) -> Array:
         """Per sample, all relevance this layer absorbed instead of passing it to its input."""
@@ -154,6 +158,35 @@ def fixed_signed(op: LinearOperator, positive: bool) -> Array | None:
     if first is None or second is None:
         return None
     return first + second
+
+
+def absolute_terms(op: LinearOperator, s_abs: Array, *sources: Array | None) -> Array:
+    """Per sample ``Σ_ij |v_i| |w_ij| s_abs_j`` over the given input-shaped sources, the fixed
+    frame and the bias: the absolute terms of ``Σ_j s_j z_j`` (``s_abs >= 0``)."""
+    through = op.transpose(s_abs, "pos") - op.transpose(s_abs, "neg")
+    n = s_abs.shape[0]
+    total = np.zeros(n, dtype=s_abs.dtype)
+    for v in sources:
+        if v is not None:
+            total = total + np.broadcast_to(np.abs(v) * through, through.shape).reshape(n, -1).sum(
+                1
+            )
+    parts = [
+        op.fixed("positive", "pos"),
+        op.fixed("positive", "neg"),
+        op.fixed("negative", "pos"),
+        op.fixed("negative", "neg"),
+    ]
+    out = np.abs(op.bias)
+    if (
+        parts[0] is not None
+        and parts[1] is not None
+        and parts[2] is not None
+        and parts[3] is not None
+    ):
+        out = out + (parts[0] - parts[1] - parts[2] + parts[3])
+    total = total + (out * s_abs).reshape(n, -1).sum(axis=1)
+    return total
 
 
 def summed(like: Array, *parts: Array | None) -> Array:

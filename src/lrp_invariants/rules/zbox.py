@@ -34,7 +34,7 @@ from .modified import (
     source_factors,
     stabilised_shares,
 )
-from .operator import LinearOperator, OperatorRelevance, constant_batch, summed
+from .operator import LinearOperator, OperatorRelevance, absolute_terms, constant_batch, summed
 
 ZBOX_BIAS = ("ignored", "source")
 
@@ -218,6 +218,10 @@ class ZBox(Rule):
             Rs=Rs,
             Rm=None if c is None else c * through,
             Rp=None if frame is None else frame * s,
+            magnitude=lambda: (
+                absolute_terms(op, np.abs(s), a, np.abs(low[None]) + np.abs(high[None]), c)
+                + self.epsilon * np.abs(s).reshape(s.shape[0], -1).sum(axis=1)
+            ),
         )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
