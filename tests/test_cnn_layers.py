@@ -74,8 +74,14 @@ def literal_conv(conv: Conv, x: Array) -> Array:
     return z
 
 
-def _conv(rng: np.random.Generator, shape: tuple[int, ...], kernel: tuple[int, ...],
-          geometry: dict[str, Any], mode: str, bias: bool = True) -> Conv:  # fmt: skip
+def _conv(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    geometry: dict[str, Any],
+    mode: str,
+    bias: bool = True,
+) -> Conv:
     extra = {"padding_value": 2.0} if mode == "constant" else {}
     return integer_conv(rng, shape[0], 4, kernel, padding_mode=mode, bias=bias, **geometry, **extra)
 
@@ -83,9 +89,12 @@ def _conv(rng: np.random.Generator, shape: tuple[int, ...], kernel: tuple[int, .
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("shape", "kernel", "geometry"), GEOMETRIES)
 def test_convolution_equals_its_literal_loops_bit_for_bit(
-    rng: np.random.Generator, shape: tuple[int, ...], kernel: tuple[int, ...],
-    geometry: dict[str, Any], mode: str,
-) -> None:  # fmt: skip
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    geometry: dict[str, Any],
+    mode: str,
+) -> None:
     conv = _conv(rng, shape, kernel, geometry, mode, bias=bool(rng.integers(2)))
     x = rng.integers(-4, 5, size=(2, *shape)).astype(np.float64)
     np.testing.assert_array_equal(conv.forward(x), literal_conv(conv, x))
@@ -94,9 +103,12 @@ def test_convolution_equals_its_literal_loops_bit_for_bit(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("shape", "kernel", "geometry"), GEOMETRIES)
 def test_convolution_equals_its_unrolled_matrix_bit_for_bit(
-    rng: np.random.Generator, shape: tuple[int, ...], kernel: tuple[int, ...],
-    geometry: dict[str, Any], mode: str,
-) -> None:  # fmt: skip
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    geometry: dict[str, Any],
+    mode: str,
+) -> None:
     conv = _conv(rng, shape, kernel, geometry, mode)
     x = rng.integers(-4, 5, size=(3, *shape)).astype(np.float64)
     W, b = dense_matrix(conv, shape)
@@ -106,9 +118,12 @@ def test_convolution_equals_its_unrolled_matrix_bit_for_bit(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("shape", "kernel", "geometry"), GEOMETRIES)
 def test_transpose_is_the_adjoint_of_the_product(
-    rng: np.random.Generator, shape: tuple[int, ...], kernel: tuple[int, ...],
-    geometry: dict[str, Any], mode: str,
-) -> None:  # fmt: skip
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    geometry: dict[str, Any],
+    mode: str,
+) -> None:
     conv = _conv(rng, shape, kernel, geometry, mode)
     op = conv.operator(shape)
     W, _ = dense_matrix(conv, shape)
@@ -118,9 +133,11 @@ def test_transpose_is_the_adjoint_of_the_product(
 
 @pytest.mark.parametrize(("shape", "kernel", "geometry"), GEOMETRIES)
 def test_zero_padding_connects_only_the_taps_that_see_inputs(
-    rng: np.random.Generator, shape: tuple[int, ...], kernel: tuple[int, ...],
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    kernel: tuple[int, ...],
     geometry: dict[str, Any],
-) -> None:  # fmt: skip
+) -> None:
     conv = _conv(rng, shape, kernel, geometry, "zeros")
     op = conv.operator(shape)
     counts = op.product(np.ones((1, *shape)), "ones").reshape(-1)
@@ -152,9 +169,14 @@ def literal_avg_pool(pool: AvgPool, x: Array) -> Array:
     [((2, 7, 6), 3, 2, 1), ((1, 5, 5), 2, 2, 1), ((2, 6, 7), (3, 2), (2, 3), (1, 0))],
 )
 def test_average_pooling_equals_torchs_definition(
-    rng: np.random.Generator, shape: tuple[int, ...], kernel: Any, stride: Any, padding: Any,
-    ceil_mode: bool, count_include_pad: bool,
-) -> None:  # fmt: skip
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_include_pad: bool,
+) -> None:
     pool = AvgPool(kernel, stride, padding, ceil_mode, count_include_pad)
     x = rng.normal(size=(2, *shape))
     got, want = pool.forward(x), literal_avg_pool(pool, x)
@@ -212,8 +234,13 @@ def test_max_pooling_equals_its_literal_loops(rng: np.random.Generator, pool: Ma
 
 
 def test_batch_norm_is_a_per_channel_scale_and_shift_with_eps_inside_the_root() -> None:
-    norm = BatchNorm(np.array([2.0, -1.0]), np.array([0.5, 0.0]), np.array([1.0, 3.0]),
-                     np.array([3.0, 0.0]), eps=1.0)  # fmt: skip
+    norm = BatchNorm(
+        np.array([2.0, -1.0]),
+        np.array([0.5, 0.0]),
+        np.array([1.0, 3.0]),
+        np.array([3.0, 0.0]),
+        eps=1.0,
+    )
     x = np.array([[[3.0], [5.0]]])
     # (3 - 1) / 2 * 2 + 0.5 = 2.5; (5 - 3) / 1 * -1 + 0 = -2
     np.testing.assert_array_equal(norm.forward(x), [[[2.5], [-2.0]]])
@@ -249,8 +276,10 @@ def test_a_small_cnn_unrolls_into_a_dense_network_with_the_same_logits(
 
 
 def test_unroll_names_the_layer_where_the_structure_breaks(rng: np.random.Generator) -> None:
-    cnn = CNN((integer_conv(rng, 1, 2, (3,)), MaxPool(2, dims=1), Flatten(),
-               Dense(np.ones((6, 1)))), (1, 8))  # fmt: skip
+    cnn = CNN(
+        (integer_conv(rng, 1, 2, (3,)), MaxPool(2, dims=1), Flatten(), Dense(np.ones((6, 1)))),
+        (1, 8),
+    )
     with pytest.raises(ValueError, match=r"layer 1 \(MaxPool\)"):
         unroll(cnn)
 
