@@ -34,16 +34,21 @@ DEFAULT_LARGE_BATCH = (8, 64)
 """Samples per batch in the large size tier."""
 
 
+DEFAULT_ARITHMETIC = "ieee"
+"""The arithmetic a target is held to unless it declares another (a key of :data:`ARITHMETICS`)."""
+
+DEFAULT_DTYPE = "float64"
+"""The precision of the drawn cases unless told otherwise (one of :data:`DTYPES`)."""
+
 ARITHMETICS = {
     "ieee": "IEEE 754 with gradual underflow (subnormal numbers kept)",
     "ftz": "flush-to-zero (subnormal operands and results read as 0)",
 }
-"""The arithmetic models a target can be held to (``--arithmetic``); the first is the default."""
+"""The arithmetic models a target can be held to (``--arithmetic``)."""
 
 
 DTYPES = ("float64", "float32")
-"""The precisions the gate draws cases in (``--dtype``); every tolerance follows the dtype.
-The first is the default."""
+"""The precisions the gate draws cases in (``--dtype``); every tolerance follows the dtype."""
 
 
 def positive(text: str) -> int:
@@ -154,9 +159,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag(
         "dtype",
         "dtype",
-        DTYPES[0],
+        DEFAULT_DTYPE,
         "the precision of the drawn cases: the target receives and returns arrays of this "
-        f"dtype, and every tolerance is derived for it (default {DTYPES[0]})",
+        f"dtype, and every tolerance is derived for it (default {DEFAULT_DTYPE})",
         {"choices": DTYPES},
     ),
     Flag(
@@ -170,10 +175,10 @@ FLAGS: tuple[Flag, ...] = (
     Flag(
         "arithmetic",
         "arithmetic",
-        "ieee",
+        DEFAULT_ARITHMETIC,
         "the arithmetic the target computes in: "
         + "; ".join(f"{name}: {text}" for name, text in ARITHMETICS.items())
-        + " (default ieee; TensorFlow on CPU and fast-math kernels flush)",
+        + f" (default {DEFAULT_ARITHMETIC}; TensorFlow on CPU and fast-math kernels flush)",
         {"choices": tuple(ARITHMETICS)},
     ),
     Flag(
@@ -188,7 +193,8 @@ FLAGS: tuple[Flag, ...] = (
 from other arguments: ``--network``, the target's spec)."""
 
 SIZE_OPTIONS = ("max_width", "max_batch", "large_width", "large_batch")
-"""The flags that size the default cases (a network of the user's own carries its own)."""
+"""The options that size the default cases (a given strategy, or a network of the user's own,
+carries its own sizes)."""
 
 
 def add_flags(add: Callable[..., Any], prefix: str = "", flags: Iterable[Flag] = FLAGS) -> None:

@@ -25,12 +25,15 @@ from hypothesis.errors import InvalidArgument
 from .. import strategies as lst
 from ..cases import SeedCase
 from ..defaults import (
+    DEFAULT_ARITHMETIC,
+    DEFAULT_DTYPE,
     DEFAULT_EXAMPLES,
     DEFAULT_LARGE_BATCH,
     DEFAULT_LARGE_WIDTH,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_WIDTH,
     DEFAULT_TIME_LIMIT,
+    SIZE_OPTIONS,
 )
 from ..invariants import PROPERTIES
 from .arithmetic import check_arithmetic, check_dtype
@@ -64,10 +67,6 @@ def default_cases(
     )
 
 
-_SIZES = ("max_width", "max_batch", "large_width", "large_batch")
-"""The options that size the default cases (a given ``cases`` strategy carries its own)."""
-
-
 @dataclass(frozen=True)
 class GateOptions:
     """How the gate searches, what it holds the target to, and what it reports."""
@@ -85,9 +84,9 @@ class GateOptions:
     reduce: bool = True
     """With ``shrink``, also remove the samples, inputs and units a failure does not need
     (off where the case's network is the user's own)."""
-    arithmetic: str = "ieee"
+    arithmetic: str = DEFAULT_ARITHMETIC
     """The arithmetic the target computes in: a key of :data:`ARITHMETICS`."""
-    dtype: Any = "float64"
+    dtype: Any = DEFAULT_DTYPE
     """The precision of the default cases, one of :data:`DTYPES` (stored as its name)."""
     deterministic: bool = True
     """False: repeated calls must agree within the derived bounds, not bit for bit."""
@@ -132,7 +131,7 @@ class GateOptions:
         elif not isinstance(self.cases, st.SearchStrategy):
             _invalid("cases", self.cases, "a Hypothesis strategy of SeedCase, or None")
         else:
-            changed = [name for name in _SIZES if getattr(self, name) != _DEFAULTS[name]]
+            changed = [name for name in SIZE_OPTIONS if getattr(self, name) != _DEFAULTS[name]]
             if changed:
                 raise InvalidOption(
                     f"{', '.join(changed)} size the default cases; the given cases strategy "
