@@ -18,6 +18,7 @@ import pytest
 from lrp_invariants import Network
 from lrp_invariants.adapters import captum_adapter as captum
 from lrp_invariants.adapters import zennit_adapter as zennit
+from lrp_invariants.adapters.table import CONFIGURATIONS, configuration
 from lrp_invariants.cases import SeedCase
 from lrp_invariants.gate import Replayer, run_gate, run_property
 from lrp_invariants.invariants import PROPERTIES, TargetMisbehaved
@@ -61,50 +62,24 @@ SUBNORMAL_SHARE = _case([[[3.16e-322], [48.0]]], [[0.0]], [[1.0, 1.0]])
 
 Adapter = Callable[..., Any]
 STABILISED = ("bias-proxy-conservation", "rescaling", "reference")
-# (adapter, method, {property: witness}): every other property of the method must hold
-FINDINGS: list[tuple[Adapter, str, dict[str, Witness]]] = [
-    (zennit.zennit_lrp_0, "lrp-0", _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties)),
-    (zennit.zennit_lrp_0_exact, "lrp-0", {}),
-    (captum.captum_lrp_0, "lrp-0", _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties)),
-    (zennit.zennit_epsilon, "lrp-epsilon", {}),
-    (captum.captum_epsilon, "lrp-epsilon", {}),
-    (zennit.zennit_alpha_beta, "lrp-alpha-beta", _witnesses(UNIT, STABILISED)),
-    (
-        zennit.zennit_alpha_beta_exact,
-        "lrp-alpha-beta",
-        _witnesses(SUBNORMAL_SIDE, METHODS["lrp-alpha-beta"].properties),
-    ),
-    (zennit.zennit_zplus, "lrp-zplus", _witnesses(UNIT, STABILISED)),
-    (
-        zennit.zennit_zplus_exact,
-        "lrp-zplus",
-        _witnesses(SUBNORMAL_POSITIVE, METHODS["lrp-zplus"].properties),
-    ),
-    (
-        captum.captum_zplus,
-        "lrp-zplus",
-        {
-            **_witnesses(UNIT, STABILISED),
-            **_witnesses(NEGATIVE_BIAS, ("bias-proxy-transparency",)),
-        },
-    ),
-    # configured rules and composites, each claiming the configuration it has by default
-    (zennit.zennit_gamma, "lrp-gamma:0.25,epsilon=1e-6", {}),
-    (captum.captum_gamma, "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once", {}),
-    (
-        captum.captum_gamma_without_bias,
-        "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once",
-        {},
-    ),
-    (zennit.zennit_flat, "lrp-flat:1e-6", {}),
-    (zennit.zennit_w_square, "lrp-w-square:1e-6,bias=source", {}),
-    (
-        zennit.zennit_zbox,
-        "lrp-composite first=zbox:low=-3,high=3,epsilon=1e-6 hidden=epsilon:1e-6",
-        {},
-    ),
-    (zennit.zennit_epsilon_plus_flat, "lrp-composite zennit-epsilon-plus-flat", {}),
-    (zennit.zennit_epsilon_gamma_box, "lrp-composite zennit-epsilon-gamma-box", {}),
+# {adapter: {property: witness}}: every other property of the method its row of the table
+# claims must hold (a row not named here keeps every one)
+FINDINGS: dict[str, dict[str, Witness]] = {
+    "zennit_lrp_0": _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties),
+    "captum_lrp_0": _witnesses(ZERO_PREACTIVATION, METHODS["lrp-0"].properties),
+    "zennit_alpha_beta": _witnesses(UNIT, STABILISED),
+    "zennit_alpha_beta_exact": _witnesses(SUBNORMAL_SIDE, METHODS["lrp-alpha-beta"].properties),
+    "zennit_zplus": _witnesses(UNIT, STABILISED),
+    "zennit_zplus_exact": _witnesses(SUBNORMAL_POSITIVE, METHODS["lrp-zplus"].properties),
+    "captum_zplus": {
+        **_witnesses(UNIT, STABILISED),
+        **_witnesses(NEGATIVE_BIAS, ("bias-proxy-transparency",)),
+    },
+}
+TARGETS: dict[str, Adapter] = {**zennit.TARGETS, **captum.TARGETS}
+# (adapter, method, {property: witness}) for every LRP row of the adapters' table
+LRP: list[tuple[Adapter, str, dict[str, Witness]]] = [
+    (TARGETS[row.name], row.claim, FINDINGS.get(row.name, {})) for row in CONFIGURATIONS if row.lrp
 ]
 
 # Properties an adapter is not judged on, and why. Captum's z⁺ clamps the weights (x w⁺), ours
@@ -120,15 +95,19 @@ NOT_JUDGED = {
 
 KEPT = [
     pytest.param(fn, method, name, id=f"{fn.__name__}-{name}")
-    for fn, method, broken in FINDINGS
+    for fn, method, broken in LRP
     for name in resolve_method(method).properties
     if name not in broken and (fn.__name__, name) not in NOT_JUDGED
 ]
 BROKEN = [
     pytest.param(fn, method, name, witness, id=f"{fn.__name__}-{name}")
-    for fn, method, broken in FINDINGS
+    for fn, method, broken in LRP
     for name, witness in broken.items()
 ]
+
+
+def test_every_finding_names_an_lrp_row_of_the_table() -> None:
+    assert set(FINDINGS) <= {row.name for row in CONFIGURATIONS if row.lrp}
 
 
 @pytest.mark.parametrize(("adapter", "method", "name"), KEPT)
@@ -193,9 +172,8 @@ def test_the_gate_runs_on_a_torch_sequential_through_its_own_network_mode() -> N
 # Captum's LRP in float32 (issue 12): the adapters that keep every property in float64 keep them
 # on float32 cases, judged by float32 bounds (Zennit's ε: test_torch_protocol.py)
 FLOAT32 = [
-    (captum.captum_epsilon, "lrp-epsilon"),
-    (captum.captum_gamma, "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once"),
-    (captum.captum_gamma_without_bias, "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once"),
+    (captum.TARGETS[name], configuration(name).claim)
+    for name in ("captum_epsilon", "captum_gamma", "captum_gamma_without_bias")
 ]
 
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from lrp_invariants import Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.adapters import captum_attributions as captum
+from lrp_invariants.adapters.table import configuration
 from lrp_invariants.bounds.integrated import absolute_chain
 from lrp_invariants.cases import ReferenceCase, SeedCase
 from lrp_invariants.gate import Replayer, run_gate
@@ -24,12 +25,16 @@ from lrp_invariants.integrated import (
 from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import METHODS
 
+# the rows of the adapters' table that keep every property of the method they claim
 KEPT = [
-    (captum.captum_input_x_gradient, "gradient-x-input"),
-    (captum.captum_saliency_signed, "gradient"),
-    (captum.captum_saliency, "saliency"),
-    (captum.captum_deeplift_exact, "deeplift-rescale"),
-    (captum.captum_deeplift_exact_from_baseline, "deeplift-rescale:baseline=given"),
+    (captum.TARGETS[name], configuration(name).claim)
+    for name in (
+        "captum_input_x_gradient",
+        "captum_saliency_signed",
+        "captum_saliency",
+        "captum_deeplift_exact",
+        "captum_deeplift_exact_from_baseline",
+    )
 ]
 
 
@@ -111,11 +116,8 @@ def test_captum_integrated_gradients_stay_within_their_quadrature_bound(
 @pytest.mark.parametrize(
     ("adapter", "method"),
     [
-        (captum.captum_integrated_gradients, "integrated-gradients:steps=50"),
-        (
-            captum.captum_integrated_gradients_from_baseline,
-            "integrated-gradients:baseline=given,steps=50",
-        ),
+        (captum.TARGETS[name], configuration(name).claim)
+        for name in ("captum_integrated_gradients", "captum_integrated_gradients_from_baseline")
     ],
     ids=["zero", "given"],
 )

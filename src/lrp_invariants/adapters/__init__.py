@@ -6,10 +6,14 @@ float32 under ``--dtype float32``; torch keeps ``W`` as (out, in)), through the 
 (:func:`lrp_invariants.torch.torch_target`), on the CPU or on ``device=``. They need the
 optional ``torch`` extra: ``pip install lrp-invariants[torch]``.
 
-* :mod:`lrp_invariants.adapters.zennit_adapter`: Zennit's Epsilon, AlphaBeta and ZPlus rules
-  through a composite that maps every ``torch.nn.Linear`` to the rule;
-* :mod:`lrp_invariants.adapters.captum_adapter`: ``captum.attr.LRP`` with its EpsilonRule and
-  Alpha1_Beta0_Rule on every Linear layer;
+Each configuration is a row of :mod:`lrp_invariants.adapters.table` (library, rules or
+composite or attribution class with its parameters, and the method it claims), run by one
+generic function per library; the targets are named after their rows:
+
+* :mod:`lrp_invariants.adapters.zennit_adapter`: Zennit's rules (LRP-0, ε, αβ, z⁺, γ, flat, w²,
+  z^B on the first layer) and its composites;
+* :mod:`lrp_invariants.adapters.captum_adapter`: ``captum.attr.LRP`` with its EpsilonRule,
+  Alpha1_Beta0_Rule and GammaRule on every Linear layer;
 * :mod:`lrp_invariants.adapters.captum_attributions`: Captum's integrated gradients, DeepLIFT,
   input x gradient and saliency.
 """

@@ -1,112 +1,84 @@
-"""Captum's ``captum.attr.LRP`` (https://captum.ai) in the gate's target protocol.
+"""Captum (https://captum.ai) in the gate's target protocol: its ``LRP`` here, its gradient
+family in :mod:`.captum_attributions`, both through one generic function.
 
-Captum deletes a module's ``rule`` attribute after every ``attribute()`` call, so each call
-builds its model and sets the rules afresh. LRP starts from the target class output, the logit.
-Every one runs through the torch protocol (:func:`lrp_invariants.torch.torch_target`), on the
-CPU unless ``device=`` says otherwise (``functools.partial(captum_epsilon, device="cuda")``).
+:func:`captum_relevance` runs a row of :mod:`.table` through the torch protocol
+(:func:`lrp_invariants.torch.torch_target`): ``attribution(model, **parameters).attribute(x,
+target=classes, **options)``, with the row's rule set on every Linear layer (Captum deletes a
+module's ``rule`` after every ``attribute()`` call, so each call sets the rules afresh on a
+model of its own) and the baseline, if the row takes one, passed as ``baselines`` on the
+model's device. LRP starts from the target class output, the logit. Every Captum LRP row is a
+target here, named after it (``captum_epsilon``, ...), on the CPU unless ``device=`` says
+otherwise (``functools.partial(captum_epsilon, device="cuda")``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Array
-from ..targets import EPSILON
 from ..torch import torch_target
+from . import from_numpy
+from .table import CONFIGURATIONS, Configuration, Target, make_targets
+
+__all__ = ["TARGETS", "captum_relevance"]
 
 
-def _explain(
+def captum_relevance(
+    row: Configuration,
     weights: Sequence[ArrayLike],
     biases: Sequence[ArrayLike],
     x: ArrayLike,
     classes: ArrayLike,
-    rule: Callable[[], Any],
-    device: str,
+    baseline: ArrayLike | None = None,
+    device: str = "cpu",
 ) -> Array:
-    """``LRP(model).attribute`` with ``rule()`` on every Linear layer, through the torch
-    protocol on ``device`` (:func:`lrp_invariants.torch.torch_target` builds the model)."""
+    """``row``'s attribution of the chosen classes through the torch protocol on ``device``."""
+    if row.library != "captum" or row.attribution is None:
+        raise ValueError(f"{row.name} is a {row.library} configuration, not Captum's")
+    if row.baseline != (baseline is not None):
+        raise ValueError(f"{row.name} takes {'a' if row.baseline else 'no'} baseline")
+    batch = np.asarray(x)
+    attribution, rule = row.attribution, row.rule
 
     def attribute(model: Any, inputs: Any, chosen: Any) -> Any:
         import torch
-        from captum.attr import LRP
 
-        for module in model:
-            if isinstance(module, torch.nn.Linear):
-                module.rule = rule()
-        return LRP(model).attribute(inputs, target=chosen)
+        if rule is not None:
+            for module in model:
+                if isinstance(module, torch.nn.Linear):
+                    module.rule = rule.build(batch)
+        options = dict(row.options)
+        if baseline is not None:
+            options["baselines"] = from_numpy(baseline, str(inputs.device))
+        method = attribution.build(batch, model)
+        with warnings.catch_warnings():  # Captum warns that it set requires_grad on the input
+            warnings.simplefilter("ignore", UserWarning)
+            return method.attribute(inputs, target=chosen, **options)
 
     return torch_target(attribute, device=device)(weights, biases, x, classes)
 
 
-def captum_lrp_0(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    *,
-    device: str = "cpu",
-) -> Array:
-    """Captum's ``EpsilonRule(epsilon=0)``: LRP-0."""
-    from captum.attr._utils.lrp_rules import EpsilonRule
-
-    return _explain(weights, biases, x, classes, lambda: EpsilonRule(epsilon=0.0), device)
+TARGETS = make_targets(
+    [row for row in CONFIGURATIONS if row.library == "captum" and row.lrp],
+    captum_relevance,
+    __name__,
+)
+"""``{name: target}`` for every Captum LRP row of the table; each is also this module's
+attribute."""
 
 
-def captum_epsilon(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    *,
-    device: str = "cpu",
-) -> Array:
-    """Captum's ``EpsilonRule(epsilon=1e-9)``."""
-    from captum.attr._utils.lrp_rules import EpsilonRule
-
-    return _explain(weights, biases, x, classes, lambda: EpsilonRule(epsilon=EPSILON), device)
+def __getattr__(name: str) -> Target:
+    """The targets, as module attributes (``captum_adapter.captum_epsilon``)."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
-def captum_zplus(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    *,
-    device: str = "cpu",
-) -> Array:
-    """Captum's ``Alpha1_Beta0_Rule``, which it calls z⁺ / deep Taylor."""
-    from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule
-
-    return _explain(weights, biases, x, classes, Alpha1_Beta0_Rule, device)
-
-
-def captum_gamma(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    *,
-    device: str = "cpu",
-) -> Array:
-    """Captum's ``GammaRule()`` (γ = 0.25) on every Linear layer: the weights become
-    ``w + γ w⁺`` once, the bias stays, Captum's stabiliser 1e-9 divides."""
-    from captum.attr._utils.lrp_rules import GammaRule
-
-    return _explain(weights, biases, x, classes, GammaRule, device)
-
-
-def captum_gamma_without_bias(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    *,
-    device: str = "cpu",
-) -> Array:
-    """Captum's ``GammaRule(set_bias_to_zero=True)``: the bias left out."""
-    from captum.attr._utils.lrp_rules import GammaRule
-
-    return _explain(weights, biases, x, classes, lambda: GammaRule(set_bias_to_zero=True), device)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *TARGETS])

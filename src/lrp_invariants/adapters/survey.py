@@ -11,33 +11,13 @@ import warnings
 from ..gate import GateReport, run_gate
 from ..methods import ALL_PROPERTIES
 from . import captum_adapter, zennit_adapter
+from .table import CONFIGURATIONS, Target
 
-ADAPTERS = [
-    (zennit_adapter.zennit_lrp_0, "lrp-0"),
-    (zennit_adapter.zennit_lrp_0_exact, "lrp-0"),
-    (captum_adapter.captum_lrp_0, "lrp-0"),
-    (zennit_adapter.zennit_epsilon, "lrp-epsilon"),
-    (captum_adapter.captum_epsilon, "lrp-epsilon"),
-    (zennit_adapter.zennit_alpha_beta, "lrp-alpha-beta"),
-    (zennit_adapter.zennit_alpha_beta_exact, "lrp-alpha-beta"),
-    (zennit_adapter.zennit_zplus, "lrp-zplus"),
-    (zennit_adapter.zennit_zplus_exact, "lrp-zplus"),
-    (captum_adapter.captum_zplus, "lrp-zplus"),
-    (zennit_adapter.zennit_gamma, "lrp-gamma:0.25,epsilon=1e-6"),
-    (captum_adapter.captum_gamma, "lrp-gamma:0.25,epsilon=1e-9,bias=source,weights-once"),
-    (
-        captum_adapter.captum_gamma_without_bias,
-        "lrp-gamma:0.25,epsilon=1e-9,bias=ignored,weights-once",
-    ),
-    (zennit_adapter.zennit_flat, "lrp-flat:1e-6"),
-    (zennit_adapter.zennit_w_square, "lrp-w-square:1e-6,bias=source"),
-    (
-        zennit_adapter.zennit_zbox,
-        "lrp-composite first=zbox:low=-3,high=3,epsilon=1e-6 hidden=epsilon:1e-6",
-    ),
-    (zennit_adapter.zennit_epsilon_plus_flat, "lrp-composite zennit-epsilon-plus-flat"),
-    (zennit_adapter.zennit_epsilon_gamma_box, "lrp-composite zennit-epsilon-gamma-box"),
+TARGETS = {**zennit_adapter.TARGETS, **captum_adapter.TARGETS}
+ADAPTERS: list[tuple[Target, str]] = [
+    (TARGETS[row.name], row.claim) for row in CONFIGURATIONS if row.lrp
 ]
+"""Every LRP row of the adapters' table, with the method it claims, in the table's order."""
 
 
 def survey(examples: int = 100) -> list[GateReport]:
