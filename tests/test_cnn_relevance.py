@@ -25,6 +25,9 @@ from lrp_invariants import (
     forward as dense_forward,
 )
 from lrp_invariants import (
+    gradient as dense_gradient,
+)
+from lrp_invariants import (
     logit_relevance as dense_logit_relevance,
 )
 from lrp_invariants import (
@@ -484,3 +487,73 @@ def test_lrp_does_not_write_to_its_inputs(rng: np.random.Generator) -> None:
     for before, after in zip(copies[0], trace.inputs, strict=True):
         np.testing.assert_array_equal(before, after)
     np.testing.assert_array_equal(copies[1], start)
+
+
+def test_the_gradient_of_a_cnn_is_the_gradient_of_its_unrolled_network(
+    rng: np.random.Generator,
+) -> None:
+    cnn = CNN(
+        (
+            integer_conv(rng, 2, 3, (3, 3), padding=1, padding_mode="reflect", stride=2),
+            ReLU(),
+            AvgPool(2, 1),
+            ReLU(),
+            integer_conv(rng, 3, 2, (1, 2), dilation=(1, 2)),
+            ReLU(),
+            Flatten(),
+            Dense(rng.integers(-3, 4, size=(4, 3)).astype(np.float64)),
+        ),
+        (2, 5, 8),
+    )
+    x = rng.integers(-3, 4, size=(4, 2, 5, 8)).astype(np.float64)
+    classes = np.array([0, 1, 2, 1])
+    network = unroll(cnn)
+    dense = dense_gradient(network, dense_forward(network, x.reshape(4, -1)), classes)
+    # integers and a divisor of 4: every sum is exact, in any order
+    np.testing.assert_array_equal(gradient(cnn, forward(cnn, x), classes).reshape(4, -1), dense)
+
+
+def test_batch_norms_in_residual_branches_are_folded_too(rng: np.random.Generator) -> None:
+    block = Residual(
+        (
+            integer_conv(rng, 2, 2, (3, 3), padding=1),
+            _exact_norm(rng, 2),
+            ReLU(),
+            integer_conv(rng, 2, 2, (1, 1)),
+        )
+    )
+    cnn = CNN((block, Flatten(), Dense(np.ones((32, 2)))), (2, 4, 4))
+    folded = fold_batch_norms(cnn, "left")
+    inner = folded.layers[0]
+    assert isinstance(inner, Residual) and len(inner.branch) == 3
+    x = rng.integers(-3, 4, size=(2, 2, 4, 4)).astype(np.float64)
+    np.testing.assert_array_equal(forward(folded, x).logits, forward(cnn, x).logits)
+
+
+@pytest.mark.parametrize("rule", [Epsilon(0.25), AlphaBeta(2.0, 1.0), Gamma(0.25)], ids=repr)
+def test_float32_cnns_explain_in_float32_and_conserve_relevance(
+    rng: np.random.Generator, rule: Rule
+) -> None:
+    cnn = _cnn(rng, "residual, downsample")
+    as32 = CNN(tuple(_as_float32(layer) for layer in cnn.layers), cnn.input_shape)
+    x = rng.normal(size=(3, *cnn.input_shape)).astype(np.float32)
+    _, relevance = explain(as32, x, np.array([0, 1, 2]), rule)
+    assert relevance.input.dtype == np.float32
+    bound = conservation_bounds(relevance, Precision.of(np.float32))
+    for layer in range(len(as32.layers)):
+        residual = relevance.total(layer) - relevance.output_total
+        assert np.all(np.abs(residual) <= bound[:, layer]), layer
+
+
+def _as_float32(layer: object) -> object:
+    if isinstance(layer, Conv):
+        bias = None if layer.bias is None else layer.bias.astype(np.float32)
+        return dataclasses.replace(layer, weight=layer.weight.astype(np.float32), bias=bias)
+    if isinstance(layer, Dense):
+        return Dense(
+            layer.W.astype(np.float32), None if layer.b is None else layer.b.astype(np.float32)
+        )
+    if isinstance(layer, Residual):
+        down = None if layer.downsample is None else _as_float32(layer.downsample)
+        return Residual(tuple(_as_float32(inner) for inner in layer.branch), down)  # type: ignore[arg-type]
+    return layer
