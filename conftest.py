@@ -2,12 +2,19 @@
 
 Profiles, chosen with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``:
 
-* ``ci`` (the default): derandomised, no example database, 100 examples per property, so a run
-  is reproducible and its length predictable;
+* ``fast`` (the default: the README's test command, and tox on every Python): derandomised, no
+  example database, 25 examples per property, so every property and every kind of test runs in
+  a few minutes, reproducibly;
+* ``full`` (CI's ``full`` tier, on one Python): the same at 100 examples per property, the
+  suite's whole power; ``ci`` is its former name, kept as an alias;
 * ``dev``: 25 random examples per property, for a quick loop while editing;
 * ``thorough``: 2000 random examples per property, for soundness campaigns;
 * ``campaign`` and ``campaign-replay``: a shared example database for many workers, and a run
   that only replays what the workers found there (README, "Campaigns").
+
+Tests that set their own example counts take them from the active profile through
+``tests.example_counts.scaled``: written for ``full``, scaled by the profile's share of it.
+Tests marked ``full_tier`` run only under the ``full`` profile (pyproject.toml says which and why).
 
 No profile has a deadline: timing belongs in benchmarks, not in assertions.
 """
@@ -22,15 +29,27 @@ from hypothesis import HealthCheck, Phase, settings
 
 from lrp_invariants.campaign import shared_database
 
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    database=None,
-    max_examples=100,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+FULL_EXAMPLES = 100
+"""Examples per property in the full tier: what the suite's power was measured at."""
+FAST_EXAMPLES = 25
+"""Examples per property in the fast tier (the default)."""
+
+
+def _derandomised(examples: int) -> settings:
+    """A reproducible profile: derandomised, no example database, ``examples`` per property."""
+    return settings(
+        derandomize=True,
+        database=None,
+        max_examples=examples,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+settings.register_profile("fast", _derandomised(FAST_EXAMPLES))
+settings.register_profile("full", _derandomised(FULL_EXAMPLES))
+settings.register_profile("ci", _derandomised(FULL_EXAMPLES))
 # under CI=true Hypothesis' own defaults are derandomised; the random profiles say so explicitly
 settings.register_profile("dev", max_examples=25, deadline=None, derandomize=False)
 # campaigns: many workers (HypoFuzz or pytest-xdist) share one example database, a directory or
@@ -57,7 +76,7 @@ settings.register_profile(
     derandomize=False,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture

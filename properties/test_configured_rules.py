@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.example_counts import scaled
 
 from lrp_invariants import forward, logit_relevance, lrp
 from lrp_invariants import strategies as lst
@@ -25,7 +26,7 @@ from lrp_invariants.methods import lrp_method
 from lrp_invariants.per_contribution import per_contribution_lrp
 
 # each example runs every implied property of a fresh configuration: fewer, richer examples
-FEWER = settings(max_examples=40)
+FEWER = settings(max_examples=scaled(40))
 
 
 @given(lst.seed_cases(), st.data())

@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from tests.example_counts import scaled
 from tests.rational import exact_integrated_gradients, exact_quadrature
 
 from lrp_invariants import Linear, Network
@@ -36,7 +37,7 @@ from lrp_invariants.network import forward, gradient
 IG = "integrated-gradients"
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(lst.reference_cases(lst.seed_cases(max_depth=3, max_width=3, max_batch=2)))
 def test_the_breakpoint_sum_is_the_exact_rational_path_integral(
     reference_case: ReferenceCase,
@@ -137,7 +138,7 @@ SMALL_REFERENCE_CASES = lst.reference_cases(lst.seed_cases(max_depth=3, max_widt
 RULES, STEPS = st.sampled_from(QUADRATURES), st.integers(2, 12)
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(SMALL_REFERENCE_CASES, RULES, STEPS)
 def test_a_quadrature_is_within_its_derived_bound_of_the_exact_integral(
     reference_case: ReferenceCase, rule: str, steps: int
@@ -163,7 +164,7 @@ def test_a_quadrature_is_within_its_derived_bound_of_the_exact_integral(
                 assert abs(q - value) <= allowed, (i, j, rule)
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(SMALL_REFERENCE_CASES, RULES, STEPS)
 def test_the_quadrature_enclosure_contains_the_exact_rule_and_its_evaluation(
     reference_case: ReferenceCase, rule: str, steps: int

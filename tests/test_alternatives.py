@@ -28,6 +28,7 @@ from .alternatives import (
     lrp0_fsum,
 )
 from .configured import CONFIGURED
+from .example_counts import scaled
 
 ETA = float(np.finfo(np.float64).smallest_subnormal)
 
@@ -49,7 +50,7 @@ def test_there_are_at_least_eight_alternatives_covering_every_method() -> None:
 )
 def test_a_correct_alternative_keeps_every_property_of_its_method(name: str, prop: str) -> None:
     fn, method = ALTERNATIVES[name]
-    report = run_property(PROPERTIES[prop], fn, METHODS[method], examples=25, shrink=False)
+    report = run_property(PROPERTIES[prop], fn, METHODS[method], examples=scaled(25), shrink=False)
     assert report.ok, f"false alarm on {name}: {report.failure}"
 
 
@@ -132,7 +133,7 @@ def test_a_vectorised_order_is_its_literal_loops_bit_for_bit(name: str, dtype: A
     fast, literal = LITERAL[name]
     assert name in ALTERNATIVES and ALTERNATIVES[name][0] is fast
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=scaled(100), deadline=None)
     @given(case=default_cases(dtype=dtype))
     def same_bits(case: SeedCase) -> None:
         weights, biases = case.net1.weights, case.net1.biases

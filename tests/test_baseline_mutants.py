@@ -24,6 +24,8 @@ from lrp_invariants.invariants.baselines import completeness, shifted_reference_
 from lrp_invariants.network import Array, forward, gradient, one_hot
 from lrp_invariants.reduce import reduce_while, smaller_reference_cases
 
+from .example_counts import scaled
+
 Method = Callable[[Network, Array, ArrayLike, Array], Array]
 
 
@@ -145,7 +147,7 @@ def test_reference_method_mutant_is_caught_with_a_small_case(name: str) -> None:
 def test_the_correct_method_passes_what_its_mutants_fail(name: str) -> None:
     method = deeplift_rescale if name == "deeplift" else integrated_gradients
     kind = "deeplift-rescale" if name == "deeplift" else "integrated-gradients"
-    for reference_case in _drawn(40):
+    for reference_case in _drawn(scaled(40)):
         for prop in PROPERTIES.values():
             assert all(c.holds() for c in prop(method, kind, reference_case))
 

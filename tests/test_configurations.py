@@ -22,6 +22,7 @@ from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import resolve_method
 
 from .configured import CONFIGURED
+from .example_counts import scaled
 
 SEED = 20261126
 
@@ -38,7 +39,9 @@ def test_a_correct_configured_target_keeps_every_property_of_its_configuration(
     name: str, prop: str
 ) -> None:
     fn, spec = CONFIGURED[name]
-    report = run_property(PROPERTIES[prop], fn, resolve_method(spec), examples=25, shrink=False)
+    report = run_property(
+        PROPERTIES[prop], fn, resolve_method(spec), examples=scaled(25), shrink=False
+    )
     assert report.ok, f"false alarm on {name} ({spec}): {report.failure}"
 
 

@@ -18,6 +18,7 @@ from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import METHODS
 
 from . import mutants
+from .example_counts import scaled
 from .flushing import (
     FLUSHING,
     FLUSHING_MUTANTS,
@@ -97,7 +98,7 @@ def test_the_undeclared_failure_is_classified_as_subnormal_only(
 def test_a_flushing_target_keeps_every_property_when_declared(name: str, prop: str) -> None:
     fn, method = FLUSHING[name]
     report = run_property(
-        PROPERTIES[prop], fn, METHODS[method], examples=25, shrink=False, arithmetic="ftz"
+        PROPERTIES[prop], fn, METHODS[method], examples=scaled(25), shrink=False, arithmetic="ftz"
     )
     assert report.ok, report.failure
 
@@ -130,7 +131,7 @@ def test_every_mutant_is_still_caught_under_flush_to_zero(name: str) -> None:
 
 
 def test_a_correct_target_with_gradual_underflow_passes_under_flush_to_zero_too() -> None:
-    assert run_gate(targets.lrp_epsilon, "lrp-epsilon", examples=15, arithmetic="ftz").ok
+    assert run_gate(targets.lrp_epsilon, "lrp-epsilon", examples=scaled(15), arithmetic="ftz").ok
 
 
 def test_the_probe_tells_a_flushing_target_from_one_with_gradual_underflow() -> None:

@@ -15,10 +15,12 @@ from lrp_invariants.gate import GateFailure, check, run_gate, run_property
 from lrp_invariants.invariants import PROPERTIES
 from lrp_invariants.methods import METHODS
 
+from .example_counts import scaled
+
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_builtin_target_passes_the_gate_for_its_method(method: str) -> None:
-    report = run_gate(METHODS[method].reference, method, examples=15)
+    report = run_gate(METHODS[method].reference, method, examples=scaled(15))
     assert report.ok, report.render()
     assert [p.name for p in report.properties] == list(METHODS[method].properties)
 
@@ -131,7 +133,7 @@ def test_the_verdict_does_not_depend_on_other_constants_in_the_target_file(
     (folder / "plain.py").write_text(TARGET_SOURCE)
     (folder / "with_table.py").write_text(TARGET_SOURCE + UNRELATED)
     reports = [
-        run_gate(load_target(f"{folder / name}:relevance"), "gradient-x-input", examples=40)
+        run_gate(load_target(f"{folder / name}:relevance"), "gradient-x-input", examples=scaled(40))
         for name in ("plain.py", "with_table.py")
     ]
     assert all(report.ok for report in reports), reports[0].render()

@@ -18,6 +18,8 @@ from lrp_invariants.methods import METHODS
 from lrp_invariants.network import Array, forward
 from lrp_invariants.patterns import PATTERN_METHODS, backward_with, learn_patterns
 
+from .example_counts import scaled
+
 TARGETS = {"pattern-net": targets.pattern_net, "pattern-attribution": targets.pattern_attribution}
 
 
@@ -95,7 +97,7 @@ def weights_without_patterns_at_the_output(
 def test_the_reference_pattern_targets_keep_every_property_they_claim(
     method: str, dtype: type
 ) -> None:
-    report = run_gate(TARGETS[method], method, examples=40, seed=7, dtype=dtype)
+    report = run_gate(TARGETS[method], method, examples=scaled(40), seed=7, dtype=dtype)
     assert report.ok, report.render()
 
 

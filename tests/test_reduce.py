@@ -23,6 +23,7 @@ from lrp_invariants.reduce import (
     without_units,
 )
 
+from .example_counts import scaled
 from .helpers import random_batch, random_network
 from .mutants import MUTANTS
 
@@ -92,7 +93,7 @@ def test_a_chosen_class_is_never_removed() -> None:
             assert smaller.net1.layers[last].n_out >= len(set(case.classes.tolist()))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(lst.seed_cases(max_width=6, max_batch=4))
 def test_every_smaller_case_is_valid_smaller_and_leaves_the_original_untouched(
     case: SeedCase,

@@ -18,6 +18,8 @@ from lrp_invariants.integrated import quadrature, quadrature_integrated_gradient
 from lrp_invariants.methods import METHODS, resolve_method
 from lrp_invariants.network import Array, Network, forward, gradient
 
+from .example_counts import scaled
+
 
 def ig_ignoring_its_baseline(
     weights: list[Array], biases: list[Array], x: Array, classes: Array, baseline: Array
@@ -112,7 +114,7 @@ def test_the_reference_quadrature_keeps_its_claim_and_reports_its_distance_from_
     dtype: type,
 ) -> None:
     spec = "integrated-gradients:steps=8,rule=riemann_trapezoid"
-    report = run_gate(resolve_method(spec).reference, spec, examples=30, dtype=dtype)
+    report = run_gate(resolve_method(spec).reference, spec, examples=scaled(30), dtype=dtype)
     assert report.ok, report.render()
     assert "approximation of the exact integral" in report.render()
 
