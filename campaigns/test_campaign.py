@@ -33,7 +33,7 @@ FLUSH = os.environ.get("LRP_ARITHMETIC", "ieee") == "ftz"
 DTYPE = os.environ.get("LRP_DTYPE", "float64")  # float32: cases and tolerances in float32
 # a pattern method learns from a data set that every case then carries
 CASES = lst.seed_cases(dtype=DTYPE)
-if METHOD.fitted:
+if METHOD.learns_from_data:
     CASES = lst.with_data(CASES)
 
 

@@ -22,7 +22,8 @@ from .cases import SeedCase
 from .integrated import integrated_gradients, quadrature_error_bound
 from .invariants import InvariantViolation, TargetMisbehaved
 from .invariants.calling import call_target
-from .methods import Method, Target
+from .methods import Target
+from .methods.legacy import FlagMethod as QuadratureMethod
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,13 @@ class QuadratureSummary:
 
 def measure_quadrature(
     target: Target,
-    method: Method,
+    method: QuadratureMethod,
     cases: st.SearchStrategy[SeedCase],
     examples: int = 30,
     seed: int | None = None,
 ) -> QuadratureSummary:
     """Call ``target`` (claiming ``method``, a quadrature claim) on ``examples`` drawn cases and
     measure its distance from the exact integrated gradients."""
-    kind = method.reference_kind or ""
-    if not kind.startswith("ig-quadrature:"):
-        raise ValueError(f"{method.spec} is not a quadrature of integrated gradients")
-    _, rule, steps = kind.split(":")
     relative: list[float] = []
     counts = {"within": 0, "kinked": 0}
 
@@ -72,15 +69,14 @@ def measure_quadrature(
     @given(case=cases)
     def measure(case: SeedCase) -> None:
         x0 = case.reference_case.x0
-        given_baseline = {"baseline": x0} if method.baseline == "given" else {}
         try:
-            R = call_target(target, case.net1, case.x1, case.classes, **given_baseline)
+            R = call_target(target, case.net1, case.x1, case.classes, **method.baseline_call(x0))
         except (TargetMisbehaved, InvariantViolation):
             return  # the properties report it
         with np.errstate(all="ignore"):
             exact = integrated_gradients(case.net1, case.x1, case.classes, x0).astype(float)
             bound = quadrature_error_bound(
-                case.net1, case.x1, case.classes, x0, steps=int(steps), method=rule
+                case.net1, case.x1, case.classes, x0, steps=method.steps, method=method.rule
             ).astype(float)
             error = np.abs(R.astype(float) - exact)
             scale = np.abs(exact).sum(axis=1)
@@ -89,7 +85,7 @@ def measure_quadrature(
         # the target and the formula's exact value lie in the formula's ball, the integral
         # and the value computed here in the integral's: the bound is on the two exact values
         slack = (
-            2 * case.reference_case.enclosure(kind).rad
+            2 * case.reference_case.enclosure(method.exact).rad
             + 2 * case.reference_case.enclosure("integrated-gradients").rad
         )
         relative.extend(float(v) for v in ratio)

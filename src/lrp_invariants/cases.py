@@ -16,13 +16,10 @@ from .bounds import (
     Ball,
     ForwardBalls,
     Precision,
-    add,
     compensated_bias,
     enclose_forward,
     shifted_input,
 )
-from .bounds.deeplift import enclose_deeplift
-from .bounds.integrated import enclose_integrated_gradients, enclose_quadrature
 from .bounds.patterns import enclose_pattern_method
 from .constructions import (
     bias_proxy,
@@ -31,7 +28,6 @@ from .constructions import (
     proxy_input,
     shift_as_input,
 )
-from .integrated import paths, quadrature
 from .network import Array, Network, check_classes, check_input
 from .patterns import check_data
 
@@ -186,10 +182,6 @@ class SeedCase:
         return enclose_forward(network, Ball.exact(x), p=self.precision)
 
 
-def _negated(ball: Ball) -> Ball:
-    return Ball(-ball.mid, ball.rad)
-
-
 @dataclass(frozen=True, eq=False)
 class ReferenceCase:
     """A seed case with a reference batch ``x0`` for net1; net2 is explained against
@@ -245,32 +237,23 @@ class ReferenceCase:
         _, forward, reference, _, _ = self._ends(where)
         return forward, reference
 
-    def enclosure(self, method: str, where: str = "net1") -> Ball:
-        """The enclosure of ``method`` (``deeplift-rescale``, ``integrated-gradients`` or a
-        quadrature of it, ``ig-quadrature:RULE:STEPS``) at ``where`` (see :meth:`arrays`),
-        computed once."""
-        key = (method, where)
+    def enclosure(self, exact: str, where: str = "net1") -> Ball:
+        """The enclosure of the exact value ``exact`` (``deeplift-rescale``,
+        ``integrated-gradients`` or a quadrature of it, ``ig-quadrature:RULE:STEPS``: the
+        method families say how each is enclosed) at ``where`` (see :meth:`arrays`), computed
+        once."""
+        key = (exact, where)
         if key not in self.enclosures:
-            self.enclosures[key] = self._enclose(method, where)
+            self.enclosures[key] = self._enclose(exact, where)
         enclosed: Ball = self.enclosures[key]
         return enclosed
 
-    def _enclose(self, method: str, where: str) -> Ball:
-        case, p = self.case, self.case.precision
-        network, forward, reference, x, x0 = self._ends(where)
-        first_bias = None if where == "net1" else case.first_bias2
-        if method == "deeplift-rescale":
-            delta = add(forward.a[0], _negated(reference.a[0]), p)
-            return enclose_deeplift(network, forward, reference, delta, case.classes, p)
-        if method == "integrated-gradients":
-            breakpoints = [path.t for path in paths(network, x, case.classes, x0)]
-            return enclose_integrated_gradients(
-                network, forward.a[0], reference.a[0], breakpoints, case.classes, p, first_bias
-            )
-        if method.startswith("ig-quadrature:"):  # ig-quadrature:RULE:STEPS
-            _, rule, steps = method.split(":")
-            nodes, weights = quadrature(rule, int(steps))
-            return enclose_quadrature(
-                network, forward.a[0], reference.a[0], nodes, weights, case.classes, p, first_bias
-            )
-        raise ValueError(f"no enclosure for {method!r}")
+    def first_bias(self, where: str) -> Ball | None:
+        """net2's first bias, enclosing net1's exact one, where the network is net2."""
+        return None if where == "net1" else self.case.first_bias2
+
+    def _enclose(self, exact: str, where: str) -> Ball:
+        # the method families know how to enclose their exact values; they import this module
+        from .methods import exact_value_encloser
+
+        return exact_value_encloser(exact)(self, exact, where)

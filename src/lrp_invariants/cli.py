@@ -262,57 +262,20 @@ def _add_configuration(parser: argparse.ArgumentParser, required: bool = True) -
 
 def configured_method(args: argparse.Namespace) -> Method | None:
     """The method the configuration options name (None if none and none is required)."""
-    from .configuration import RULE_KINDS, Composite, build_rule, parse_rule, with_parameters
-    from .methods import lrp_method, resolve_method
+    from .methods import method_from_options
 
-    roles = {role: getattr(args, role) for role in ("first", "hidden", "last")}
     parameters = {
-        name: getattr(args, name) for name in PARAMETERS if getattr(args, name) is not None
+        name: getattr(args, name)
+        for name in (*PARAMETERS, "bias", "low", "high")
+        if getattr(args, name) is not None
     }
-    for name in ("bias", "low", "high"):
-        if getattr(args, name) is not None:
-            parameters[name] = getattr(args, name)
     if args.weights_once:
         parameters["sign_aware"] = False
-    composite = args.composite is not None or any(roles.values())
+    roles = {role: getattr(args, role) for role in ("first", "hidden", "last")}
     try:
-        if composite:
-            if args.method is not None and args.method != "lrp-composite":
-                raise UsageError(
-                    "give --method or a composite (--first/--hidden/--last/--composite), not both"
-                )
-            if parameters:
-                raise UsageError(
-                    "a composite takes its parameters inside each rule: --hidden epsilon:1e-6"
-                )
-            if args.composite is not None:
-                if any(roles.values()):
-                    raise UsageError("give --composite or --first/--hidden/--last, not both")
-                return resolve_method(f"lrp-composite {args.composite}")
-            if roles["hidden"] is None:
-                raise UsageError(
-                    "a composite needs --hidden RULE (the rule between first and last)"
-                )
-            return lrp_method(
-                Composite(
-                    parse_rule(roles["hidden"]),
-                    first=parse_rule(roles["first"]) if roles["first"] else None,
-                    last=parse_rule(roles["last"]) if roles["last"] else None,
-                )
-            )
-        if args.method is None:
-            if args.configuration_required:
-                raise UsageError("say what the target computes: --method METHOD, or a composite")
-            return None
-        name = args.method.strip().removeprefix("lrp-")
-        if parameters and name in RULE_KINDS:
-            return lrp_method(build_rule(name, parameters))  # --method lrp-zbox --low 0 --high 1
-        method = resolve_method(args.method)
-        if not parameters:
-            return method
-        if method.composite is None or method.composite.first or method.composite.last:
-            raise UsageError(f"{method.name} takes no parameters; got --{', --'.join(parameters)}")
-        return lrp_method(with_parameters(method.composite.hidden, parameters))
+        return method_from_options(
+            args.method, parameters, args.composite, roles, args.configuration_required
+        )
     except ValueError as error:
         raise UsageError(
             str(error).replace("_", "-") if "takes" in str(error) else str(error)

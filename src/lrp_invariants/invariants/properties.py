@@ -5,7 +5,7 @@ anyone's attribution code. :data:`PROPERTIES` names them; a method's claim says 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,17 +15,11 @@ from numpy.typing import ArrayLike
 
 from ..bounds import (
     Ball,
-    LayerBalls,
-    Precision,
     add,
     agreement_tolerance,
     conservation_tolerance,
-    enclose_forward,
-    gradient_underflow,
-    total,
 )
-from ..bounds.patterns import enclose_pattern_method
-from ..cases import ReferenceCase, SeedCase
+from ..cases import SeedCase
 from ..constructions import exact_rescaling_exponent, permute_hidden_units, rescale_hidden_unit
 from ..methods import METHODS, Method, Target
 from ..network import Array, Network
@@ -41,55 +35,6 @@ def _selected(balls: Ball, classes: Array) -> Ball:
     return Ball(balls.mid[rows, classes], balls.rad[rows, classes])
 
 
-def _enclosed(case: SeedCase, method: Method, name: str) -> Ball:
-    """``method``'s enclosure of the exact relevance on one of the case's own networks (net1,
-    net2, net3 as a plain MLP, the bias proxy), computed once per case and method."""
-    if method.reference_kind is not None:  # DeepLIFT, integrated gradients: with x0
-        where = {"net1": "net1", "net2": "net2"}[name]
-        return case.reference_case.enclosure(method.reference_kind, where)
-    if method.fitted:  # PatternNet, PatternAttribution: with the data net1 or net2 learns from
-        return case.pattern_enclosure(method.name, {"net1": "net1", "net2": "net2"}[name])
-    key = (method.spec, name)
-    if name == "proxy" and method.composite is not None and key not in case.enclosures:
-        case.enclosures[key] = _proxy_layers(case, method)[0].R  # the same enclosure
-    if key not in case.enclosures:
-        network, balls = {
-            "net1": lambda: (case.net1, case.balls1),
-            "net2": lambda: (case.net2, case.balls2),
-            "net3": lambda: (case.plain_net3[0], case.plain_balls3),
-            "proxy": lambda: (case.proxy[0], case.proxy_balls),
-        }[name]()
-        case.enclosures[key] = method.enclose(network, balls, case.classes, case.precision)
-    enclosed: Ball = case.enclosures[key]
-    return enclosed
-
-
-def _proxy_layers(case: SeedCase, method: Method) -> tuple[LayerBalls, ...]:
-    """``method``'s per-layer enclosures on the bias-proxy network, once per case."""
-    key = (method.spec, "proxy layers")
-    if key not in case.enclosures:
-        proxy = case.proxy[0]
-        case.enclosures[key] = method.enclose_layers(
-            proxy, case.proxy_balls, case.classes, case.precision
-        )
-    layers: tuple[LayerBalls, ...] = case.enclosures[key]
-    return layers
-
-
-def _extra(
-    case: SeedCase, method: Method, rows: Array | slice = slice(None), where: str = "net1"
-) -> dict[str, Array]:
-    """The fifth argument a method takes, by name: the reference batch of a ``baseline=given``
-    method (rows of net1's), the data a pattern method learns from (net2's: ``data + m``)."""
-    if method.baseline == "given":
-        return {"baseline": case.reference_case.x0[rows]}
-    if method.fitted:
-        if case.data is None:
-            raise ValueError(f"{method.name} learns from data: draw cases with_data")
-        return {"data": case.data if where == "net1" else case.data_shifted}
-    return {}
-
-
 def _relevance(
     case: SeedCase,
     target: Target,
@@ -100,7 +45,7 @@ def _relevance(
     """The target's relevance at net1's input (or on ``network``, same input), ``rows`` of it."""
     network = case.net1 if network is None else network
     return call_target(
-        target, network, case.x1[rows], case.classes[rows], **_extra(case, method, rows)
+        target, network, case.x1[rows], case.classes[rows], **method.arguments(case, rows)
     )
 
 
@@ -124,10 +69,12 @@ class Property:
 def _input_invariance(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    a = call_target(target, case.net1, case.x1, case.classes, **_extra(case, method))
-    b = call_target(target, case.net2, case.x2, case.classes, **_extra(case, method, where="net2"))
-    ball1 = _enclosed(case, method, "net1")
-    ball2 = _enclosed(case, method, "net2")
+    a = call_target(target, case.net1, case.x1, case.classes, **method.arguments(case))
+    b = call_target(
+        target, case.net2, case.x2, case.classes, **method.arguments(case, where="net2")
+    )
+    ball1 = method.enclosure(case, "net1")
+    ball2 = method.enclosure(case, "net2")
     return [
         Comparison(
             "relevance(net2, x1 + m) == relevance(net1, x1)",
@@ -147,8 +94,8 @@ def _shift_decomposition(
     rx1 = call_target(target, case.net1, case.x1, case.classes)
     network, x3 = case.plain_net3
     r3 = call_target(target, network, x3, case.classes)
-    ball1 = _enclosed(case, method, "net1")
-    ball3 = _enclosed(case, method, "net3")
+    ball1 = method.enclosure(case, "net1")
+    ball3 = method.enclosure(case, "net3")
     return [
         Comparison(
             "rx1 == rx3 + rm3",
@@ -166,21 +113,10 @@ def _bias_proxy_conservation(
     p = case.precision
     proxy, xp = case.proxy
     relevance = call_target(target, proxy, xp, case.classes).astype(np.float64)
-    layers = _proxy_layers(case, method)
+    held = method.conservation(case)
+    layers, unassigned, chain = held.layers, held.unassigned, held.chain
     logit = _selected(case.proxy_balls.z[-1], case.classes)
-    unassigned = (
-        _unassigned(layers, p)
-        if method.composite is not None
-        else Ball.exact(np.zeros_like(logit.mid))
-    )
     k = relevance.shape[1] + 2
-    # gradient x input evaluated as a chain of products (forward mode, ...) may underflow in
-    # products LRP-0's layer by layer evaluation never forms
-    chain = (
-        gradient_underflow(proxy, case.proxy_balls, case.classes, p, times_input=True).sum(axis=1)
-        if method.composite is None
-        else 0.0
-    )
     tolerance = chain + (
         conservation_tolerance(layers, p)[:, 0]
         + logit.rad
@@ -204,15 +140,6 @@ def _finite_part(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), np.abs(values), 0.0)
 
 
-def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
-    """All relevance the rule kept back (``Rs``) over the network, per sample."""
-    per_layer = [total(layer.Rs, axis=1, p=p) for layer in layers]
-    result = per_layer[0]
-    for ball in per_layer[1:]:
-        result = add(result, ball, p)
-    return result
-
-
 def _bias_proxy_transparency(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
@@ -220,8 +147,8 @@ def _bias_proxy_transparency(
     proxy, xp = case.proxy
     a = call_target(target, case.net1, case.x1, case.classes)
     b = call_target(target, proxy, xp, case.classes)[:, :d]
-    ball1 = _enclosed(case, method, "net1")
-    ball_p = _enclosed(case, method, "proxy")[:, :d]
+    ball1 = method.enclosure(case, "net1")
+    ball_p = method.enclosure(case, "proxy")[:, :d]
     return [
         Comparison(
             "relevance at x: bias-proxy network == net1",
@@ -236,27 +163,10 @@ def _bias_proxy_transparency(
 def _changed_network(
     case: SeedCase, other: Network, target: Target, method: Method, claim: str
 ) -> list[Comparison]:
-    p = case.precision
     a = _relevance(case, target, method)
     b = _relevance(case, target, method, other)
-    ball1 = _enclosed(case, method, "net1")
-    if method.reference_kind is not None:
-        changed = SeedCase(other, case.x1, case.m, case.classes, case.flush)
-        ball_o = ReferenceCase(changed, case.reference_case.x0).enclosure(method.reference_kind)
-    elif method.fitted:
-        assert case.data is not None
-        ball_o = enclose_pattern_method(
-            method.name,
-            other,
-            enclose_forward(other, Ball.exact(case.x1), p=p),
-            enclose_forward(other, Ball.exact(case.data), p=p),
-            case.classes,
-            p,
-        )
-    else:
-        ball_o = method.enclose(
-            other, enclose_forward(other, Ball.exact(case.x1), p=p), case.classes, p
-        )
+    ball1 = method.enclosure(case, "net1")
+    ball_o = method.enclosure_on(case, other)
     return [
         Comparison(
             claim, b, a, agreement_tolerance(ball_o, ball1), "the target's own relevance on net1"
@@ -311,7 +221,7 @@ def _batch_consistency(
     n = case.x1.shape[0]
     rows = np.unique(np.linspace(0, n - 1, min(n, _ALONE)).round().astype(np.intp))
     one_by_one = np.vstack([_relevance(case, target, method, rows=slice(i, i + 1)) for i in rows])
-    ball = _enclosed(case, method, "net1")[rows]
+    ball = method.enclosure(case, "net1")[rows]
     return [
         Comparison(
             "relevance of the batch == relevance of each sample alone",
@@ -339,7 +249,7 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
         ]
     # declared nondeterministic (atomic reductions on a GPU): each call is a correct evaluation
     # in some order, so the two agree within the enclosure of the exact value, no closer
-    ball = _enclosed(case, method, "net1")
+    ball = method.enclosure(case, "net1")
     return [
         Comparison(
             "the second call == the first, within the bounds (declared nondeterministic)",
@@ -353,11 +263,11 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
     actual = _relevance(case, target, method)
-    extra = list(_extra(case, method).values())
+    extra = list(method.arguments(case).values())
     expected = np.asarray(
         method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes, *extra)
     )
-    ball = _enclosed(case, method, "net1")
+    ball = method.enclosure(case, "net1")
     return [
         Comparison(
             f"target == lrp-invariants' {method.name}",
@@ -370,27 +280,24 @@ def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> li
 
 def _as_reference_method(target: Target, method: Method) -> ReferenceMethod:
     """The target in the form :mod:`.baselines` calls: ``fn(network, x, classes, x0)``, the
-    baseline passed only to a ``baseline=given`` method."""
+    baseline passed only to a method that takes one."""
 
     def run(network: Network, x: Array, classes: ArrayLike, x0: Array) -> Array:
-        given = {"baseline": x0} if method.baseline == "given" else {}
-        return call_target(target, network, x, np.asarray(classes), **given)
+        return call_target(target, network, x, np.asarray(classes), **method.baseline_call(x0))
 
     return run
 
 
 def _completeness(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
-    assert method.reference_kind is not None
     run = _as_reference_method(target, method)
-    return completeness(run, method.reference_kind, case.reference_case)
+    return completeness(run, method.exact_value, case.reference_case)
 
 
 def _baseline_invariance(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
-    assert method.reference_kind is not None
     run = _as_reference_method(target, method)
-    return shifted_reference_invariance(run, method.reference_kind, case.reference_case)
+    return shifted_reference_invariance(run, method.exact_value, case.reference_case)
 
 
 PROPERTIES: dict[str, Property] = {
