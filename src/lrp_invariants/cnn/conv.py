@@ -229,12 +229,18 @@ class ConvOperator:
         conv, n = self.conv, padded.shape[0]
         out = self.out_shape[1:]
         g, dims = conv.groups, conv.dims
+        positions = int(np.prod(out))
         view = windows(padded, conv.kernel, conv.strides, conv.dilations, out)
         view = view.reshape(n, g, conv.in_channels // g, *out, *conv.kernel)
-        order = (0, 1, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims))
-        cols = view.transpose(order).reshape(n, g, int(np.prod(out)), -1)
-        z = np.matmul(cols, self._matrix(weights))  # (n, g, positions, C_out / g)
-        result: Array = z.transpose(0, 1, 3, 2).reshape(n, conv.out_channels, *out)
+        # im2col, one group after the other: (groups, n * positions, C_in / groups * K)
+        order = (1, 0, *range(3, 3 + dims), 2, *range(3 + dims, 3 + 2 * dims))
+        cols = view.transpose(order).reshape(g, n * positions, -1)
+        M = self._matrix(weights)
+        z = np.empty((g, n * positions, M.shape[2]), dtype=cols.dtype)
+        for group in range(g):  # one plain matrix product per group (batched ones are slow)
+            np.matmul(cols[group], M[group], out=z[group])
+        z = z.reshape(g, n, positions, -1).transpose(1, 0, 3, 2)
+        result: Array = z.reshape(n, conv.out_channels, *out)
         return result
 
     def product(self, v: Array, weights: Weights) -> Array:
@@ -245,11 +251,17 @@ class ConvOperator:
         conv, n = self.conv, s.shape[0]
         out = self.out_shape[1:]
         g, dims = conv.groups, conv.dims
-        per_group = s.reshape(n, g, conv.out_channels // g, -1).transpose(0, 1, 3, 2)
-        cols = np.matmul(per_group, self._matrix(weights).transpose(0, 2, 1))
-        cols = cols.reshape(n, g, *out, conv.in_channels // g, *conv.kernel)
-        order = (0, 1, 2 + dims, *range(2, 2 + dims), *range(3 + dims, 3 + 2 * dims))
-        cols = cols.transpose(order).reshape(n, conv.in_channels, *out, *conv.kernel)
+        positions = int(np.prod(out))
+        per_group = s.reshape(n, g, conv.out_channels // g, positions).transpose(1, 0, 3, 2)
+        per_group = per_group.reshape(g, n * positions, -1)
+        M = self._matrix(weights)
+        cols = np.empty((g, n * positions, M.shape[1]), dtype=s.dtype)
+        for group in range(g):
+            np.matmul(per_group[group], M[group].T, out=cols[group])
+        cols = cols.reshape(g, n, *out, conv.in_channels // g, *conv.kernel)
+        # taps first, then (n, C_in, *out): each tap's values contiguous for the scatter
+        order = (*range(3 + dims, 3 + 2 * dims), 1, 0, 2 + dims, *range(2, 2 + dims))
+        cols = cols.transpose(order).reshape(*conv.kernel, n, conv.in_channels, *out)
         padded = scatter(cols, self._padded_spatial, conv.kernel, conv.strides, conv.dilations)
         return pad_adjoint(padded, self.in_shape[1:], conv.pads, conv.padding_mode)
 

@@ -125,17 +125,23 @@ def scatter(
     stride: tuple[int, ...],
     dilation: tuple[int, ...],
 ) -> Array:
-    """The transpose of :func:`windows`: ``cols`` ``(n, C, *out, *kernel)`` added back into a
-    padded batch ``(n, C, *padded_spatial)``, one strided addition per kernel tap."""
+    """The transpose of :func:`windows`: ``cols`` ``(*kernel, n, C, *out)`` (taps first, so
+    that each tap's values are contiguous) added back into a padded batch
+    ``(n, C, *padded_spatial)``, one strided addition per kernel tap."""
     dims = len(kernel)
-    out_shape = cols.shape[2 : 2 + dims]
-    result = np.zeros((*cols.shape[:2], *padded_spatial), dtype=cols.dtype)
+    out_shape = cols.shape[dims + 2 :]
+    result = np.zeros((*cols.shape[dims : dims + 2], *padded_spatial), dtype=cols.dtype)
     for tap in itertools.product(*(range(k) for k in kernel)):
         target = tuple(
             slice(t * d, t * d + s * (o - 1) + 1, s)
             for t, d, s, o in zip(tap, dilation, stride, out_shape, strict=True)
         )
         index = (slice(None), slice(None), *target)
-        source: tuple[Any, ...] = (Ellipsis, *tap)
-        result[index] += cols[source]
+        result[index] += cols[tap]
     return result
+
+
+def taps_first(cols: Array, dims: int) -> Array:
+    """``(n, C, *out, *kernel) -> (*kernel, n, C, *out)``, contiguous (for :func:`scatter`)."""
+    order = (*range(2 + dims, 2 + 2 * dims), 0, 1, *range(2, 2 + dims))
+    return np.ascontiguousarray(cols.transpose(order))

@@ -19,7 +19,7 @@ import numpy as np
 from ..network import Array
 from ..rules.operator import FramePart, Weights
 from .checks import as_tuple
-from .geometry import output_size, scatter, windows
+from .geometry import output_size, scatter, taps_first, windows
 
 
 def _pool_geometry(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil: bool) -> int:
@@ -264,7 +264,7 @@ class MaxPool:
         share = np.where(winners, per_winner, R.dtype.type(0))
         pads = self._padding(a.shape[1:])
         padded_spatial = tuple(size + b + e for size, (b, e) in zip(a.shape[2:], pads, strict=True))
-        back = scatter(share, padded_spatial, kernel, stride, dilation)
+        back = scatter(taps_first(share, self.dims), padded_spatial, kernel, stride, dilation)
         crop = tuple(slice(b, b + size) for size, (b, _) in zip(a.shape[2:], pads, strict=True))
         inside = (slice(None), slice(None), *crop)
         result: Array = back[inside]
