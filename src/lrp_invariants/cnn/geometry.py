@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
