@@ -6,6 +6,18 @@ copies an input into several taps of one window (reflect, replicate, circular), 
 weights add up into one matrix entry; the bias vector holds the bias (map), a constant input's
 contribution and a constant padding's. :func:`connections` is the 0/1 matrix of the weights
 that exist (``ones`` of the operator), which the flat rule counts.
+
+Which rules give the same relevance on a layer and on its matrix (rules are local to a layer):
+
+* zero padding: every tap reads its own input or nothing, so the matrix holds the very weights
+  the layer multiplies: every rule, the flat rule where it counts :func:`connections` (the dense
+  flat rule counts every pair of the matrix, zeros included);
+* reflect, replicate, circular padding: a matrix entry is the sum of the taps that copy one
+  input, so only the rules linear in the weights agree (LRP-0, LRP-ε); sign-split and squared
+  weights (αβ, z⁺, γ, w², z^B) split each tap on its own in the layer, the sum in the matrix;
+* constant padding: its contribution joins the bias vector, so LRP-0 and LRP-ε agree with the
+  layer's ``Rb + Rp`` as the matrix's bias relevance; rules that split or modify the bias treat
+  the padding as part of it on the matrix.
 """
 
 from __future__ import annotations
