@@ -557,3 +557,36 @@ def _as_float32(layer: object) -> object:
         down = None if layer.downsample is None else _as_float32(layer.downsample)
         return Residual(tuple(_as_float32(inner) for inner in layer.branch), down)  # type: ignore[arg-type]
     return layer
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_with_padding_that_copies_inputs_only_rules_linear_in_the_weights_agree_unrolled(
+    rng: np.random.Generator, mode: str
+) -> None:
+    """A matrix entry sums the taps that copy one input: LRP-0 and LRP-ε (linear in the weights)
+    agree with the unrolled network; z⁺ splits each tap by sign on the layer, their sum on the
+    matrix, and differs by far more than rounding."""
+    cnn = CNN(
+        (
+            gaussian_conv(rng, 2, 3, (3, 3), padding=1, padding_mode=mode),
+            ReLU(),
+            Flatten(),
+            Dense(rng.normal(size=(48, 2))),
+        ),
+        (2, 4, 4),
+    )
+    network = unroll(cnn)
+    x = rng.normal(size=(3, 2, 4, 4))
+    classes = np.array([0, 1, 0])
+    flat_x = x.reshape(3, -1)
+    trace = dense_forward(network, flat_x)
+    for rule, agrees in ((LRP0(), True), (Epsilon(0.1), True), (ZPlus(), False)):
+        _, relevance = explain(cnn, x, classes, rule)
+        dense = dense_lrp(network, trace, dense_logit_relevance(network, trace, classes), rule)
+        balls = enclose_relevance(
+            network, enclose_forward(network, Ball.exact(flat_x)), classes, rule
+        )
+        within = np.abs(relevance.input.reshape(3, -1) - dense.input) <= agreement_tolerance(
+            balls[0].R, balls[0].R
+        )
+        assert bool(np.all(within)) == agrees, rule
