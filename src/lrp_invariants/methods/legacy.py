@@ -21,12 +21,9 @@ from ..bounds import (
     Precision,
     add,
     enclose_forward,
-    enclose_gradient,
     enclose_relevance,
-    gradient_underflow,
     total,
 )
-from ..bounds.balls import magnitude
 from ..bounds.deeplift import enclose_deeplift
 from ..bounds.integrated import enclose_integrated_gradients, enclose_quadrature
 from ..bounds.patterns import enclose_pattern_method
@@ -53,7 +50,6 @@ from .base import (
     Method,
     NetworkMethod,
     Target,
-    no_unassigned,
     ordered,
     parse_options,
 )
@@ -61,22 +57,18 @@ from .base import (
 if TYPE_CHECKING:
     from hypothesis import strategies as st
 
-_GRADIENT_PROPERTIES = ("bias-proxy-transparency", "permutation", "batch-consistency")
-
 
 @dataclass(frozen=True, kw_only=True)
 class FlagMethod(NetworkMethod):
-    """A method described by flags: ``composite`` assigns LRP rules to layers (None for the
-    gradient methods); ``reference_kind`` and ``baseline`` make it explain against ``x0``;
-    ``fitted`` makes it learn from data."""
+    """A method described by flags: ``composite`` assigns LRP rules to layers;
+    ``reference_kind`` and ``baseline`` make it explain against ``x0``; ``fitted`` makes it
+    learn from data."""
 
     composite: Composite | None = None
-    times_input: bool = False  # gradient x input
     # DeepLIFT and integrated gradients: the exact value they are held to
     # ("deeplift-rescale" or "integrated-gradients"), and their baseline: "zero", or "given"
     reference_kind: str | None = None
     baseline: str | None = None
-    absolute: bool = False  # saliency: the gradient's absolute value
     # PatternNet, PatternAttribution: the target learns from a data set
     fitted: bool = False
 
@@ -90,7 +82,7 @@ class FlagMethod(NetworkMethod):
 
     @property
     def multiplies_by_inputs(self) -> bool:
-        return self.times_input or self.composite is not None or self.reference_kind is not None
+        return self.composite is not None or self.reference_kind is not None
 
     @property
     def extra_arguments(self) -> tuple[str, ...]:
@@ -182,18 +174,15 @@ class FlagMethod(NetworkMethod):
         return super().enclosure_on(case, network)
 
     def conservation(self, case: SeedCase) -> Conservation:
+        if self.composite is None:
+            return super().conservation(case)
         layers = self.proxy_layers(case)
-        if self.composite is not None:
-            return Conservation(layers, _unassigned(layers, case.precision))
-        chain = gradient_underflow(
-            case.proxy[0], case.proxy_balls, case.classes, case.precision, times_input=True
-        ).sum(axis=1)
-        return Conservation(layers, no_unassigned(case), chain)
+        return Conservation(layers, _unassigned(layers, case.precision))
 
     def rules_for(self, network: Network) -> tuple[Rule, ...]:
-        """Each Linear layer's rule (LRP-0 for the gradient methods: equal on ReLU nets)."""
+        """Each Linear layer's rule."""
         if self.composite is None:
-            return (LRP0(),) * network.depth
+            raise ValueError(f"{self.name} has no rules")
         return self.composite.rules_for(network.depth)
 
     def describe(self) -> str:
@@ -209,12 +198,9 @@ class FlagMethod(NetworkMethod):
     def _enclose(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
     ) -> Ball:
-        if self.reference_kind is not None or self.fitted:
+        if self.composite is None:
             return super()._enclose(network, forward, classes, p)
-        if self.composite is not None:
-            return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
-        gradient = enclose_gradient(network, forward, classes, p, times_input=self.times_input)
-        return magnitude(gradient, p) if self.absolute else gradient
+        return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
 
     def _enclose_layers(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
@@ -412,23 +398,6 @@ def _builtin(method: Method) -> Method:
     return replace(method, spec=method.name)
 
 
-def _gradient(name: str, target: Target, implied: tuple[str, ...], **flags: bool) -> Method:
-    implied = ordered((*implied, *_GRADIENT_PROPERTIES, *ALWAYS))
-    return FlagMethod(name, target, implied, **flags)  # type: ignore[arg-type]
-
-
-GRADIENT = Family(
-    (
-        _gradient("gradient", targets.gradient, ("input-invariance", "rescaling")),
-        _gradient("saliency", targets.saliency, ("input-invariance", "rescaling"), absolute=True),
-        _gradient(
-            "gradient-x-input",
-            targets.gradient_x_input,
-            ("shift-decomposition", "bias-proxy-conservation", "rescaling"),
-            times_input=True,
-        ),
-    )
-)
 LRP = Family(
     tuple(
         _builtin(lrp_method(rule))

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bounds import Ball
-from . import legacy
+from . import gradient, legacy
 from .base import Family, Method
 
 FAMILIES: dict[str, Family] = {
-    "gradient": legacy.GRADIENT,
+    "gradient": gradient.FAMILY,
     "lrp": legacy.LRP,
     "integrated-gradients": legacy.INTEGRATED,
     "deeplift": legacy.DEEPLIFT,
