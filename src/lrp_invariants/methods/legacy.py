@@ -6,65 +6,29 @@ answers the hooks of :mod:`.base` by branching on the flags of the methods still
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
-
-from numpy.typing import ArrayLike
+from typing import TYPE_CHECKING
 
 from .. import targets
-from ..bounds import (
-    Ball,
-    ForwardBalls,
-    LayerBalls,
-    Precision,
-    add,
-    enclose_forward,
-    enclose_relevance,
-    total,
-)
+from ..bounds import Ball, add, enclose_forward
 from ..bounds.deeplift import enclose_deeplift
 from ..bounds.integrated import enclose_integrated_gradients, enclose_quadrature
 from ..bounds.patterns import enclose_pattern_method
 from ..cases import ReferenceCase, SeedCase
-from ..configuration import (
-    PRESETS,
-    RULE_KINDS,
-    Composite,
-    build_rule,
-    composite_target,
-    implied_properties,
-    parse_composite,
-    parse_rule,
-    rule_spec,
-    with_parameters,
-)
 from ..integrated import QUADRATURES, paths, quadrature
 from ..network import Array, Network
-from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
-from .base import (
-    ALWAYS,
-    Conservation,
-    Family,
-    Method,
-    NetworkMethod,
-    Target,
-    ordered,
-    parse_options,
-)
+from .base import ALWAYS, Family, Method, Target, ordered, parse_options
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
 
 
 @dataclass(frozen=True, kw_only=True)
-class FlagMethod(NetworkMethod):
-    """A method described by flags: ``composite`` assigns LRP rules to layers;
-    ``reference_kind`` and ``baseline`` make it explain against ``x0``; ``fitted`` makes it
-    learn from data."""
+class FlagMethod(Method):
+    """A method described by flags: ``reference_kind`` and ``baseline`` make it explain
+    against ``x0``; ``fitted`` makes it learn from data."""
 
-    composite: Composite | None = None
     # DeepLIFT and integrated gradients: the exact value they are held to
     # ("deeplift-rescale" or "integrated-gradients"), and their baseline: "zero", or "given"
     reference_kind: str | None = None
@@ -82,7 +46,7 @@ class FlagMethod(NetworkMethod):
 
     @property
     def multiplies_by_inputs(self) -> bool:
-        return self.composite is not None or self.reference_kind is not None
+        return self.reference_kind is not None
 
     @property
     def extra_arguments(self) -> tuple[str, ...]:
@@ -148,12 +112,7 @@ class FlagMethod(NetworkMethod):
             )
         if self.fitted:
             return case.pattern_enclosure(self.name, {"net1": "net1", "net2": "net2"}[role])
-        return super().enclosure(case, role)
-
-    def _enclose_role(self, case: SeedCase, role: str) -> Ball:
-        if role == "proxy" and self.composite is not None:
-            return self.proxy_layers(case)[0].R
-        return super()._enclose_role(case, role)
+        raise ValueError(f"{self.name} has no enclosure")
 
     def enclosure_on(self, case: SeedCase, network: Network) -> Ball:
         p = case.precision
@@ -171,112 +130,7 @@ class FlagMethod(NetworkMethod):
                 case.classes,
                 p,
             )
-        return super().enclosure_on(case, network)
-
-    def conservation(self, case: SeedCase) -> Conservation:
-        if self.composite is None:
-            return super().conservation(case)
-        layers = self.proxy_layers(case)
-        return Conservation(layers, _unassigned(layers, case.precision))
-
-    def rules_for(self, network: Network) -> tuple[Rule, ...]:
-        """Each Linear layer's rule."""
-        if self.composite is None:
-            raise ValueError(f"{self.name} has no rules")
-        return self.composite.rules_for(network.depth)
-
-    def describe(self) -> str:
-        if self.composite is None or self.spec == self.name:
-            return self.name
-        return f"{self.name} ({self.composite.describe()})"
-
-    def with_parameters(self, parameters: dict[str, Any]) -> Method:
-        if self.composite is None or self.composite.first or self.composite.last:
-            return super().with_parameters(parameters)
-        return lrp_method(with_parameters(self.composite.hidden, parameters))
-
-    def _enclose(
-        self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
-    ) -> Ball:
-        if self.composite is None:
-            return super()._enclose(network, forward, classes, p)
-        return enclose_relevance(network, forward, classes, self.rules_for(network), p)[0].R
-
-    def _enclose_layers(
-        self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
-    ) -> tuple[LayerBalls, ...]:
-        return enclose_relevance(network, forward, classes, self.rules_for(network), p)
-
-
-def _unassigned(layers: tuple[LayerBalls, ...], p: Precision) -> Ball:
-    """All relevance the rules kept back (``Rs``) over the network, per sample."""
-    per_layer = [total(layer.Rs, axis=1, p=p) for layer in layers]
-    result = per_layer[0]
-    for ball in per_layer[1:]:
-        result = add(result, ball, p)
-    return result
-
-
-def lrp_method(composite: Composite | Rule, name: str | None = None) -> Method:
-    """The gate's method for LRP with ``composite`` (or one rule on every layer), its
-    properties derived from the rules."""
-    if isinstance(composite, Rule):
-        composite = Composite(composite)
-    single = composite.layers is None and composite.first is None and composite.last is None
-    if name is None:
-        name = composite.hidden.name if single else "lrp-composite"
-    spec = "lrp-" + rule_spec(composite.hidden) if single else f"lrp-composite {composite.spec()}"
-    return FlagMethod(
-        name, composite_target(composite), implied_properties(composite), spec, composite=composite
-    )
-
-
-_RULE_ONLY = ("zbox",)  # a rule without defaults for every parameter: no built-in method
-
-
-def parse_lrp(text: str) -> Method | None:
-    if text.startswith("lrp-composite"):
-        rest = text.removeprefix("lrp-composite").strip()
-        if not rest:
-            raise ValueError(
-                "lrp-composite needs its rules: first=RULE hidden=RULE last=RULE, or a preset: "
-                + ", ".join(PRESETS)
-            )
-        method = lrp_method(parse_composite(rest))
-        return method if rest not in PRESETS else replace(method, spec=f"lrp-composite {rest}")
-    if (text.startswith("lrp-") and ":" in text) or text.removeprefix("lrp-") in _RULE_ONLY:
-        return lrp_method(parse_rule(text))
-    return None
-
-
-def from_rule_options(text: str, parameters: dict[str, Any]) -> Method | None:
-    name = text.strip().removeprefix("lrp-")
-    if parameters and name in RULE_KINDS:
-        return lrp_method(build_rule(name, parameters))
-    return None
-
-
-def from_composite_options(
-    preset: str | None, roles: Mapping[str, str | None], parameters: dict[str, Any]
-) -> Method:
-    if parameters:
-        raise ValueError("a composite takes its parameters inside each rule: --hidden epsilon:1e-6")
-    if preset is not None:
-        if any(roles.values()):
-            raise ValueError("give --composite or --first/--hidden/--last, not both")
-        method = parse_lrp(f"lrp-composite {preset}")
-        assert method is not None
-        return method
-    hidden, first, last = roles.get("hidden"), roles.get("first"), roles.get("last")
-    if hidden is None:
-        raise ValueError("a composite needs --hidden RULE (the rule between first and last)")
-    return lrp_method(
-        Composite(
-            parse_rule(hidden),
-            first=parse_rule(first) if first else None,
-            last=parse_rule(last) if last else None,
-        )
-    )
+        raise ValueError(f"{self.name} has no enclosure")
 
 
 BASELINES = ("zero", "given")
@@ -394,25 +248,6 @@ def pattern_method(name: str) -> Method:
     )
 
 
-def _builtin(method: Method) -> Method:
-    return replace(method, spec=method.name)
-
-
-LRP = Family(
-    tuple(
-        _builtin(lrp_method(rule))
-        for rule in (
-            LRP0(),
-            Epsilon(targets.EPSILON),
-            AlphaBeta(2.0, 1.0),
-            ZPlus(),
-            Gamma(0.25),
-            WSquare(),
-            Flat(),
-        )
-    ),
-    parse_lrp,
-)
 _EXACT_VALUES = {
     "integrated-gradients": _enclose_reference,
     QUADRATURE_KIND: _enclose_reference,

@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bounds import Ball
-from . import gradient, legacy
+from . import gradient, legacy, lrp
 from .base import Family, Method
 
 FAMILIES: dict[str, Family] = {
     "gradient": gradient.FAMILY,
-    "lrp": legacy.LRP,
+    "lrp": lrp.FAMILY,
     "integrated-gradients": legacy.INTEGRATED,
     "deeplift": legacy.DEEPLIFT,
     "patterns": legacy.PATTERNS,
@@ -39,7 +39,7 @@ REFERENCE_METHODS = legacy.REFERENCE_METHODS
 QUADRATURE_KIND = legacy.QUADRATURE_KIND
 quadrature_method = legacy.quadrature_method
 pattern_method = legacy.pattern_method
-lrp_method = legacy.lrp_method
+lrp_method = lrp.lrp_method
 reference_method = legacy.reference_method
 
 
@@ -80,12 +80,12 @@ def method_from_options(
             raise ValueError(
                 "give --method or a composite (--first/--hidden/--last/--composite), not both"
             )
-        return legacy.from_composite_options(preset, roles, parameters)
+        return lrp.from_composite_options(preset, roles, parameters)
     if method is None:
         if required:
             raise ValueError("say what the target computes: --method METHOD, or a composite")
         return None
-    built = legacy.from_rule_options(method, parameters)  # --method lrp-zbox --low 0 --high 1
+    built = lrp.from_rule_options(method, parameters)  # --method lrp-zbox --low 0 --high 1
     if built is not None:
         return built
     resolved = resolve_method(method)

@@ -1,0 +1,186 @@
+"""LRP: one rule on every layer, a composite of rules per layer, or a library's preset; its
+properties derived from its rules (:func:`~lrp_invariants.configuration.implied_properties`).
+
+LRP is not input-invariant, and should not be: a shifted input moves relevance between the
+input and the first bias. αβ splits the contributions of ``x3`` and ``-m`` by sign separately,
+so its shift decomposition fails; ε does not commute with rescaling a unit, whose
+pre-activation then meets the same ε at another scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from numpy.typing import ArrayLike
+
+from .. import targets
+from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, add, enclose_relevance, total
+from ..configuration import (
+    PRESETS,
+    RULE_KINDS,
+    Composite,
+    build_rule,
+    composite_target,
+    implied_properties,
+    parse_composite,
+    parse_rule,
+    rule_spec,
+    with_parameters,
+)
+from ..network import Network
+from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
+from .base import Conservation, Family, Method, NetworkMethod
+
+if TYPE_CHECKING:
+    from ..cases import SeedCase
+
+
+@dataclass(frozen=True, kw_only=True)
+class LRPMethod(NetworkMethod):
+    """LRP with ``composite``'s rule on each Linear layer."""
+
+    composite: Composite
+
+    @property
+    def multiplies_by_inputs(self) -> bool:
+        return True  # the input layer's contributions are x times the weights
+
+    def rules_for(self, network: Network) -> tuple[Rule, ...]:
+        """Each Linear layer's rule."""
+        return self.composite.rules_for(network.depth)
+
+    def _enclose(
+        self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
+    ) -> Ball:
+        return self._enclose_layers(network, forward, classes, p)[0].R
+
+    def _enclose_layers(
+        self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
+    ) -> tuple[LayerBalls, ...]:
+        return enclose_relevance(network, forward, classes, self.rules_for(network), p)
+
+    def _enclose_role(self, case: SeedCase, role: str) -> Ball:
+        if role == "proxy":  # the input layer of the per-layer balls conservation needs anyway
+            return self.proxy_layers(case)[0].R
+        return super()._enclose_role(case, role)
+
+    def conservation(self, case: SeedCase) -> Conservation:
+        layers = self.proxy_layers(case)
+        return Conservation(layers, _unassigned(layers, case.precision))
+
+    def describe(self) -> str:
+        if self.spec == self.name:  # a built-in method: its name says its configuration
+            return self.name
+        return f"{self.name} ({self.composite.describe()})"
+
+    def with_parameters(self, parameters: dict[str, Any]) -> Method:
+        if self.composite.first or self.composite.last:
+            return super().with_parameters(parameters)
+        return lrp_method(with_parameters(self.composite.hidden, parameters))
+
+
+def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
+    """All relevance the rules kept back (``Rs``) over the network, per sample."""
+    per_layer = [total(layer.Rs, axis=1, p=p) for layer in layers]
+    result = per_layer[0]
+    for ball in per_layer[1:]:
+        result = add(result, ball, p)
+    return result
+
+
+def lrp_method(composite: Composite | Rule, name: str | None = None) -> Method:
+    """The gate's method for LRP with ``composite`` (or one rule on every layer), its
+    properties derived from the rules."""
+    if isinstance(composite, Rule):
+        composite = Composite(composite)
+    single = composite.layers is None and composite.first is None and composite.last is None
+    if name is None:
+        name = composite.hidden.name if single else "lrp-composite"
+    spec = "lrp-" + rule_spec(composite.hidden) if single else f"lrp-composite {composite.spec()}"
+    return LRPMethod(
+        name,
+        composite_target(composite),
+        implied_properties(composite),
+        spec,
+        composite=composite,
+    )
+
+
+_RULE_ONLY = ("zbox",)  # a rule without defaults for every parameter: no built-in method
+
+
+def parse(text: str) -> Method | None:
+    """A rule spec (``lrp-epsilon:0.01``), a composite (``lrp-composite first=flat
+    hidden=epsilon``) or a preset (``lrp-composite zennit-epsilon-plus-flat``); None if
+    ``text`` names no LRP configuration."""
+    if text.startswith("lrp-composite"):
+        rest = text.removeprefix("lrp-composite").strip()
+        if not rest:
+            raise ValueError(
+                "lrp-composite needs its rules: first=RULE hidden=RULE last=RULE, or a preset: "
+                + ", ".join(PRESETS)
+            )
+        method = lrp_method(parse_composite(rest))
+        return method if rest not in PRESETS else replace(method, spec=f"lrp-composite {rest}")
+    if (text.startswith("lrp-") and ":" in text) or text.removeprefix("lrp-") in _RULE_ONLY:
+        return lrp_method(parse_rule(text))
+    return None
+
+
+def from_rule_options(text: str, parameters: dict[str, Any]) -> Method | None:
+    """``--method lrp-zbox --low 0 --high 1``: the rule ``text`` names built from options
+    alone (a rule without defaults for every parameter has no method to start from); None if
+    ``text`` names no rule or no options are given."""
+    name = text.strip().removeprefix("lrp-")
+    if parameters and name in RULE_KINDS:
+        return lrp_method(build_rule(name, parameters))
+    return None
+
+
+def from_composite_options(
+    preset: str | None, roles: Mapping[str, str | None], parameters: dict[str, Any]
+) -> Method:
+    """``--composite PRESET`` or ``--first RULE --hidden RULE --last RULE``; ValueError naming
+    the fix."""
+    if parameters:
+        raise ValueError("a composite takes its parameters inside each rule: --hidden epsilon:1e-6")
+    if preset is not None:
+        if any(roles.values()):
+            raise ValueError("give --composite or --first/--hidden/--last, not both")
+        method = parse(f"lrp-composite {preset}")
+        assert method is not None
+        return method
+    hidden, first, last = roles.get("hidden"), roles.get("first"), roles.get("last")
+    if hidden is None:
+        raise ValueError("a composite needs --hidden RULE (the rule between first and last)")
+    return lrp_method(
+        Composite(
+            parse_rule(hidden),
+            first=parse_rule(first) if first else None,
+            last=parse_rule(last) if last else None,
+        )
+    )
+
+
+def _builtin(rule: Rule) -> Method:
+    method = lrp_method(rule)
+    return replace(method, spec=method.name)
+
+
+METHODS: tuple[Method, ...] = tuple(
+    _builtin(rule)
+    for rule in (
+        LRP0(),
+        Epsilon(targets.EPSILON),
+        AlphaBeta(2.0, 1.0),
+        ZPlus(),
+        Gamma(0.25),
+        WSquare(),
+        Flat(),
+    )
+)
+"""The family's built-in methods: one rule on every layer, each with its default parameters."""
+
+FAMILY = Family(METHODS, parse)
