@@ -563,20 +563,21 @@ def _as_float32(layer: object) -> object:
 def test_with_padding_that_copies_inputs_only_rules_linear_in_the_weights_agree_unrolled(
     rng: np.random.Generator, mode: str
 ) -> None:
-    """A matrix entry sums the taps that copy one input: LRP-0 and LRP-ε (linear in the weights)
-    agree with the unrolled network; z⁺ splits each tap by sign on the layer, their sum on the
-    matrix, and differs by far more than rounding."""
+    """Where a window reads one input through two taps (reflect and replicate at a border,
+    circular on an axis shorter than the window), the matrix entry is their sum: LRP-0 and LRP-ε
+    (linear in the weights) agree with the unrolled network; z⁺ splits each tap by sign on the
+    layer, their sum on the matrix, and differs by far more than rounding."""
     cnn = CNN(
         (
             gaussian_conv(rng, 2, 3, (3, 3), padding=1, padding_mode=mode),
             ReLU(),
             Flatten(),
-            Dense(rng.normal(size=(48, 2))),
+            Dense(rng.normal(size=(24, 2))),
         ),
-        (2, 4, 4),
+        (2, 4, 2),
     )
     network = unroll(cnn)
-    x = rng.normal(size=(3, 2, 4, 4))
+    x = rng.normal(size=(3, 2, 4, 2))
     classes = np.array([0, 1, 0])
     flat_x = x.reshape(3, -1)
     trace = dense_forward(network, flat_x)

@@ -12,9 +12,11 @@ Which rules give the same relevance on a layer and on its matrix (rules are loca
 * zero padding: every tap reads its own input or nothing, so the matrix holds the very weights
   the layer multiplies: every rule, the flat rule where it counts :func:`connections` (the dense
   flat rule counts every pair of the matrix, zeros included);
-* reflect, replicate, circular padding: a matrix entry is the sum of the taps that copy one
-  input, so only the rules linear in the weights agree (LRP-0, LRP-ε); sign-split and squared
-  weights (αβ, z⁺, γ, w², z^B) split each tap on its own in the layer, the sum in the matrix;
+* reflect, replicate, circular padding: where one window reads an input through two taps
+  (reflect and replicate at a border, circular on an axis shorter than the window) the matrix
+  entry is their sum, so only the rules linear in the weights agree (LRP-0, LRP-ε); sign-split
+  and squared weights (αβ, z⁺, γ, w², z^B) split each tap on its own in the layer, the sum in
+  the matrix;
 * constant padding: its contribution joins the bias vector, so LRP-0 and LRP-ε agree with the
   layer's ``Rb + Rp`` as the matrix's bias relevance; rules that split or modify the bias treat
   the padding as part of it on the matrix.
