@@ -14,7 +14,8 @@ Profiles, chosen with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME
 
 Tests that set their own example counts take them from the active profile through
 ``tests.example_counts.scaled``: written for ``full``, scaled by the profile's share of it.
-Tests marked ``full_tier`` run only under the ``full`` profile (pyproject.toml says which and why).
+Tests marked ``full_tier`` (pyproject.toml) run only under a profile that draws at least the full
+counts; the fast tier reports them as skipped.
 
 No profile has a deadline: timing belongs in benchmarks, not in assertions.
 """
@@ -86,6 +87,17 @@ def rng() -> np.random.Generator:
 
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``full_tier`` unless the active profile draws at least the full counts
+    (``full``, ``thorough``, the campaigns): the fast tier reports them as skipped, by name."""
+    if settings.default.max_examples >= FULL_EXAMPLES:
+        return
+    skip = pytest.mark.skip(reason="full tier only: run with HYPOTHESIS_PROFILE=full")
+    for item in items:
+        if item.get_closest_marker("full_tier") is not None:
+            item.add_marker(skip)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
