@@ -23,7 +23,8 @@ from .integrated import integrated_gradients, quadrature_error_bound
 from .invariants import InvariantViolation, TargetMisbehaved
 from .invariants.calling import call_target
 from .methods import Target
-from .methods.legacy import FlagMethod as QuadratureMethod
+from .methods.integrated import NAME as INTEGRAL
+from .methods.integrated import QuadratureMethod
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def measure_quadrature(
         # and the value computed here in the integral's: the bound is on the two exact values
         slack = (
             2 * case.reference_case.enclosure(method.exact).rad
-            + 2 * case.reference_case.enclosure("integrated-gradients").rad
+            + 2 * case.reference_case.enclosure(INTEGRAL).rad
         )
         relative.extend(float(v) for v in ratio)
         counts["within"] += int(np.all(error <= bound + slack, axis=1).sum())

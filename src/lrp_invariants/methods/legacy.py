@@ -7,18 +7,16 @@ answers the hooks of :mod:`.base` by branching on the flags of the methods still
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import targets
 from ..bounds import Ball, add, enclose_forward
 from ..bounds.deeplift import enclose_deeplift
-from ..bounds.integrated import enclose_integrated_gradients, enclose_quadrature
 from ..bounds.patterns import enclose_pattern_method
 from ..cases import ReferenceCase, SeedCase
-from ..integrated import QUADRATURES, paths, quadrature
 from ..network import Array, Network
-from .base import ALWAYS, Family, Method, Target, ordered, parse_options
+from .base import ALWAYS, Family, Method, ordered
+from .baseline import check_baseline, parse_baseline_options
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -76,34 +74,10 @@ class FlagMethod(Method):
         return lst.with_data(cases) if self.fitted else cases
 
     @property
-    def exact(self) -> str:
+    def exact_value(self) -> str:
         if self.reference_kind is None:
             raise ValueError(f"{self.name} explains against no reference point")
         return self.reference_kind
-
-    @property
-    def exact_value(self) -> str:
-        return self.exact
-
-    @property
-    def steps(self) -> int:
-        return int(self.exact.split(":")[2])
-
-    @property
-    def rule(self) -> str:
-        return self.exact.split(":")[1]
-
-    def notes(
-        self, target: Target, cases: st.SearchStrategy[SeedCase], examples: int, seed: int | None
-    ) -> tuple[str, ...]:
-        if not (self.reference_kind or "").startswith(QUADRATURE_KIND):
-            return ()
-        from .. import approximation  # it imports the methods
-
-        summary = approximation.measure_quadrature(
-            target, self, self.prepare_cases(cases), examples, seed
-        )
-        return (summary.render(),)
 
     def enclosure(self, case: SeedCase, role: str) -> Ball:
         if self.reference_kind is not None:
@@ -133,99 +107,37 @@ class FlagMethod(Method):
         raise ValueError(f"{self.name} has no enclosure")
 
 
-BASELINES = ("zero", "given")
-REFERENCE_METHODS = ("integrated-gradients", "deeplift-rescale")
-_REFERENCE_ALWAYS = ("completeness", "permutation", "rescaling", "batch-consistency")
-QUADRATURE_KIND = "ig-quadrature"
+_DEEPLIFT = ("completeness", "permutation", "rescaling", "batch-consistency", *ALWAYS)
 
 
-def reference_method(name: str, baseline: str = "zero") -> Method:
-    """DeepLIFT-Rescale or exact integrated gradients from a ``zero`` or ``given`` baseline."""
-    if name not in REFERENCE_METHODS:
-        raise ValueError(f"unknown reference method {name!r}; choose one of {REFERENCE_METHODS}")
-    if baseline not in BASELINES:
-        raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
+def deeplift_method(baseline: str = "zero") -> Method:
+    """DeepLIFT-Rescale from a ``zero`` or ``given`` reference."""
+    check_baseline(baseline)
     given = baseline == "given"
-    references = {
-        ("integrated-gradients", False): targets.integrated_gradients,
-        ("integrated-gradients", True): targets.integrated_gradients_from_baseline,
-        ("deeplift-rescale", False): targets.deeplift_rescale,
-        ("deeplift-rescale", True): targets.deeplift_rescale_from_baseline,
-    }
-    implied = (*_REFERENCE_ALWAYS, *ALWAYS, *(("baseline-invariance",) if given else ()))
+    reference = targets.deeplift_rescale_from_baseline if given else targets.deeplift_rescale
     return FlagMethod(
-        name,
-        references[(name, given)],  # type: ignore[arg-type]
-        ordered(implied),
-        name if not given else f"{name}:baseline=given",
-        reference_kind=name,
+        "deeplift-rescale",
+        reference,  # type: ignore[arg-type]
+        ordered((*_DEEPLIFT, *(("baseline-invariance",) if given else ()))),
+        "deeplift-rescale" if not given else "deeplift-rescale:baseline=given",
+        reference_kind="deeplift-rescale",
         baseline=baseline,
     )
 
 
-def quadrature_method(
-    steps: int = 50, rule: str = "gausslegendre", baseline: str = "zero"
-) -> FlagMethod:
-    """Integrated gradients approximated by ``steps`` nodes of ``rule``."""
-    quadrature(rule, steps)  # ValueError naming a bad rule or step count
-    if baseline not in BASELINES:
-        raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
-    given = baseline == "given"
-    implied = ("permutation", "rescaling", "batch-consistency", *ALWAYS)
-    spec = f"integrated-gradients:{'baseline=given,' if given else ''}steps={steps},rule={rule}"
-    return FlagMethod(
-        "integrated-gradients",
-        partial(targets.integrated_gradients_quadrature, steps=steps, rule=rule),
-        ordered((*implied, *(("baseline-invariance",) if given else ()))),
-        spec,
-        reference_kind=f"{QUADRATURE_KIND}:{rule}:{steps}",
-        baseline=baseline,
-    )
-
-
-def parse_reference(text: str) -> Method | None:
+def parse_deeplift(text: str) -> Method | None:
     name, _, options = text.partition(":")
-    if name not in REFERENCE_METHODS:
+    if name != "deeplift-rescale":
         return None
-    allowed = ("baseline", "steps", "rule") if name == "integrated-gradients" else ("baseline",)
-    takes = "baseline=zero or baseline=given" + (
-        "; steps=K and rule=one of " + ", ".join(QUADRATURES) + " for a quadrature"
-        if name == "integrated-gradients"
-        else ""
-    )
-    parsed = parse_options(name, options, allowed, takes)
-    if parsed.get("baseline", "zero") not in BASELINES:
-        raise ValueError(
-            f"unknown baseline {parsed['baseline']!r}; a reference method takes baseline=zero "
-            "or baseline=given"
-        )
-    baseline = parsed.get("baseline", "zero")
-    if "steps" in parsed or "rule" in parsed:
-        steps = parsed.get("steps", "50")
-        if not steps.isdigit():
-            raise ValueError(f"steps must be a positive integer; got {steps!r}")
-        return quadrature_method(int(steps), parsed.get("rule", "gausslegendre"), baseline)
-    return reference_method(name, baseline)
+    return deeplift_method(parse_baseline_options(name, options).get("baseline", "zero"))
 
 
-def _enclose_reference(reference_case: ReferenceCase, exact: str, where: str) -> Ball:
+def _enclose_deeplift(reference_case: ReferenceCase, exact: str, where: str) -> Ball:
     case, p = reference_case.case, reference_case.case.precision
-    network, x, x0 = reference_case.arrays(where)
+    network, _, _ = reference_case.arrays(where)
     forward, reference = reference_case.passes(where)
-    first_bias = reference_case.first_bias(where)
-    if exact == "deeplift-rescale":
-        delta = add(forward.a[0], Ball(-reference.a[0].mid, reference.a[0].rad), p)
-        return enclose_deeplift(network, forward, reference, delta, case.classes, p)
-    if exact == "integrated-gradients":
-        breakpoints = [path.t for path in paths(network, x, case.classes, x0)]
-        return enclose_integrated_gradients(
-            network, forward.a[0], reference.a[0], breakpoints, case.classes, p, first_bias
-        )
-    _, rule, steps = exact.split(":")  # ig-quadrature:RULE:STEPS
-    nodes, weights = quadrature(rule, int(steps))
-    return enclose_quadrature(
-        network, forward.a[0], reference.a[0], nodes, weights, case.classes, p, first_bias
-    )
+    delta = add(forward.a[0], Ball(-reference.a[0].mid, reference.a[0].rad), p)
+    return enclose_deeplift(network, forward, reference, delta, case.classes, p)
 
 
 _PATTERN_PROPERTIES = ("input-invariance", "permutation", "rescaling", "batch-consistency")
@@ -248,20 +160,10 @@ def pattern_method(name: str) -> Method:
     )
 
 
-_EXACT_VALUES = {
-    "integrated-gradients": _enclose_reference,
-    QUADRATURE_KIND: _enclose_reference,
-    "deeplift-rescale": _enclose_reference,
-}
-INTEGRATED = Family(
-    (reference_method("integrated-gradients"),),
-    parse_reference,
-    (reference_method("integrated-gradients", "given"),),
-    _EXACT_VALUES,
-)
 DEEPLIFT = Family(
-    (reference_method("deeplift-rescale"),),
-    parse_reference,
-    (reference_method("deeplift-rescale", "given"),),
+    (deeplift_method(),),
+    parse_deeplift,
+    (deeplift_method("given"),),
+    {"deeplift-rescale": _enclose_deeplift},
 )
 PATTERNS = Family((pattern_method("pattern-net"), pattern_method("pattern-attribution")))

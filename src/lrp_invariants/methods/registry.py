@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bounds import Ball
-from . import gradient, legacy, lrp
+from . import gradient, integrated, legacy, lrp
 from .base import Family, Method
+from .baseline import BASELINES, check_baseline
 
 FAMILIES: dict[str, Family] = {
     "gradient": gradient.FAMILY,
     "lrp": lrp.FAMILY,
-    "integrated-gradients": legacy.INTEGRATED,
+    "integrated-gradients": integrated.FAMILY,
     "deeplift": legacy.DEEPLIFT,
     "patterns": legacy.PATTERNS,
 }
@@ -34,13 +35,28 @@ _EXACT_VALUES: dict[str, Callable[..., Ball]] = {
     name: encloser for family in FAMILIES.values() for name, encloser in family.exact_values.items()
 }
 
-BASELINES = legacy.BASELINES
-REFERENCE_METHODS = legacy.REFERENCE_METHODS
-QUADRATURE_KIND = legacy.QUADRATURE_KIND
-quadrature_method = legacy.quadrature_method
+_REFERENCE: Mapping[str, Callable[[str], Method]] = {
+    integrated.NAME: integrated.exact_method,
+    "deeplift-rescale": legacy.deeplift_method,
+}
+
+REFERENCE_METHODS = tuple(_REFERENCE)
+"""The methods that explain against a baseline and are held to an exact value there."""
+
+QUADRATURE_KIND = integrated.QUADRATURE_KIND
+quadrature_method = integrated.quadrature_method
 pattern_method = legacy.pattern_method
 lrp_method = lrp.lrp_method
-reference_method = legacy.reference_method
+
+
+def reference_method(name: str, baseline: str = "zero") -> Method:
+    """DeepLIFT-Rescale or exact integrated gradients from a ``zero`` or ``given`` baseline.
+    Both add up to ``f(x) - f(x0)``; only a baseline that moves with the input (``given``:
+    the gate passes ``x0 + m`` on net2) makes them input-invariant (Kindermans et al.)."""
+    if name not in _REFERENCE:
+        raise ValueError(f"unknown reference method {name!r}; choose one of {REFERENCE_METHODS}")
+    check_baseline(baseline)
+    return _REFERENCE[name](baseline)
 
 
 def resolve_method(spec: str | Method) -> Method:
