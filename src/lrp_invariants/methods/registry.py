@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bounds import Ball
-from . import gradient, integrated, legacy, lrp
+from . import deeplift, gradient, integrated, legacy, lrp
 from .base import Family, Method
 from .baseline import BASELINES, check_baseline
 
@@ -20,7 +20,7 @@ FAMILIES: dict[str, Family] = {
     "gradient": gradient.FAMILY,
     "lrp": lrp.FAMILY,
     "integrated-gradients": integrated.FAMILY,
-    "deeplift": legacy.DEEPLIFT,
+    "deeplift": deeplift.FAMILY,
     "patterns": legacy.PATTERNS,
 }
 """The method families, in the order the methods table lists them."""
@@ -37,7 +37,7 @@ _EXACT_VALUES: dict[str, Callable[..., Ball]] = {
 
 _REFERENCE: Mapping[str, Callable[[str], Method]] = {
     integrated.NAME: integrated.exact_method,
-    "deeplift-rescale": legacy.deeplift_method,
+    deeplift.NAME: deeplift.deeplift_method,
 }
 
 REFERENCE_METHODS = tuple(_REFERENCE)
