@@ -591,3 +591,20 @@ def test_with_padding_that_copies_inputs_only_rules_linear_in_the_weights_agree_
             balls[0].R, balls[0].R
         )
         assert bool(np.all(within)) == agrees, rule
+
+
+def test_a_rule_that_does_not_fit_a_residual_branch_names_the_block(
+    rng: np.random.Generator,
+) -> None:
+    cnn = CNN(
+        (
+            gaussian_conv(rng, 2, 2, (3, 3), padding=1),
+            Residual((gaussian_conv(rng, 2, 2, (3, 3), padding=1),)),
+            Flatten(),
+            Dense(rng.normal(size=(32, 1))),
+        ),
+        (2, 4, 4),
+    )
+    rules = CNNRules(weighted=(LRP0(), ZBox([0.0] * 3, [1.0] * 3), LRP0()))
+    with pytest.raises(ValueError, match=r"layer 1, branch: layer 0: ZBox has 3 bounds"):
+        explain(cnn, rng.normal(size=(1, 2, 4, 4)), np.array([0]), rules)

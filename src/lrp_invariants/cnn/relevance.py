@@ -131,7 +131,13 @@ def _plan(
         elif isinstance(layer, BatchNorm):
             rule = rules.batch_norm
         if isinstance(rule, Rule):
-            rule.check_operator(i, operator(layer, shape, dtype))
+            try:
+                rule.check_operator(i, operator(layer, shape, dtype))
+            except ValueError as error:
+                if where == "layer ":
+                    raise
+                # inside a residual branch: say which block the branch belongs to
+                raise ValueError(f"{where.removesuffix(' layer ')}: {error}") from None
         if isinstance(layer, Residual):
             inner = chain_shapes(layer.branch, shape, "branch layer ")
             branch = _plan(layer.branch, inner, rules, weighted, dtype, f"{name}, branch layer ")
@@ -143,6 +149,8 @@ def _plan(
 
 
 def rule_plan(cnn: CNN, rules: Rule | CNNRules) -> Plan:
+    """Every layer's rule, validated against its layer before any work (ValueError and
+    TypeError name the layer or the rule)."""
     chosen = CNNRules(weighted=rules) if isinstance(rules, Rule) else rules
     if not isinstance(chosen, CNNRules):
         raise TypeError(f"rules must be a Rule or CNNRules; got {type(rules).__name__}")
