@@ -10,6 +10,7 @@ dense networks: ``γ_k`` (``k u / (1 - k u)``) times the sum of absolute terms.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from lrp_invariants.cnn import (
     Residual,
     ResidualRelevance,
 )
+from lrp_invariants.cnn.geometry import source_index
 from lrp_invariants.cnn.model import CNNTrace
 from lrp_invariants.cnn.relevance import _gradient
 from lrp_invariants.network import Array
@@ -136,3 +138,35 @@ def gradient_bound(cnn: CNN, trace: CNNTrace, classes: Array) -> Array:
     chain = _gradient(absolute_cnn(cnn).layers, trace, g, cnn.dtype)
     result: Array = p.widen(p.gamma(chain_length(cnn)) * chain, 4)
     return result
+
+
+def literal_conv(conv: Conv, x: Array) -> Array:
+    """The convolution written out: a loop over samples, channels, positions and taps."""
+    n, _, *spatial = x.shape
+    out = conv.output_shape(x.shape[1:])
+    z = np.zeros((n, *out))
+    per_group_in = conv.in_channels // conv.groups
+    per_group_out = conv.out_channels // conv.groups
+    index = [source_index(spatial[a], *conv.pads[a], conv.padding_mode) for a in range(conv.dims)]
+    for b, j in itertools.product(range(n), range(out[0])):
+        group = j // per_group_out
+        for o in itertools.product(*(range(k) for k in out[1:])):
+            total = 0.0
+            for c, t in itertools.product(
+                range(per_group_in), itertools.product(*(range(k) for k in conv.kernel))
+            ):
+                position = [
+                    o[a] * conv.strides[a] + t[a] * conv.dilations[a] for a in range(conv.dims)
+                ]
+                source = [int(index[a][position[a]]) for a in range(conv.dims)]
+                value = (
+                    conv.padding_value
+                    if min(source) < 0
+                    else x[(b, group * per_group_in + c, *source)]
+                )
+                total += conv.weight[(j, c, *t)] * value
+            if conv.constant is not None:
+                raise NotImplementedError
+            bias = 0.0 if conv.bias is None else conv.bias[j]
+            z[(b, j, *o)] = total + bias
+    return z

@@ -24,11 +24,10 @@ from lrp_invariants.cnn import (
     Residual,
     forward,
 )
-from lrp_invariants.cnn.geometry import source_index
 from lrp_invariants.cnn.unroll import connections, dense_matrix, unroll
 from lrp_invariants.network import Array
 
-from .cnn_helpers import integer_conv
+from .cnn_helpers import integer_conv, literal_conv
 
 GEOMETRIES: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
     # (input shape, kernel, geometry)
@@ -40,38 +39,6 @@ GEOMETRIES: list[tuple[tuple[int, ...], tuple[int, ...], dict[str, Any]]] = [
     ((1, 8), (4,), {"stride": 4}),
 ]
 MODES = ["zeros", "constant", "reflect", "replicate", "circular"]
-
-
-def literal_conv(conv: Conv, x: Array) -> Array:
-    """The convolution written out: a loop over samples, channels, positions and taps."""
-    n, _, *spatial = x.shape
-    out = conv.output_shape(x.shape[1:])
-    z = np.zeros((n, *out))
-    per_group_in = conv.in_channels // conv.groups
-    per_group_out = conv.out_channels // conv.groups
-    index = [source_index(spatial[a], *conv.pads[a], conv.padding_mode) for a in range(conv.dims)]
-    for b, j in itertools.product(range(n), range(out[0])):
-        group = j // per_group_out
-        for o in itertools.product(*(range(k) for k in out[1:])):
-            total = 0.0
-            for c, t in itertools.product(
-                range(per_group_in), itertools.product(*(range(k) for k in conv.kernel))
-            ):
-                position = [
-                    o[a] * conv.strides[a] + t[a] * conv.dilations[a] for a in range(conv.dims)
-                ]
-                source = [int(index[a][position[a]]) for a in range(conv.dims)]
-                value = (
-                    conv.padding_value
-                    if min(source) < 0
-                    else x[(b, group * per_group_in + c, *source)]
-                )
-                total += conv.weight[(j, c, *t)] * value
-            if conv.constant is not None:
-                raise NotImplementedError
-            bias = 0.0 if conv.bias is None else conv.bias[j]
-            z[(b, j, *o)] = total + bias
-    return z
 
 
 def _conv(
