@@ -103,7 +103,7 @@ def test_the_reference_pattern_targets_keep_every_property_they_claim(
 
 def test_pattern_methods_learn_from_data_and_claim_input_invariance() -> None:
     for method in PATTERN_METHODS:
-        assert METHODS[method].fitted
+        assert METHODS[method].learns_from_data
         assert "input-invariance" in METHODS[method].properties
         assert "shift-decomposition" not in METHODS[method].properties
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..bounds import Ball
-from . import deeplift, gradient, integrated, legacy, lrp
+from . import deeplift, gradient, integrated, lrp, patterns
 from .base import Family, Method
 from .baseline import BASELINES, check_baseline
 
@@ -21,7 +21,7 @@ FAMILIES: dict[str, Family] = {
     "lrp": lrp.FAMILY,
     "integrated-gradients": integrated.FAMILY,
     "deeplift": deeplift.FAMILY,
-    "patterns": legacy.PATTERNS,
+    "patterns": patterns.FAMILY,
 }
 """The method families, in the order the methods table lists them."""
 
@@ -45,7 +45,7 @@ REFERENCE_METHODS = tuple(_REFERENCE)
 
 QUADRATURE_KIND = integrated.QUADRATURE_KIND
 quadrature_method = integrated.quadrature_method
-pattern_method = legacy.pattern_method
+pattern_method = patterns.pattern_method
 lrp_method = lrp.lrp_method
 
 
