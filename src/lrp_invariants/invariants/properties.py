@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 from numpy.typing import ArrayLike
 
+from .. import claims
 from ..bounds import (
     Ball,
     add,
@@ -20,6 +21,7 @@ from ..bounds import (
     conservation_tolerance,
 )
 from ..cases import SeedCase
+from ..claims import Claim
 from ..constructions import exact_rescaling_exponent, permute_hidden_units, rescale_hidden_unit
 from ..methods import METHODS, Method, Target
 from ..network import Array, Network
@@ -300,85 +302,28 @@ def _baseline_invariance(
     return shifted_reference_invariance(run, method.exact_value, case.reference_case)
 
 
-PROPERTIES: dict[str, Property] = {
-    prop.name: prop
-    for prop in (
-        Property(
-            "input-invariance",
-            "relevance(net2, x1 + m) == relevance(net1, x1)",
-            "A constant input shift m, compensated in net2's first bias, changes nothing: "
-            "relevance(net2, x1 + m) == relevance(net1, x1).",
-            _input_invariance,
-        ),
-        Property(
-            "shift-decomposition",
-            "rx1 == rx3 + rm3",
-            "On net3, which takes -m as a second input through W1, the relevance of x1 "
-            "splits into that of x3 = x1 + m and that of -m: rx1 == rx3 + rm3.",
-            _shift_decomposition,
-        ),
-        Property(
-            "bias-proxy-conservation",
-            "sum(R) on the bias proxy == logit - unassigned",
-            "With every bias an always-on input relayed to its layer (the reply's preferred "
-            "treatment of biases), the input relevance adds up to the logit, less what the "
-            "rule keeps back (ε's stabiliser, αβ's empty sides).",
-            _bias_proxy_conservation,
-        ),
-        Property(
-            "bias-proxy-transparency",
-            "biases as inputs change nothing at x",
-            "Turning biases into relayed inputs changes no relevance at x.",
-            _bias_proxy_transparency,
-        ),
-        Property(
-            "permutation",
-            "reordering hidden units changes nothing",
-            "Reordering hidden units changes no input relevance.",
-            _permutation,
-        ),
-        Property(
-            "rescaling",
-            "rescaling hidden units by 2**k changes nothing",
-            "Scaling each hidden unit's incoming weights and bias by its own 2**k and its "
-            "outgoing weights by 2**-k changes no input relevance.",
-            _rescaling,
-        ),
-        Property(
-            "batch-consistency",
-            "a batch == its samples one by one",
-            "The relevance of a batch equals the relevance of its samples one by one.",
-            _batch_consistency,
-        ),
-        Property(
-            "determinism",
-            "the same call twice gives the same bits",
-            "The same call on the same arrays gives the same relevance, bit for bit.",
-            _determinism,
-        ),
-        Property(
-            "reference",
-            "agrees with this package's implementation",
-            "The target agrees with lrp-invariants' reference implementation of the "
-            "method it claims.",
-            _reference,
-        ),
-        Property(
-            "completeness",
-            "sum(R) == f(x) - f(x0)",
-            "The relevance adds up to the chosen logit at x less the logit at the baseline x0 "
-            "(DeepLIFT's summation to delta, integrated gradients' completeness).",
-            _completeness,
-        ),
-        Property(
-            "baseline-invariance",
-            "R(net2, x1 + m, x0 + m) == R(net1, x1, x0)",
-            "With the baseline moved by the same shift as the input, net2's relevance at "
-            "x1 + m equals net1's at x1 (with a zero baseline it does not: Kindermans et al.).",
-            _baseline_invariance,
-        ),
-    )
+_CHECKS: dict[Claim, Callable[[SeedCase, Target, Method, Draw], list[Comparison]]] = {
+    claims.INPUT_INVARIANCE: _input_invariance,
+    claims.SHIFT_DECOMPOSITION: _shift_decomposition,
+    claims.BIAS_PROXY_CONSERVATION: _bias_proxy_conservation,
+    claims.BIAS_PROXY_TRANSPARENCY: _bias_proxy_transparency,
+    claims.PERMUTATION: _permutation,
+    claims.RESCALING: _rescaling,
+    claims.BATCH_CONSISTENCY: _batch_consistency,
+    claims.DETERMINISM: _determinism,
+    claims.REFERENCE: _reference,
+    claims.COMPLETENESS: _completeness,
+    claims.BASELINE_INVARIANCE: _baseline_invariance,
 }
+
+PROPERTIES: dict[str, Property] = {
+    claim.name: Property(claim.name, claim.claim, claim.sentence, _CHECKS[claim])
+    for claim in claims.CLAIMS
+}
+"""Every target invariant by name, in the order reports list them: the names, claims and
+sentences of :data:`lrp_invariants.claims.CLAIMS`, each with its check."""
+if len(_CHECKS) != len(PROPERTIES):
+    raise ImportError("a check without a claim in lrp_invariants.claims.CLAIMS")
 
 
 def check_property(

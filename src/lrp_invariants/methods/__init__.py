@@ -7,7 +7,7 @@ question a caller asks of it (:mod:`.base` lists the hooks). :data:`METHODS` hol
 ones, one registry row per family (:mod:`.registry`).
 """
 
-from ..configuration import ALL_PROPERTIES
+from ..claims import ALL_PROPERTIES
 from .base import Conservation, Family, Method, NetworkMethod, Target
 from .registry import (
     BASELINES,

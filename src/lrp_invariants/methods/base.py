@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, enclose_forward
-from ..configuration import ALL_PROPERTIES
+from ..claims import ALL_PROPERTIES
 from ..network import Array, Network
 
 if TYPE_CHECKING:
