@@ -325,9 +325,8 @@ def build_rule(name: str, parameters: dict[str, Any]) -> Rule:
     """The rule ``name`` (a key of :data:`RULE_KINDS`) with ``parameters`` (the others at their
     defaults); ValueError naming what the rule takes, or what it lacks."""
     kind = RULE_KINDS[name]
-    unknown = [key for key in parameters if key not in kind.parameters]
-    if "sign_aware" in unknown and name == "gamma":
-        unknown.remove("sign_aware")
+    switches = {attribute for attribute, _ in kind.flags.values()}  # gamma's sign_aware
+    unknown = [key for key in parameters if key not in kind.parameters and key not in switches]
     if unknown:
         takes = ", ".join(f"--{p}" for p in kind.parameters) or "no parameters"
         bad = ", ".join(f"--{k.replace('_', '-')}" for k in unknown)
