@@ -69,3 +69,33 @@ def test_target_accepts_plain_lists_of_arrays(rng: np.random.Generator) -> None:
         list(network.weights), list(network.biases), random_batch(rng, network), [0, 1, 0, 1]
     )
     assert result.shape == (4, 3)
+
+
+@pytest.mark.parametrize("row", targets.ROWS, ids=lambda row: row.name)
+def test_each_row_of_the_table_is_a_target_of_its_name(row: targets.Row) -> None:
+    target = getattr(targets, row.name)
+    assert target is targets.TARGETS[row.name]
+    assert (target.__name__, target.__module__, target.__doc__) == (
+        row.name,
+        "lrp_invariants.targets",
+        row.doc,
+    )
+    assert row.name in targets.__all__ and row.name in dir(targets)
+
+
+def test_a_fifth_argument_is_taken_by_position_or_by_its_name(rng: np.random.Generator) -> None:
+    network = random_network(rng, [3, 4, 2])
+    x, classes = random_batch(rng, network), np.array([0, 1, 0, 1])
+    x0 = random_batch(rng, network)
+    by_position = targets.deeplift_rescale_from_baseline(
+        network.weights, network.biases, x, classes, x0
+    )
+    by_name = targets.deeplift_rescale_from_baseline(
+        network.weights, network.biases, x, classes, baseline=x0
+    )
+    np.testing.assert_array_equal(by_position, by_name)
+
+
+def test_an_unknown_target_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'lrp_omega'"):
+        targets.lrp_omega  # noqa: B018

@@ -1,17 +1,20 @@
-"""Reference attributions in the gate's target protocol.
+"""Reference attributions in the gate's target protocol, one per claim, generated from
+:data:`TARGETS`' table.
 
 Every function here has the signature ``fn(weights, biases, x, classes) -> relevance`` (the
 ``*_from_baseline`` ones take the reference batch as a fifth argument, ``baseline``; the
 pattern methods the data (N, d) they learn their patterns from, ``data``):
 ``weights[i]`` of shape (in, out), ``biases[i]`` of shape (out,), ``x`` of shape (n, d) float,
 ``classes`` of shape (n,) int, for the ReLU MLP Linear -> ReLU -> ... -> Linear; the result is the
-(n, d) input relevance of the chosen class logit. Call them for a reference value, or point the
-gate at your own function with the same signature.
+(n, d) input relevance of the chosen class logit. Call them for a reference value
+(``targets.lrp_epsilon(weights, biases, x, classes)``), or point the gate at your own function
+with the same signature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from numpy.typing import ArrayLike
 
@@ -28,133 +31,155 @@ from .rules import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
 EPSILON = 1e-9
 """The ε of :func:`lrp_epsilon`: small enough to change no well-conditioned relevance."""
 
-
-def _explain(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    rule: Rule,
-) -> Array:
-    network = Network.from_arrays(weights, biases)
-    return explain(network, x, classes, rule)[1].input
+Computation = Callable[..., Array]
+"""``fn(network, x, classes[, fifth]) -> relevance``: what a target computes on the network its
+weights and biases build."""
 
 
-def _input_and_gradient(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> tuple[Array, Array]:
-    network = Network.from_arrays(weights, biases)
+def _input_and_gradient(network: Network, x: ArrayLike, classes: ArrayLike) -> tuple[Array, Array]:
     batch = check_shape(network, x)
     chosen = check_classes(network, classes, batch.shape[0])
     return batch, _gradient(network, forward(network, batch), chosen)
 
 
-def gradient(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """The gradient of the chosen logit with respect to the input (a sensitivity map)."""
-    return _input_and_gradient(weights, biases, x, classes)[1]
+def _sensitivity(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
+    return _input_and_gradient(network, x, classes)[1]
 
 
-def saliency(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """The absolute gradient, as Captum's ``Saliency`` returns it by default."""
-    return abs(_input_and_gradient(weights, biases, x, classes)[1])
+def _saliency(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
+    return abs(_input_and_gradient(network, x, classes)[1])
 
 
-def gradient_x_input(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """Gradient times input."""
-    batch, g = _input_and_gradient(weights, biases, x, classes)
+def _times_input(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
+    batch, g = _input_and_gradient(network, x, classes)
     return g * batch
 
 
-def lrp_0(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """LRP-0 on every layer."""
-    return _explain(weights, biases, x, classes, LRP0())
+def _lrp(rule: Rule) -> Computation:
+    def relevance(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
+        return explain(network, x, classes, rule)[1].input
+
+    return relevance
 
 
-def lrp_epsilon(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """LRP-ε with ε = 1e-9 on every layer."""
-    return _explain(weights, biases, x, classes, Epsilon(EPSILON))
+def _against_zero(explain_against: Computation) -> Computation:
+    def relevance(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
+        return explain_against(network, x, classes, None)
+
+    return relevance
 
 
-def lrp_alpha_beta(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """LRP-α2β1 on every layer."""
-    return _explain(weights, biases, x, classes, AlphaBeta(alpha=2.0, beta=1.0))
+@dataclass(frozen=True)
+class Row:
+    """One reference target: its name, what it computes, its docstring, and the name of its
+    fifth argument (``baseline`` or ``data``; None: it takes four)."""
+
+    name: str
+    computation: Computation
+    doc: str
+    fifth: str | None = None
 
 
-def lrp_zplus(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """z⁺ (LRP-α1β0) on every layer."""
-    return _explain(weights, biases, x, classes, ZPlus())
+ROWS: tuple[Row, ...] = (
+    Row(
+        "gradient",
+        _sensitivity,
+        "The gradient of the chosen logit with respect to the input (a sensitivity map).",
+    ),
+    Row(
+        "saliency",
+        _saliency,
+        "The absolute gradient, as Captum's ``Saliency`` returns it by default.",
+    ),
+    Row("gradient_x_input", _times_input, "Gradient times input."),
+    Row("lrp_0", _lrp(LRP0()), "LRP-0 on every layer."),
+    Row("lrp_epsilon", _lrp(Epsilon(EPSILON)), "LRP-ε with ε = 1e-9 on every layer."),
+    Row("lrp_alpha_beta", _lrp(AlphaBeta(alpha=2.0, beta=1.0)), "LRP-α2β1 on every layer."),  # noqa: RUF001
+    Row("lrp_zplus", _lrp(ZPlus()), "z⁺ (LRP-α1β0) on every layer."),  # noqa: RUF001
+    Row(
+        "integrated_gradients",
+        _against_zero(_integrated),
+        "Exact integrated gradients from a zero baseline (Captum's default baseline).",
+    ),
+    Row(
+        "integrated_gradients_from_baseline",
+        _integrated,
+        "Exact integrated gradients from ``baseline`` (n, d): the ``baseline=given`` protocol.",
+        "baseline",
+    ),
+    Row(
+        "deeplift_rescale",
+        _against_zero(_deeplift),
+        "DeepLIFT-Rescale against a zero reference (Captum's default).",
+    ),
+    Row(
+        "deeplift_rescale_from_baseline",
+        _deeplift,
+        "DeepLIFT-Rescale against ``baseline`` (n, d): the ``baseline=given`` protocol.",
+        "baseline",
+    ),
+    Row(
+        "pattern_net",
+        _pattern_net,
+        "PatternNet's signal, with patterns learned on ``data`` (N, d).",
+        "data",
+    ),
+    Row(
+        "pattern_attribution",
+        _pattern_attribution,
+        "PatternAttribution, with patterns learned on ``data`` (N, d).",
+        "data",
+    ),
+)
+"""The table every reference target is generated from."""
 
 
-def integrated_gradients(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """Exact integrated gradients from a zero baseline (Captum's default baseline)."""
-    return _integrated(Network.from_arrays(weights, biases), x, classes, None)
+def _target(row: Row) -> Callable[..., Array]:
+    """``row`` as a function in the gate's protocol, named after it; its fifth argument, if any,
+    is taken by position or by its name."""
+    compute = row.computation
+
+    if row.fifth is None:
+
+        def target(
+            weights: Sequence[ArrayLike],
+            biases: Sequence[ArrayLike],
+            x: ArrayLike,
+            classes: ArrayLike,
+        ) -> Array:
+            return compute(Network.from_arrays(weights, biases), x, classes)
+
+    elif row.fifth == "baseline":
+
+        def target(  # type: ignore[misc]
+            weights: Sequence[ArrayLike],
+            biases: Sequence[ArrayLike],
+            x: ArrayLike,
+            classes: ArrayLike,
+            baseline: ArrayLike,
+        ) -> Array:
+            return compute(Network.from_arrays(weights, biases), x, classes, baseline)
+
+    else:
+
+        def target(  # type: ignore[misc]
+            weights: Sequence[ArrayLike],
+            biases: Sequence[ArrayLike],
+            x: ArrayLike,
+            classes: ArrayLike,
+            data: ArrayLike,
+        ) -> Array:
+            return compute(Network.from_arrays(weights, biases), x, classes, data)
+
+    target.__name__ = target.__qualname__ = row.name
+    target.__module__ = __name__
+    target.__doc__ = row.doc
+    return target
 
 
-def integrated_gradients_from_baseline(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    baseline: ArrayLike,
-) -> Array:
-    """Exact integrated gradients from ``baseline`` (n, d): the ``baseline=given`` protocol."""
-    return _integrated(Network.from_arrays(weights, biases), x, classes, baseline)
-
-
-def deeplift_rescale(
-    weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
-) -> Array:
-    """DeepLIFT-Rescale against a zero reference (Captum's default)."""
-    return _deeplift(Network.from_arrays(weights, biases), x, classes, None)
-
-
-def deeplift_rescale_from_baseline(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    baseline: ArrayLike,
-) -> Array:
-    """DeepLIFT-Rescale against ``baseline`` (n, d): the ``baseline=given`` protocol."""
-    return _deeplift(Network.from_arrays(weights, biases), x, classes, baseline)
-
-
-def pattern_net(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    data: ArrayLike,
-) -> Array:
-    """PatternNet's signal, with patterns learned on ``data`` (N, d)."""
-    return _pattern_net(Network.from_arrays(weights, biases), x, classes, data)
-
-
-def pattern_attribution(
-    weights: Sequence[ArrayLike],
-    biases: Sequence[ArrayLike],
-    x: ArrayLike,
-    classes: ArrayLike,
-    data: ArrayLike,
-) -> Array:
-    """PatternAttribution, with patterns learned on ``data`` (N, d)."""
-    return _pattern_attribution(Network.from_arrays(weights, biases), x, classes, data)
+TARGETS: dict[str, Callable[..., Array]] = {row.name: _target(row) for row in ROWS}
+"""Every reference target by name, generated from :data:`ROWS`; each is also this module's
+attribute of that name (``targets.lrp_epsilon``)."""
 
 
 def integrated_gradients_quadrature(
@@ -171,3 +196,17 @@ def integrated_gradients_quadrature(
     50 Gauss-Legendre nodes), from ``baseline`` (zeros if None)."""
     network = Network.from_arrays(weights, biases)
     return _quadrature(network, x, classes, baseline, steps=steps, method=rule)
+
+
+def __getattr__(name: str) -> Callable[..., Array]:
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *TARGETS])
+
+
+__all__ = ["EPSILON", "ROWS", "TARGETS", "Row", "integrated_gradients_quadrature", *TARGETS]

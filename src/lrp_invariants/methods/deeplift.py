@@ -22,9 +22,7 @@ def deeplift_method(baseline: str = "zero") -> Method:
     check_baseline(baseline)
     given = baseline == "given"
     reference: Target = (
-        targets.deeplift_rescale_from_baseline  # type: ignore[assignment]
-        if given
-        else targets.deeplift_rescale
+        targets.deeplift_rescale_from_baseline if given else targets.deeplift_rescale
     )
     return BaselineMethod(
         NAME,

@@ -43,9 +43,7 @@ def exact_method(baseline: str = "zero") -> Method:
     check_baseline(baseline)
     given = baseline == "given"
     reference: Target = (
-        targets.integrated_gradients_from_baseline  # type: ignore[assignment]
-        if given
-        else targets.integrated_gradients
+        targets.integrated_gradients_from_baseline if given else targets.integrated_gradients
     )
     return BaselineMethod(
         NAME,

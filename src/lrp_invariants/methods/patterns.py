@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 _IMPLIED = ordered(("input-invariance", "permutation", "rescaling", "batch-consistency", *ALWAYS))
 
 _REFERENCES: dict[str, Target] = {
-    "pattern-net": targets.pattern_net,  # type: ignore[dict-item]
-    "pattern-attribution": targets.pattern_attribution,  # type: ignore[dict-item]
+    "pattern-net": targets.pattern_net,
+    "pattern-attribution": targets.pattern_attribution,
 }
 
 
