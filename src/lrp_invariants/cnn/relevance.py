@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from ..network import Array, one_hot
 from ..rules import LRP0, Rule
-from ..rules.operator import OperatorRelevance
+from ..rules.operator import OperatorRelevance, propagate_repaired
 from .batchnorm import BatchNorm
 from .conv import Conv
 from .model import CNN, CNNTrace, Layer, check_batch, forward, operator, sum_operator
@@ -191,18 +191,20 @@ def _backward(
             assert block is not None
             branch_plan, down_rule, sum_rule = plan[i]
             both = np.stack([block.branch.logits, block.shortcut], axis=1)
-            at_sum = sum_rule.propagate(sum_operator(z.shape[1:], dtype), both, block.total, R)
+            at_sum = propagate_repaired(
+                sum_rule, sum_operator(z.shape[1:], dtype), both, block.total, R
+            )
             branch = _backward(layer.branch, branch_plan, block.branch, at_sum.R[:, 0], dtype)
             shortcut = None
             R_short = at_sum.R[:, 1]
             if layer.downsample is not None:
-                shortcut = down_rule.propagate(
-                    layer.downsample.operator(a.shape[1:]), a, block.shortcut, R_short
+                shortcut = propagate_repaired(
+                    down_rule, layer.downsample.operator(a.shape[1:]), a, block.shortcut, R_short
                 )
                 R_short = shortcut.R
             result = ResidualRelevance(R, branch.input + R_short, at_sum, branch, shortcut)
         else:
-            result = plan[i].propagate(operator(layer, a.shape[1:], dtype), a, z, R)
+            result = propagate_repaired(plan[i], operator(layer, a.shape[1:], dtype), a, z, R)
         results.append(result)
         R = result.R
     return CNNRelevance(tuple(reversed(results)))

@@ -237,3 +237,95 @@ class DenseOperator:
 
     def fixed(self, part: FramePart, weights: Weights) -> Array | None:
         return None
+
+
+class Propagating(Protocol):
+    """What :func:`propagate_repaired` needs of a rule: its generic form."""
+
+    def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
+        """The rule at one linear layer."""
+        ...
+
+
+_PARTS = ("R", "Rb", "Rs", "Rm", "Rp")
+
+
+def _unbounded_rows(result: OperatorRelevance) -> Array:
+    """Per sample, whether some relevance of the layer is inf or NaN."""
+    bad = np.zeros(result.R_out.shape[0], dtype=bool)
+    for name in _PARTS:
+        part = getattr(result, name)
+        if part is not None:
+            bad |= ~np.isfinite(part.reshape(part.shape[0], -1)).all(axis=1)
+    return bad
+
+
+def propagate_repaired(
+    rule: Propagating, op: LinearOperator, a: Array, z: Array, R: Array
+) -> OperatorRelevance:
+    """``rule.propagate``, with every sample whose relevance overflowed recomputed (the generic
+    counterpart of the dense rules' :func:`~lrp_invariants.rules.modified.repaired`).
+
+    A quotient ``s_j = R_j / D_j`` exceeds the float range when a denominator is far smaller
+    than the relevance it divides (a tiny activation under large weights), while each source's
+    ``ρ_ij s_j`` stays moderate; ``inf x 0`` then gives NaN. Every rule's relevance is linear in
+    ``R`` for a fixed layer input, so such a sample is propagated again with ``R 2**-k`` (exact:
+    a power of two) for the least ``k`` in steps of an eighth of the exponent range that keeps
+    every part finite, and the parts are scaled back by ``2**k`` (``ldexp``: one rounding where
+    the result is subnormal). Entries of ``R`` below ``2**(k + min_exp)`` lose to underflow what
+    a subnormal loses, at most ``2**(k - 1074)`` each in float64. A zero denominator passes
+    nothing (0/0 -> 0) in every rule, repaired or not. A sample that no ``k`` repairs (a
+    pre-activation that itself overflowed) keeps its non-finite values.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = rule.propagate(op, a, z, R)
+    bad = _unbounded_rows(result)
+    if not np.any(bad):
+        return result
+    info = np.finfo(R.dtype)
+    step = info.maxexp // 8
+    span = info.maxexp - info.minexp + info.nmant
+    parts = {name: getattr(result, name) for name in _PARTS}
+    fixed = {
+        name: None if part is None else np.array(part, copy=True) for name, part in parts.items()
+    }
+    scales: dict[int, tuple[int, OperatorRelevance]] = {}
+    for row in np.flatnonzero(bad):
+        if not np.all(np.isfinite(R[row])):
+            continue
+        rows = slice(int(row), int(row) + 1)
+        a_row = a[rows] if a.shape[0] == R.shape[0] else a
+        for k in range(step, span + step, step):
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                again = rule.propagate(op, a_row, z[rows], np.ldexp(R[rows], -k))
+            if not _unbounded_rows(again)[0]:
+                break
+        else:
+            continue
+        scales[int(row)] = (k, again)
+        for name, target in fixed.items():
+            value = getattr(again, name)
+            if target is not None and value is not None:
+                target[rows] = np.ldexp(value, k)
+    if not scales:
+        return result
+    magnitude = result.magnitude
+
+    def repaired_magnitude() -> Array:
+        assert magnitude is not None
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.array(magnitude(), copy=True)
+        for row, (k, again) in scales.items():
+            assert again.magnitude is not None
+            total[row] = np.ldexp(again.magnitude()[0], k)
+        return total
+
+    return OperatorRelevance(
+        R_out=R,
+        R=fixed["R"] if fixed["R"] is not None else result.R,
+        Rb=fixed["Rb"],
+        Rs=fixed["Rs"],
+        Rm=fixed["Rm"],
+        Rp=fixed["Rp"],
+        magnitude=None if magnitude is None else repaired_magnitude,
+    )
