@@ -162,11 +162,11 @@ def literal_conv(conv: Conv, x: Array) -> Array:
                 value = (
                     conv.padding_value
                     if min(source) < 0
-                    else x[(b, group * per_group_in + c, *source)]
+                    else x[tuple([b, group * per_group_in + c, *source])]
                 )
-                total += conv.weight[(j, c, *t)] * value
+                total += conv.weight[tuple([j, c, *t])] * value
             if conv.constant is not None:
                 raise NotImplementedError
             bias = 0.0 if conv.bias is None else conv.bias[j]
-            z[(b, j, *o)] = total + bias
+            z[tuple([b, j, *o])] = total + bias
     return z

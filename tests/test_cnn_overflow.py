@@ -49,8 +49,8 @@ def test_an_overflowing_quotient_gives_finite_conserved_relevance(rule: Rule) ->
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _, relevance = explain(cnn, x, [0, 0], rule)
-    for layer in relevance.layers:
-        assert np.all(np.isfinite(layer.R))
+    for result in relevance.layers:
+        assert np.all(np.isfinite(result.R))
     bounds = conservation_bounds(relevance, P)
     for layer in range(len(relevance.layers)):
         gap = np.abs(relevance.total(layer) - relevance.output_total)
