@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from numpy.typing import ArrayLike
 
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, enclose_forward
@@ -30,9 +29,6 @@ Target = Callable[[Sequence[Array], Sequence[Array], Array, Array], ArrayLike]
 
 ALWAYS = ("determinism", "reference")
 """What every method implies: the same bits twice, and agreement with this package's own."""
-
-ROLES = ("net1", "net2", "net3", "proxy")
-"""The networks of a case a method encloses its exact value on (see :meth:`Method.enclosure`)."""
 
 
 def ordered(implied: Iterable[str]) -> tuple[str, ...]:
@@ -120,7 +116,8 @@ class Method(ABC):
     @abstractmethod
     def enclosure(self, case: SeedCase, role: str) -> Ball:
         """A ball (n, d) around the exact relevance at the case's input on the network of
-        ``role`` (one of :data:`ROLES`), computed once per case and method."""
+        ``role``: ``net1``, ``net2``, ``net3`` (as a plain MLP on ``[x3, -m]``) or ``proxy`` (the
+        bias-proxy network), computed once per case and method."""
 
     @abstractmethod
     def enclosure_on(self, case: SeedCase, network: Network) -> Ball:
@@ -228,12 +225,6 @@ class Family:
     parse: Callable[[str], Method | None] = _names_nothing
     by_spec: tuple[Method, ...] = ()
     exact_values: Mapping[str, Callable[..., Ball]] = field(default_factory=dict)
-
-
-def no_unassigned(case: SeedCase) -> Ball:
-    """Nothing kept back, per sample: the logit is all there is to conserve."""
-    logit = case.proxy_balls.z[-1].mid[:, 0]
-    return Ball.exact(np.zeros_like(logit))
 
 
 def parse_options(name: str, options: str, allowed: Sequence[str], takes: str) -> dict[str, str]:

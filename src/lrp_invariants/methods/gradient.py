@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import targets
@@ -33,7 +34,6 @@ from .base import (
     Method,
     NetworkMethod,
     Target,
-    no_unassigned,
     ordered,
 )
 
@@ -76,7 +76,8 @@ class GradientMethod(NetworkMethod):
         chain = gradient_underflow(
             proxy, case.proxy_balls, case.classes, case.precision, times_input=True
         ).sum(axis=1)
-        return Conservation(self.proxy_layers(case), no_unassigned(case), chain)
+        nothing = Ball.exact(np.zeros_like(chain))  # no rule keeps relevance back
+        return Conservation(self.proxy_layers(case), nothing, chain)
 
 
 def _method(
