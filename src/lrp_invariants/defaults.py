@@ -2,8 +2,8 @@
 share them. The CLI adds :data:`FLAGS` as ``--examples``, the pytest plugin as
 ``--lrp-examples``, and both read the parsed values back into one
 :class:`~lrp_invariants.gate.GateOptions`. Choices come from the code that defines them
-(:data:`ARITHMETICS`, :data:`DTYPES`, the property names). A light module: the pytest plugin
-imports it in every pytest run."""
+(:data:`ARITHMETICS`, :data:`DTYPES`, :data:`lrp_invariants.claims.ALL_PROPERTIES`). A light
+module: the pytest plugin imports it in every pytest run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .configuration import ALL_PROPERTIES
+from .claims import ALL_PROPERTIES
 
 DEFAULT_EXAMPLES = 100
 """Examples per property: enough for the derandomised search to reach every case family."""
