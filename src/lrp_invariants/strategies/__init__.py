@@ -21,6 +21,17 @@ Example::
 from __future__ import annotations
 
 from .cases import SCALE_REGIMES, cases_on, seed_cases
+from .cnn import (
+    CNN_SCALE_REGIMES,
+    CNN_SHIFT_KINDS,
+    CNN_VALUES,
+    CNNCase,
+    CNNSeedCase,
+    cnn_cases,
+    cnn_inputs,
+    cnn_seed_cases,
+    cnns,
+)
 from .lrp import composites, epsilons, rules
 from .placement import BOUNDARY_PLACEMENTS
 from .primitives import SHIFT_KINDS, FloatWidth, classes, inputs, networks, shifts
@@ -35,13 +46,22 @@ from .references import (
 
 __all__ = [
     "BOUNDARY_PLACEMENTS",
+    "CNN_SCALE_REGIMES",
+    "CNN_SHIFT_KINDS",
+    "CNN_VALUES",
     "DATA_KINDS",
     "REFERENCE_KINDS",
     "SCALE_REGIMES",
     "SHIFT_KINDS",
+    "CNNCase",
+    "CNNSeedCase",
     "FloatWidth",
     "cases_on",
     "classes",
+    "cnn_cases",
+    "cnn_inputs",
+    "cnn_seed_cases",
+    "cnns",
     "composites",
     "data_sets",
     "epsilons",

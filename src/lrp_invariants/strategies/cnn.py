@@ -1,0 +1,701 @@
+"""Small convolutional networks, their inputs and the reply's cases on them.
+
+The CNNs are drawn with the care the dense strategies take: hard cases on purpose, never filtered
+out. Every convolution geometry of the core (stride, per-side padding up to the kernel in every
+padding mode, dilation, groups, sizes the stride does not divide), pooling windows larger than
+their stride, inputs with repeated values (ties in max pooling, on top of the ties at 0 that dead
+ReLUs leave), units placed on or next to their kink, weights whose scale is far from 1 (a layer's
+parameters are mantissas times one power of two per layer, up to ``2**±60`` in the extreme
+regime), batch norms with negative scales, residual blocks with and without a downsample.
+
+Every draw shrinks toward the smallest network: one block of a 1x1 convolution on one channel,
+stride 1, no padding, zero padding mode, no pooling, no batch norm, no residual block; a
+sample of zeros and ones.
+
+>>> from hypothesis import given
+>>> @given(cnn_cases(max_blocks=2))  # doctest: +SKIP
+... def test_conservation(case): ...
+>>> cnns(max_blocks=1, values="integers").example()  # doctest: +SKIP
+CNN(layers=(Conv(...), ReLU(), Flatten(), Dense(...)), input_shape=(1, 3, 3))
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from numpy.typing import NDArray
+
+from ..cnn import (
+    CNN,
+    AvgPool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Flatten,
+    MaxPool,
+    ReLU,
+    Residual,
+    forward,
+)
+from ..cnn.geometry import PADDING_MODES
+from ..network import Array
+from .placement import _KINK_DISTANCES
+from .primitives import _check_range, _floats, _integers, _mask
+
+__all__ = [
+    "CNN_SCALE_REGIMES",
+    "CNN_SHIFT_KINDS",
+    "CNN_VALUES",
+    "CNNCase",
+    "CNNSeedCase",
+    "cnn_cases",
+    "cnn_inputs",
+    "cnn_seed_cases",
+    "cnns",
+]
+
+CNN_VALUES = ("floats", "integers")
+"""``floats``: mantissas in [-2, 2] (zeros and small integers among them) times a power of two
+per layer; ``integers``: integers in -3..3 times a power of two per layer, so that every forward
+sum of a small CNN is exact (properties that claim bit-for-bit equality draw these)."""
+
+CNN_SCALE_REGIMES = ("unit", "free", "small", "large", "extreme")
+"""The power of two of each layer's parameters and of the inputs: ``unit`` (all ``2**0``),
+``free`` (each in the ``scale_exponents`` range on its own), ``small`` and ``large`` (all in the
+range's lowest or highest quarter), ``extreme`` (alternately ``2**+60`` and ``2**-60``, the
+inputs at ``2**∓60``: every product far from 1 and far from the float range's ends)."""
+
+CNN_SHIFT_KINDS = ("channel", "pixel")
+"""``channel``: a constant per input channel (a batch norm's shift, a mean per colour);
+``pixel``: a value per input position (a mean image)."""
+
+_EXTREME = 60
+
+Values = Literal["floats", "integers"]
+
+
+@dataclass(frozen=True)
+class CNNCase:
+    """A CNN, a batch ``x`` of its inputs and one chosen class per sample."""
+
+    cnn: CNN
+    x: Array
+    classes: NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class CNNSeedCase:
+    """The reply's experiment on a CNN: net1, a batch x1, a shift ``m`` of one input's shape and
+    one chosen class per sample; ``x2 = x1 + m`` is what net2 sees."""
+
+    net1: CNN
+    x1: Array
+    m: Array
+    classes: NDArray[np.intp]
+
+    @property
+    def x2(self) -> Array:
+        result: Array = self.x1 + self.m
+        return result
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Validated arguments of :func:`cnns` (hashable: strategies are cached per options)."""
+
+    max_blocks: int
+    in_channels: tuple[int, int]
+    max_channels: int
+    sizes: tuple[int, int]
+    dims: tuple[int, ...]
+    max_classes: int
+    padding_modes: tuple[str, ...]
+    pooling: bool
+    batch_norm: bool
+    residual: bool
+    values: Values
+    scale_exponents: tuple[int, int]
+    plain_first: bool = False  # the first block a convolution (net2 and net3 change it)
+
+
+def _check_options(
+    max_blocks: int,
+    in_channels: tuple[int, int],
+    max_channels: int,
+    sizes: tuple[int, int],
+    dims: Sequence[int],
+    max_classes: int,
+    padding_modes: Sequence[str],
+    pooling: bool,
+    batch_norm: bool,
+    residual: bool,
+    values: str,
+    scale_exponents: tuple[int, int],
+) -> _Options:
+    if not isinstance(max_blocks, int) or not 1 <= max_blocks <= 4:
+        raise InvalidArgument(f"max_blocks={max_blocks!r}: expected an integer in [1, 4]")
+    _check_range("in_channels", in_channels, 1, 8)
+    if not isinstance(max_channels, int) or not 1 <= max_channels <= 16:
+        raise InvalidArgument(f"max_channels={max_channels!r}: expected an integer in [1, 16]")
+    _check_range("sizes", sizes, 1, 64)
+    dims = tuple(dims)
+    if not dims or not set(dims) <= {1, 2}:
+        raise InvalidArgument(f"dims={dims!r}: choose a nonempty subset of (1, 2)")
+    if not isinstance(max_classes, int) or not 1 <= max_classes <= 16:
+        raise InvalidArgument(f"max_classes={max_classes!r}: expected an integer in [1, 16]")
+    modes = tuple(padding_modes)
+    if not modes or not set(modes) <= set(PADDING_MODES):
+        raise InvalidArgument(
+            f"padding_modes={modes!r}: choose a nonempty subset of {PADDING_MODES}"
+        )
+    if values not in CNN_VALUES:
+        raise InvalidArgument(f"values={values!r}: expected one of {CNN_VALUES}")
+    _check_range("scale_exponents", scale_exponents, -_EXTREME, _EXTREME)
+    return _Options(
+        max_blocks,
+        in_channels,
+        max_channels,
+        sizes,
+        tuple(sorted(dims)),
+        max_classes,
+        tuple(m for m in PADDING_MODES if m in modes),  # shrink toward zero padding
+        bool(pooling),
+        bool(batch_norm),
+        bool(residual),
+        values,  # type: ignore[arg-type]
+        scale_exponents,
+    )
+
+
+def cnns(
+    *,
+    max_blocks: int = 3,
+    in_channels: tuple[int, int] = (1, 3),
+    max_channels: int = 3,
+    sizes: tuple[int, int] = (3, 10),
+    dims: Sequence[int] = (1, 2),
+    max_classes: int = 3,
+    padding_modes: Sequence[str] = PADDING_MODES,
+    pooling: bool = True,
+    batch_norm: bool = True,
+    residual: bool = True,
+    values: str = "floats",
+    scale_exponents: tuple[int, int] = (-16, 16),
+) -> st.SearchStrategy[CNN]:
+    """CNNs of 1..``max_blocks`` blocks, then Flatten and a Dense head of 1..``max_classes``
+    outputs, in float64.
+
+    A block is a convolution (+ batch norm) (+ ReLU) (+ max or average pooling), or a residual
+    block (``relu(branch(x) + x)`` or with a strided 1x1 downsample). Inputs have
+    ``in_channels`` channels and ``sizes`` pixels a side (1-d or 2-d, ``dims``); convolutions
+    have 1..``max_channels`` output channels and draw every geometry the core supports in
+    ``padding_modes``. ``values`` and ``scale_exponents`` choose the parameters (see
+    :data:`CNN_VALUES`; the extreme regime of :func:`cnn_cases` ignores the range).
+    Arguments are checked when called, not at draw time.
+
+    >>> cnns(max_blocks=2, padding_modes=("zeros", "reflect")).example()  # doctest: +SKIP
+    CNN(layers=(Conv(...), BatchNorm(...), ReLU(), MaxPool(kernel=3, stride=2), ...), ...)
+    """
+    options = _check_options(
+        max_blocks,
+        in_channels,
+        max_channels,
+        sizes,
+        dims,
+        max_classes,
+        padding_modes,
+        pooling,
+        batch_norm,
+        residual,
+        values,
+        scale_exponents,
+    )
+    return _cnns(options, None)
+
+
+@functools.cache
+def _cnns(options: _Options, regime: str | None) -> st.SearchStrategy[CNN]:
+    return _draw_cnn(options, regime)
+
+
+def _scale(draw: st.DrawFn, options: _Options, regime: str, index: int) -> float:
+    """The power of two of one layer's parameters (index: the layer's place in forward order)."""
+    low, high = options.scale_exponents
+    quarter = (high - low) // 4
+    if regime == "unit":
+        return 1.0
+    if regime == "extreme":
+        return float(2.0 ** (_EXTREME if index % 2 == 0 else -_EXTREME))
+    if regime == "small":
+        high = low + quarter
+    elif regime == "large":
+        low = high - quarter
+    return float(2.0 ** draw(_integers(low, high), label="layer scale"))
+
+
+_ENTRIES = 48
+"""Arrays up to this size may be drawn entry by entry; larger ones from a palette or a seed
+(Hypothesis' buffer holds a few thousand choices, and a draw per entry of a 300-pixel image
+would leave no room for the rest)."""
+
+_ARRAY_KINDS = ("entries", "palette", "dense")
+
+
+def _array(
+    draw: st.DrawFn,
+    shape: tuple[int, ...],
+    values: Values,
+    scale: float,
+    kinds: tuple[str, ...] = _ARRAY_KINDS,
+) -> Array:
+    """Integers in -3..3, or mantissas in [-2, 2], times ``scale``. ``entries``: drawn one by
+    one (they shrink to zeros and small integers); ``palette``: up to six drawn values, repeated
+    over the array by a seeded choice (ties on purpose: equal maxima in a pooling window);
+    ``dense``: every entry from a seeded generator (full mantissas, a tenth of them 0)."""
+    size = int(np.prod(shape))
+    offered = [k for k in kinds if k != "entries" or size <= _ENTRIES]
+    kind = offered[draw(_integers(0, len(offered) - 1), label="array kind")]
+    element = _integers(-3, 3) if values == "integers" else _floats(-2.0, 2.0, 64)
+    if kind == "entries":
+        entries = draw(_lists(element, size), label="entries")
+        return np.array(entries, dtype=np.float64).reshape(shape) * scale
+    rng = np.random.default_rng(draw(_integers(0, 2**32 - 1), label="array seed"))
+    if kind == "palette":
+        palette = np.array(draw(st.lists(element, min_size=1, max_size=6), label="palette"))
+        return palette[rng.integers(0, len(palette), size)].reshape(shape) * scale
+    if values == "integers":
+        dense = rng.integers(-3, 4, size).astype(np.float64)
+    else:
+        dense = np.where(rng.random(size) < 0.1, 0.0, rng.uniform(-2.0, 2.0, size))
+    return dense.reshape(shape) * scale
+
+
+@functools.cache
+def _lists(element: st.SearchStrategy[Any], size: int) -> st.SearchStrategy[list[Any]]:
+    return st.lists(element, min_size=size, max_size=size)
+
+
+def _conv(
+    draw: st.DrawFn,
+    options: _Options,
+    regime: str,
+    index: int,
+    in_shape: tuple[int, ...],
+    c_out: int,
+    *,
+    same: bool = False,
+    stride: int | None = None,
+) -> Conv:
+    """A convolution of ``in_shape``'s channels to ``c_out`` (rounded to a multiple of the
+    groups) with a drawn geometry; ``same``: ``c_out`` exactly, an odd kernel and the padding
+    that keeps the size at stride 1 (a residual branch)."""
+    c_in, spatial = in_shape[0], in_shape[1:]
+    # with ``same`` (a residual branch) the width is the shortcut's: groups must divide it
+    offered = [g for g in (2, 3) if c_in % g == 0 and (not same or c_out % g == 0)]
+    groups = draw(st.sampled_from([1, *offered]), label="groups")
+    c_out = max(groups, c_out - c_out % groups)
+    kernel, dilation, pads, strides = [], [], [], []
+    mode = options.padding_modes[draw(_integers(0, len(options.padding_modes) - 1), label="mode")]
+    for size in spatial:
+        if same:
+            k = draw(st.sampled_from([1, 3]), label="kernel")
+            d = draw(_integers(1, 2), label="dilation") if k > 1 else 1
+            p = d * (k - 1) // 2
+            before = after = p
+            if (mode == "reflect" and p >= size) or (mode == "circular" and p > size):
+                k, d, before, after = 1, 1, 0, 0
+            kernel.append(k)
+            dilation.append(d)
+            pads.append((before, after))
+            strides.append(1 if stride is None else stride)
+            continue
+        k = draw(_integers(1, 3), label="kernel")
+        d = draw(_integers(1, 2), label="dilation") if k > 1 else 1
+        s = draw(_integers(1, 3), label="stride")
+        before = draw(_integers(0, k), label="padding before")
+        after = draw(st.sampled_from([before, *range(k + 1)]), label="padding after")
+        limit = size - 1 if mode == "reflect" else size
+        before, after = min(before, limit), min(after, limit)
+        # the window must fit the padded axis: shrink the dilation, then the kernel
+        while d * (k - 1) + 1 > size + before + after and (d > 1 or k > 1):
+            if d > 1:
+                d -= 1
+            else:
+                k -= 1
+        kernel.append(k)
+        dilation.append(d)
+        pads.append((before, after))
+        strides.append(s)
+    scale = _scale(draw, options, regime, index)
+    weight = _array(draw, (c_out, c_in // groups, *kernel), options.values, scale)
+    bias = None
+    if draw(st.booleans(), label="bias"):
+        bias = _array(draw, (c_out,), options.values, scale)
+    value = 0.0
+    if mode == "constant":
+        value = float(draw(_integers(-3, 3), label="padding value")) * _scale(
+            draw, options, regime, index + 1
+        )
+    return Conv(
+        weight,
+        bias,
+        stride=tuple(strides),
+        padding=tuple(pads),
+        padding_mode=mode,
+        padding_value=value,
+        dilation=tuple(dilation),
+        groups=groups,
+    )
+
+
+def _norm(draw: st.DrawFn, options: _Options, regime: str, index: int, channels: int) -> BatchNorm:
+    """A batch norm in eval mode, negative scales included: exact signed powers of two and
+    integer shifts for integer values, general statistics (with ``eps``) otherwise."""
+    scale = _scale(draw, options, regime, index)
+    if options.values == "integers":
+        exponents = draw(_lists(_integers(-2, 2), channels), label="batch norm scales")
+        signs = draw(_lists(st.sampled_from([1.0, -1.0]), channels), label="batch norm signs")
+        return BatchNorm.affine(
+            np.ldexp(np.array(signs), exponents),
+            _array(draw, (channels,), "integers", scale),
+        )
+    gamma = _array(draw, (channels,), "floats", 1.0)
+    beta = _array(draw, (channels,), "floats", scale)
+    mean = _array(draw, (channels,), "floats", scale)
+    var = np.abs(_array(draw, (channels,), "floats", 1.0)) + 0.25
+    return BatchNorm(gamma, beta, mean, var)
+
+
+def _pool(draw: st.DrawFn, shape: tuple[int, ...]) -> MaxPool | AvgPool | None:
+    """Max or average pooling, windows larger than their stride included (overlaps), with
+    padding and ``ceil_mode``; None if the drawn window does not fit."""
+    kind = draw(st.sampled_from(["none", "max", "avg"]), label="pooling")
+    if kind == "none":
+        return None
+    dims = len(shape) - 1
+    k = draw(_integers(1, 3), label="pool kernel")
+    s = draw(_integers(1, k), label="pool stride")  # s < k: overlapping windows
+    p = draw(_integers(0, k // 2), label="pool padding")
+    ceil = draw(st.booleans(), label="ceil mode")
+    pool: MaxPool | AvgPool
+    if kind == "max":
+        pool = MaxPool(k, s, p, ceil_mode=ceil, dims=dims)
+    else:
+        include = draw(st.booleans(), label="count include pad")
+        pool = AvgPool(k, s, p, ceil_mode=ceil, count_include_pad=include, dims=dims)
+    try:
+        pool.output_shape(shape)
+    except ValueError:
+        return None
+    return pool
+
+
+def _residual(
+    draw: st.DrawFn, options: _Options, regime: str, index: int, shape: tuple[int, ...]
+) -> Residual:
+    """``relu(branch(x) + x)``, or with a 1x1 downsample (another width or a stride of 2)."""
+    c_in = shape[0]
+    c_out = draw(_integers(1, options.max_channels), label="residual channels")
+    stride = draw(_integers(1, 2), label="residual stride")
+    if c_out == c_in and stride == 1 and draw(st.booleans(), label="identity shortcut"):
+        down = None
+    else:
+        scale = _scale(draw, options, regime, index + 2)
+        weight = _array(draw, (c_out, c_in, *([1] * (len(shape) - 1))), options.values, scale)
+        down = Conv(weight, stride=stride)
+    first = _conv(draw, options, regime, index, shape, c_out, same=True, stride=stride)
+    inner = first.output_shape(shape)
+    layers: list[Any] = [first]
+    if options.batch_norm and draw(st.booleans(), label="branch batch norm"):
+        layers.append(_norm(draw, options, regime, index + 1, inner[0]))
+    layers.append(ReLU())
+    layers.append(_conv(draw, options, regime, index + 1, inner, c_out, same=True, stride=1))
+    return Residual(tuple(layers), down)
+
+
+@st.composite
+def _draw_cnn(draw: st.DrawFn, options: _Options, regime: str | None) -> CNN:
+    if regime is None:
+        regime = CNN_SCALE_REGIMES[draw(_integers(0, len(CNN_SCALE_REGIMES) - 1), label="regime")]
+    dims = options.dims[draw(_integers(0, len(options.dims) - 1), label="dims")]
+    c_in = draw(_integers(*options.in_channels), label="input channels")
+    spatial = tuple(draw(_integers(*options.sizes), label="size") for _ in range(dims))
+    input_shape = (c_in, *spatial)
+    shape = input_shape
+    layers: list[Any] = []
+    n_blocks = draw(_integers(1, options.max_blocks), label="blocks")
+    for block in range(n_blocks):
+        index = 3 * block
+        plain = block == 0 and options.plain_first
+        if options.residual and not plain and draw(_integers(0, 3), label="residual") == 3:
+            candidate = _residual(draw, options, regime, index, shape)
+            try:
+                shape = candidate.output_shape(shape)
+            except ValueError:
+                continue
+            layers.append(candidate)
+            continue
+        c_out = draw(_integers(1, options.max_channels), label="channels")
+        conv = _conv(draw, options, regime, index, shape, c_out)
+        shape = conv.output_shape(shape)
+        layers.append(conv)
+        if options.batch_norm and draw(st.booleans(), label="batch norm"):
+            layers.append(_norm(draw, options, regime, index + 1, shape[0]))
+        if draw(_integers(0, 3), label="relu") > 0:
+            layers.append(ReLU())
+        if options.pooling:
+            pool = _pool(draw, shape)
+            if pool is not None:
+                shape = pool.output_shape(shape)
+                layers.append(pool)
+    features = int(np.prod(shape))
+    classes = draw(_integers(1, options.max_classes), label="classes")
+    scale = _scale(draw, options, regime, 3 * n_blocks)
+    W = _array(draw, (features, classes), options.values, scale)
+    b = _array(draw, (classes,), options.values, scale) if draw(st.booleans()) else None
+    layers += [Flatten(), Dense(W, b)]
+    return CNN(tuple(layers), input_shape)
+
+
+def _inputs(
+    draw: st.DrawFn, cnn: CNN, batch: tuple[int, int], values: Values, scale: float
+) -> Array:
+    n = draw(_integers(*batch), label="batch size")
+    x = _array(draw, (n, *cnn.input_shape), values, scale)
+    if x.size <= 64:
+        zeros = _mask(draw, x.size, "exact zeros").reshape(x.shape)
+        x = np.where(zeros, 0.0, x)
+    return x
+
+
+def cnn_inputs(
+    cnn: CNN,
+    *,
+    min_batch: int = 1,
+    max_batch: int = 3,
+    scale: float = 1.0,
+    values: str = "floats",
+) -> st.SearchStrategy[Array]:
+    """Batches ``(n, *cnn.input_shape)``: entries drawn one by one, from a small palette of
+    repeated values (ties), or dense, times ``scale``; exact zeros included.
+
+    >>> cnn_inputs(cnn, max_batch=2, values="integers").example()  # doctest: +SKIP
+    array([[[[ 0.,  1.], [ 1., -3.]]]])
+    """
+    if not isinstance(cnn, CNN):
+        raise InvalidArgument(f"cnn must be a CNN; got {type(cnn).__name__}")
+    _check_range("(min_batch, max_batch)", (min_batch, max_batch), 1, 256)
+    if not (isinstance(scale, int | float) and 0 < scale < 2.0**64):
+        raise InvalidArgument(f"scale={scale!r}: expected a number in (0, 2**64)")
+    if values not in CNN_VALUES:
+        raise InvalidArgument(f"values={values!r}: expected one of {CNN_VALUES}")
+    return st.composite(_inputs)(cnn, (min_batch, max_batch), values, float(scale))  # type: ignore[arg-type]
+
+
+def _on_kinks(draw: st.DrawFn, cnn: CNN, x: Array) -> CNN:
+    """``cnn`` with the bias of chosen channels of one convolution that feeds a ReLU moved so
+    that one sample's pre-activation at one position is exactly 0, or a relative ``2**-k``
+    beside it (:data:`~lrp_invariants.strategies.BOUNDARY_PLACEMENTS`' distances)."""
+    feeding = [
+        i
+        for i, layer in enumerate(cnn.layers[:-1])
+        if isinstance(layer, Conv) and isinstance(cnn.layers[i + 1], ReLU)
+    ]
+    if not feeding or not draw(st.booleans(), label="units on kinks"):
+        return cnn
+    index = feeding[draw(_integers(0, len(feeding) - 1), label="layer on its kink")]
+    conv = cnn.layers[index]
+    assert isinstance(conv, Conv)
+    a = forward(cnn, x).inputs[index]
+    unbiased = Conv(
+        conv.weight,
+        None,
+        stride=conv.strides,
+        padding=conv.pads,
+        padding_mode=conv.padding_mode,
+        padding_value=conv.padding_value,
+        dilation=conv.dilations,
+        groups=conv.groups,
+    ).forward(a)
+    row = draw(_integers(0, x.shape[0] - 1), label="sample on the kinks")
+    flat = unbiased[row].reshape(unbiased.shape[1], -1)
+    position = draw(_integers(0, flat.shape[1] - 1), label="position on the kinks")
+    chosen = _mask(draw, conv.out_channels, "channels on the kinks")
+    distance = draw(st.sampled_from(_KINK_DISTANCES), label="distance from the kink")
+    side = draw(st.sampled_from([1.0, -1.0]), label="side of the kink")
+    bias = np.zeros(conv.out_channels) if conv.bias is None else conv.bias.copy()
+    if bias.ndim > 1:
+        return cnn
+    target = -flat[:, position]
+    if distance:
+        target = target + side * 2.0**-distance * np.maximum(np.abs(flat).max(axis=1), 1e-300)
+    bias = np.where(chosen, target, bias)
+    layers = list(cnn.layers)
+    layers[index] = Conv(
+        conv.weight,
+        bias,
+        stride=conv.strides,
+        padding=conv.pads,
+        padding_mode=conv.padding_mode,
+        padding_value=conv.padding_value,
+        dilation=conv.dilations,
+        groups=conv.groups,
+    )
+    return CNN(tuple(layers), cnn.input_shape)
+
+
+@st.composite
+def _case(
+    draw: st.DrawFn,
+    options: _Options,
+    large: tuple[int, int, int] | None,
+    batch: int,
+    kinks: bool,
+) -> CNNCase:
+    regime = CNN_SCALE_REGIMES[draw(_integers(0, len(CNN_SCALE_REGIMES) - 1), label="regime")]
+    batches = (1, batch)
+    # one draw in eight, away from the ends of the range Hypothesis favours and from 0 (where
+    # draws shrink to: the small tier), is of the large tier
+    if large is not None and draw(_integers(0, 2**16 - 1), label="size tier") % 8 == 3:
+        channels, size, n = large
+        options = _replace(options, max_channels=channels, sizes=(max(3, size // 2), size))
+        batches = (max(1, n // 2), n)
+    cnn = draw(_cnns(options, regime))
+    values = options.values
+    scale = 1.0
+    if regime == "extreme":
+        scale = 2.0**-_EXTREME
+    elif regime != "unit":
+        low, high = options.scale_exponents
+        scale = float(2.0 ** draw(_integers(low // 2, high // 2), label="input scale"))
+    x = _inputs(draw, cnn, batches, values, scale)
+    if kinks:
+        cnn = _on_kinks(draw, cnn, x)
+    classes = np.array(
+        [draw(_integers(0, cnn.n_outputs - 1), label="class") for _ in range(x.shape[0])],
+        dtype=np.intp,
+    )
+    return CNNCase(cnn, x, classes)
+
+
+def _replace(options: _Options, **changes: Any) -> _Options:
+    fields = {name: getattr(options, name) for name in options.__dataclass_fields__}
+    return _Options(**{**fields, **changes})
+
+
+def _check_large(large: tuple[int, int, int] | None) -> None:
+    if large is None:
+        return
+    if (
+        not isinstance(large, tuple)
+        or len(large) != 3
+        or not all(isinstance(v, int) for v in large)
+        or not (1 <= large[0] <= 16 and 3 <= large[1] <= 64 and 1 <= large[2] <= 256)
+    ):
+        raise InvalidArgument(
+            f"large={large!r}: expected (max channels 1..16, side 3..64, batch 1..256)"
+        )
+
+
+def cnn_cases(
+    *,
+    max_blocks: int = 3,
+    max_batch: int = 3,
+    large: tuple[int, int, int] | None = None,
+    kinks: bool = True,
+    **cnn_options: Any,
+) -> st.SearchStrategy[CNNCase]:
+    """Whole cases: a CNN as :func:`cnns` draws it (``cnn_options`` are its arguments), a batch
+    of up to ``max_batch`` samples and a chosen class per sample (any class, not only the
+    winner). The scales follow a regime of :data:`CNN_SCALE_REGIMES`; with ``kinks`` a
+    convolution's units may sit on (or next to) their ReLU's kink for one sample. With
+    ``large=(channels, side, batch)`` one draw in eight is of the large tier: up to ``channels``
+    channels, images of ``side // 2..side`` pixels a side, ``batch // 2..batch`` samples
+    (where blocked or size-dependent code shows).
+
+    >>> cnn_cases(max_blocks=2, large=(8, 16, 16)).example()  # doctest: +SKIP
+    CNNCase(cnn=CNN(...), x=array(...), classes=array([0, 2]))
+    """
+    if not isinstance(max_batch, int) or not 1 <= max_batch <= 256:
+        raise InvalidArgument(f"max_batch={max_batch!r}: expected an integer in [1, 256]")
+    _check_large(large)
+    options = _options(max_blocks, cnn_options)
+    return _case(options, large, max_batch, bool(kinks))
+
+
+def _options(max_blocks: int, cnn_options: dict[str, Any], plain_first: bool = False) -> _Options:
+    unknown = set(cnn_options) - set(_CNN_ARGUMENTS)
+    if unknown:
+        raise InvalidArgument(f"unknown arguments {sorted(unknown)}; cnns takes {_CNN_ARGUMENTS}")
+    chosen = {**_CNN_DEFAULTS, **cnn_options, "max_blocks": max_blocks}
+    options = _check_options(*(chosen[name] for name in _CNN_ARGUMENTS))
+    return _replace(options, plain_first=plain_first)
+
+
+_CNN_DEFAULTS: dict[str, Any] = {
+    "max_blocks": 3,
+    "in_channels": (1, 3),
+    "max_channels": 3,
+    "sizes": (3, 10),
+    "dims": (1, 2),
+    "max_classes": 3,
+    "padding_modes": PADDING_MODES,
+    "pooling": True,
+    "batch_norm": True,
+    "residual": True,
+    "values": "floats",
+    "scale_exponents": (-16, 16),
+}
+_CNN_ARGUMENTS = tuple(_CNN_DEFAULTS)
+
+
+@st.composite
+def _seed_case(
+    draw: st.DrawFn, options: _Options, batch: int, kinds: tuple[str, ...], kinks: bool
+) -> CNNSeedCase:
+    case = draw(_case(options, None, batch, kinks))
+    shape = case.cnn.input_shape
+    kind = kinds[draw(_integers(0, len(kinds) - 1), label="shift kind")]
+    bound = float(np.max(np.abs(case.x), initial=0.0)) or 1.0
+    exponent = math.frexp(bound)[1]
+    if draw(_integers(0, 3), label="large shift") == 3:  # x1 + m cancels
+        exponent += draw(_integers(4, 20), label="shift scale")
+    scale = 2.0**exponent
+    if kind == "channel":
+        per_channel = _array(draw, (shape[0],), options.values, scale, ("entries",))
+        m = np.broadcast_to(per_channel.reshape(-1, *([1] * (len(shape) - 1))), shape).copy()
+    else:
+        m = _array(draw, shape, options.values, scale)
+    return CNNSeedCase(case.cnn, case.x, m, case.classes)
+
+
+def cnn_seed_cases(
+    *,
+    max_blocks: int = 3,
+    max_batch: int = 3,
+    kinds: Sequence[str] = CNN_SHIFT_KINDS,
+    kinks: bool = True,
+    **cnn_options: Any,
+) -> st.SearchStrategy[CNNSeedCase]:
+    """The reply's cases on CNNs: net1 (whose first layer is a convolution, which net2 and net3
+    change), a batch x1, a shift ``m`` of the input's shape (one value per channel or one per
+    pixel, :data:`CNN_SHIFT_KINDS`; in a quarter of the cases ``2**4..2**20`` times the inputs,
+    so that ``x1 + m`` cancels) and chosen classes.
+
+    >>> cnn_seed_cases(kinds=("channel",), values="integers").example()  # doctest: +SKIP
+    CNNSeedCase(net1=CNN(...), x1=array(...), m=array(...), classes=array([1]))
+    """
+    if not isinstance(max_batch, int) or not 1 <= max_batch <= 256:
+        raise InvalidArgument(f"max_batch={max_batch!r}: expected an integer in [1, 256]")
+    chosen = tuple(k for k in CNN_SHIFT_KINDS if k in tuple(kinds))
+    if not chosen or not set(kinds) <= set(CNN_SHIFT_KINDS):
+        raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {CNN_SHIFT_KINDS}")
+    options = _options(max_blocks, cnn_options, plain_first=True)
+    return _seed_case(options, max_batch, chosen, bool(kinks))

@@ -1,0 +1,146 @@
+"""The CNN strategies: arguments checked when called, draws that shrink to the smallest network,
+and the hard cases (ties in max pooling, units exactly on their kink, strides that do not divide
+the size, extreme scales, the large tier) within reach of a search."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import Phase, find, given, settings
+from hypothesis.errors import InvalidArgument
+
+from lrp_invariants.cnn import Conv, Dense, Flatten, ReLU, forward
+from lrp_invariants.cnn.pooling import MaxPool as MaxPoolLayer
+from lrp_invariants.strategies import (
+    CNNCase,
+    CNNSeedCase,
+    cnn_cases,
+    cnn_inputs,
+    cnn_seed_cases,
+    cnns,
+)
+
+SEARCH = settings(max_examples=2000, database=None, deadline=None)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: cnns(max_blocks=0), "max_blocks"),
+        (lambda: cnns(sizes=(5, 3)), "sizes"),
+        (lambda: cnns(dims=(3,)), "dims"),
+        (lambda: cnns(padding_modes=("mirror",)), "padding_modes"),
+        (lambda: cnns(values="halves"), "values"),
+        (lambda: cnns(scale_exponents=(-61, 0)), "scale_exponents"),
+        (lambda: cnn_cases(max_batch=0), "max_batch"),
+        (lambda: cnn_cases(large=(8, 2, 4)), "large"),
+        (lambda: cnn_cases(kernel=3), "unknown arguments"),
+        (lambda: cnn_seed_cases(kinds=("image",)), "kinds"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_strategy_is_built(make: Any, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        make()
+
+
+def test_cnn_inputs_refuses_what_is_not_a_cnn() -> None:
+    with pytest.raises(InvalidArgument, match="cnn must be a CNN"):
+        cnn_inputs("not a cnn")  # type: ignore[arg-type]
+
+
+@pytest.mark.full_tier  # a shrink of ~10 s
+def test_cnns_shrink_to_one_pointwise_convolution_on_one_channel() -> None:
+    # one block keeps the search short; every block shrinks the same way
+    smallest = find(cnns(max_blocks=1), lambda cnn: True, settings=SEARCH)
+    assert [type(layer) for layer in smallest.layers] == [Conv, Flatten, Dense]
+    conv = smallest.layers[0]
+    assert isinstance(conv, Conv)
+    assert smallest.input_shape == (1, 3)
+    assert conv.kernel == (1,) and conv.strides == (1,) and conv.padding_mode == "zeros"
+
+
+@settings(max_examples=20, derandomize=True, database=None, deadline=None)
+@given(cnn_seed_cases())
+def test_seed_cases_start_with_a_convolution_and_shift_one_input(case: CNNSeedCase) -> None:
+    assert isinstance(case.net1.layers[0], Conv)
+    assert case.m.shape == case.net1.input_shape
+
+
+def _has_pooling_tie(case: CNNCase) -> bool:
+    trace = forward(case.cnn, case.x)
+    for i, layer in enumerate(case.cnn.layers):
+        if isinstance(layer, MaxPoolLayer):
+            routed = layer.route(trace.inputs[i], np.ones_like(trace.outputs[i]))
+            # a tie splits a window's unit: some input receives a fraction
+            if np.any((routed > 0) & (routed != np.round(routed))):
+                return True
+    return False
+
+
+def _has_exact_kink(case: CNNCase) -> bool:
+    trace = forward(case.cnn, case.x)
+    layers = case.cnn.layers
+    return any(
+        isinstance(layer, Conv)
+        and isinstance(layers[i + 1], ReLU)
+        and np.any(trace.outputs[i] == 0)
+        and np.any(trace.outputs[i] != 0)
+        for i, layer in enumerate(layers[:-1])
+    )
+
+
+def _stride_leaves_a_remainder(case: CNNCase) -> bool:
+    for layer, shape in zip(case.cnn.layers, case.cnn.shapes, strict=False):
+        if isinstance(layer, Conv):
+            for axis, size in enumerate(shape[1:]):
+                before, after = layer.pads[axis]
+                span = size + before + after - layer.dilations[axis] * (layer.kernel[axis] - 1) - 1
+                if layer.strides[axis] > 1 and span % layer.strides[axis]:
+                    return True
+    return False
+
+
+def _extreme(case: CNNCase) -> bool:
+    weights = [abs(layer.weight).max() for layer in case.cnn.layers if isinstance(layer, Conv)]
+    return bool(weights) and max(weights) >= 2.0**60
+
+
+def _large(case: CNNCase) -> bool:
+    return case.x.shape[0] >= 8 and max(case.x.shape[2:]) >= 8
+
+
+FEATURES = {
+    "pooling tie": _has_pooling_tie,
+    "unit exactly on its kink": _has_exact_kink,
+    "stride leaves a remainder": _stride_leaves_a_remainder,
+    "extreme scales": _extreme,
+    "large tier": _large,
+}
+
+DRAWS = 100
+
+
+@functools.cache
+def tally() -> Counter[str]:
+    """How many of a fixed run of drawn cases (derandomised, no shrinking) show each feature."""
+    seen: Counter[str] = Counter()
+
+    @settings(
+        max_examples=DRAWS, derandomize=True, database=None, deadline=None, phases=[Phase.generate]
+    )
+    @given(cnn_cases(large=(6, 16, 16)))
+    def draw(case: CNNCase) -> None:
+        for name, has in FEATURES.items():
+            seen[name] += has(case)
+
+    draw()
+    return seen
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_each_hard_case_is_drawn_in_a_short_run(feature: str) -> None:
+    assert tally()[feature] > 0, tally()
