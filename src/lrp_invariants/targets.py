@@ -50,7 +50,7 @@ def _saliency(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
     return abs(_input_and_gradient(network, x, classes)[1])
 
 
-def _times_input(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
+def _gradient_times_x(network: Network, x: ArrayLike, classes: ArrayLike) -> Array:
     batch, g = _input_and_gradient(network, x, classes)
     return g * batch
 
@@ -91,7 +91,7 @@ ROWS: tuple[Row, ...] = (
         _saliency,
         "The absolute gradient, as Captum's ``Saliency`` returns it by default.",
     ),
-    Row("gradient_x_input", _times_input, "Gradient times input."),
+    Row("gradient_x_input", _gradient_times_x, "Gradient times input."),
     Row("lrp_0", _lrp(LRP0()), "LRP-0 on every layer."),
     Row("lrp_epsilon", _lrp(Epsilon(EPSILON)), "LRP-ε with ε = 1e-9 on every layer."),
     Row("lrp_alpha_beta", _lrp(AlphaBeta(alpha=2.0, beta=1.0)), "LRP-α2β1 on every layer."),  # noqa: RUF001
