@@ -124,6 +124,7 @@ MUTANTS: dict[str, tuple[Method, str, str]] = {
 PROPERTIES = {"completeness": completeness, "invariance": shifted_reference_invariance}
 
 
+@pytest.mark.full_tier  # caught unshrunk in the fast tier: test_mutants_caught_in_the_fast_tier
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_reference_method_mutant_is_caught_with_a_small_case(name: str) -> None:
     method, kind, prop = MUTANTS[name]

@@ -37,6 +37,7 @@ def test_float32_code_passes_only_in_float32_the_float64_gate_fails_it() -> None
     assert not report.ok and report.dtype == "float64"
 
 
+@pytest.mark.full_tier
 def test_a_target_returning_float64_for_float32_cases_misbehaves() -> None:
     def widened(weights, biases, x, classes):  # type: ignore[no-untyped-def]
         return lrp_epsilon_float32(weights, biases, x, classes).astype(np.float64)

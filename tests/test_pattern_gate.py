@@ -119,6 +119,7 @@ MUTANTS = {
 }
 
 
+@pytest.mark.full_tier  # caught unshrunk in the fast tier: test_mutants_caught_in_the_fast_tier
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_broken_pattern_code_is_caught_with_one_sample(name: str) -> None:
     _FIXED_DATA.clear()
