@@ -4,6 +4,7 @@ that show where an invariant ends, each certified by a difference larger than it
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import find, settings
 
 from lrp_invariants import LRP0, AlphaBeta, Epsilon, Network, explain
