@@ -38,8 +38,8 @@ def _lrp_input_relevance_moves(case: SeedCase) -> bool:
     return _certainly_differ(Comparison("rx1 == rx2", rx2, rx1, tol))
 
 
-def test_lrp_relevance_of_net2_at_x1_plus_m_differs_from_net1_at_x1() -> None:
 @pytest.mark.full_tier
+def test_lrp_relevance_of_net2_at_x1_plus_m_differs_from_net1_at_x1() -> None:
     case = find(lst.seed_cases(), _lrp_input_relevance_moves, settings=SEARCH)
     # none of it was lost: with the bias counted, both networks still conserve the logit
     for network, x in ((case.net1, case.x1), (case.net2, case.x2)):
@@ -49,8 +49,8 @@ def test_lrp_relevance_of_net2_at_x1_plus_m_differs_from_net1_at_x1() -> None:
         )
 
 
-def test_alpha_beta_breaks_the_shift_decomposition() -> None:
 @pytest.mark.full_tier
+def test_alpha_beta_breaks_the_shift_decomposition() -> None:
     rule = AlphaBeta(2.0, 1.0)
     case = find(
         lst.seed_cases(),
