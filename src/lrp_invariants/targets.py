@@ -179,7 +179,7 @@ def _target(row: Row) -> Callable[..., Array]:
 
 TARGETS: dict[str, Callable[..., Array]] = {row.name: _target(row) for row in ROWS}
 """Every reference target by name, generated from :data:`ROWS`; each is also this module's
-attribute of that name (``targets.lrp_epsilon``)."""
+attribute of that name (``targets.lrp_epsilon``, listed below)."""
 
 
 def integrated_gradients_quadrature(
@@ -198,15 +198,20 @@ def integrated_gradients_quadrature(
     return _quadrature(network, x, classes, baseline, steps=steps, method=rule)
 
 
-def __getattr__(name: str) -> Callable[..., Array]:
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *TARGETS])
+# each target as this module's attribute of its name, spelled out so that type checkers see them
+gradient = TARGETS["gradient"]
+saliency = TARGETS["saliency"]
+gradient_x_input = TARGETS["gradient_x_input"]
+lrp_0 = TARGETS["lrp_0"]
+lrp_epsilon = TARGETS["lrp_epsilon"]
+lrp_alpha_beta = TARGETS["lrp_alpha_beta"]
+lrp_zplus = TARGETS["lrp_zplus"]
+integrated_gradients = TARGETS["integrated_gradients"]
+integrated_gradients_from_baseline = TARGETS["integrated_gradients_from_baseline"]
+deeplift_rescale = TARGETS["deeplift_rescale"]
+deeplift_rescale_from_baseline = TARGETS["deeplift_rescale_from_baseline"]
+pattern_net = TARGETS["pattern_net"]
+pattern_attribution = TARGETS["pattern_attribution"]
 
 
 __all__ = ["EPSILON", "ROWS", "TARGETS", "Row", "integrated_gradients_quadrature", *TARGETS]
