@@ -25,3 +25,8 @@ def test_a_finite_tolerance_fails_nan_and_inf_as_non_finite(value: float) -> Non
 def test_equal_infinities_are_no_error() -> None:
     comparison = Comparison("x", np.array([np.inf]), np.array([np.inf]), np.array([0.0]))
     assert comparison.holds()
+
+
+def test_an_error_beyond_the_float_range_reports_an_infinite_ratio() -> None:
+    comparison = Comparison("x", np.array([np.inf]), np.array([0.0]), np.array([1.0]))
+    assert comparison.worst_ratio() == np.inf

@@ -71,7 +71,7 @@ class Comparison:
             return 0.0
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(error[finite] == 0, 0.0, error[finite] / tol[finite])
-        return float(np.nan_to_num(ratio, nan=np.inf).max())
+        return float(np.nan_to_num(ratio, nan=np.inf, posinf=np.inf).max())
 
     def vacuous(self) -> int:
         """How many elements had no finite tolerance (a kink or an unbounded ratio)."""
@@ -83,7 +83,7 @@ class Comparison:
         error = self.error
         tol = np.broadcast_to(self.tolerance, error.shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            badness = np.where(self.failing, np.nan_to_num(error / tol, nan=np.inf), -1.0)
+            badness = np.where(self.failing, np.nan_to_num(error / tol, nan=np.inf, posinf=np.inf), -1.0)
         return tuple(int(i) for i in np.unravel_index(int(np.argmax(badness)), error.shape))
 
     def size_of_defect(self) -> tuple[float, float]:
