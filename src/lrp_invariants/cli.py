@@ -160,8 +160,8 @@ def _parser() -> argparse.ArgumentParser:
         "--report",
         type=Path,
         default=None,
-        help="save each counterexample (.npz, .txt, .png) in this folder (default: only the .npz, "
-        f"in {CASES_FOLDER}/, so that every failure can be replayed)",
+        help="save each counterexample (.npz, .txt and a .png figure) in this folder (default: "
+        f"the .npz and .txt, in {CASES_FOLDER}/, so that every failure can be replayed)",
     )
 
     replay = commands.add_parser("replay", help="rerun one saved counterexample")
