@@ -25,8 +25,9 @@ FULL_PROFILE = "full"
 
 def share() -> float:
     """The active profile's examples per property over the full profile's."""
-    full = settings.get_profile(FULL_PROFILE).max_examples
-    return settings.default.max_examples / full
+    full: int = settings.get_profile(FULL_PROFILE).max_examples
+    active: int = settings().max_examples  # a fresh settings object reads the active profile
+    return active / full
 
 
 def scaled(full: int) -> int:
