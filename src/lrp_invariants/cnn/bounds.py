@@ -1,0 +1,639 @@
+"""Enclosures of a CNN's forward pass, gradient and LRP relevance: balls that hold the exact
+value and every correct evaluation (direct loops, im2col, the unrolled dense matrix, another
+summation order, a batch norm fused into its neighbour or not).
+
+Forward pass and gradient go through each linear layer's
+:class:`~lrp_invariants.rules.operator.LinearOperator` (:mod:`lrp_invariants.bounds.operator`):
+rounding is bounded per output by its connection count, not the dense width. Max pooling is
+exact where a window's winner is certain (its lower end above every other candidate's upper
+end); elsewhere every candidate may win, and each may receive anything from none to all of the
+window's relevance or gradient (the hull of every conserving tie-break). ReLU is as in the
+dense enclosures; a residual block adds its branch and shortcut balls.
+
+Relevance at a linear layer is the rule's own dense enclosure (``Rule.enclose``, written once
+per rule) on the layer's *local* dense matrix: the matrix of the layer for its input shape,
+where every weight a rule reads is its own entry. Copying padding (reflect, replicate,
+circular) is first made explicit (the input gathered into its padded image, a copy per tap),
+so that sign-split and squared rules see each tap alone, as the layer's ``propagate`` does;
+the relevance of the copies is added back onto their inputs. A constant padding's frame joins
+the bias (one ball per output), which LRP-0 and LRP-ε read as the layer does (``Rb + Rp``).
+Where the local matrix cannot express what a rule reads (the flat rule's connections outside a
+dense layer; a rule that splits the bias at a non-zero constant padding) the enclosure raises
+NotImplementedError naming the layer.
+
+What is wider than needed: the rules' dense enclosures bound each sum by ``γ_k`` with ``k`` the
+dense input width of the layer (a convolution's whole input, twice the tensor at a residual
+sum) where its receptive field would do, and a ball is kept per (input, output) pair, so the
+relevance enclosure is for small CNNs (the ones property tests draw): memory grows with
+``n x inputs x outputs`` per layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..bounds.balls import F64, Ball, Precision, add, monotone, mul, relu, total
+from ..bounds.forward import class_selector, relu_step
+from ..bounds.operator import enclose_product, enclose_transpose, fixed_absolute
+from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
+from ..rules import LRP0, Epsilon, Flat, Rule, ZBox
+from ..rules.base import Rule as RuleBase
+from .conv import Conv
+from .geometry import pad_linear, scatter, taps_first
+from .model import CNN, LINEAR_KINDS, Layer, check_batch, operator
+from .pooling import MaxPool
+from .relevance import CNNRules, check_classes, rule_plan
+from .residual import Residual
+from .simple import Dense, Flatten, ReLU
+
+# --------------------------------------------------------------------------------------------
+# Forward pass.
+
+
+@dataclass(frozen=True, eq=False)
+class ResidualBalls:
+    """A residual block's balls: its branch's, the shortcut's output and the sum's."""
+
+    branch: CNNBalls
+    shortcut: Ball
+    total: Ball
+
+
+@dataclass(frozen=True, eq=False)
+class CNNBalls:
+    """Balls of every layer's input and output (``outputs[-1]``: the logits), shaped as the
+    trace's arrays; ``grains[i]``: a computed nonzero output of layer ``i`` is at least this
+    (``input_grain`` for the input)."""
+
+    inputs: tuple[Ball, ...]
+    outputs: tuple[Ball, ...]
+    inner: tuple[ResidualBalls | None, ...]
+    grains: tuple[float, ...]
+    input_grain: float
+
+    @property
+    def logits(self) -> Ball:
+        return self.outputs[-1]
+
+
+def _reshape(ball: Ball, shape: tuple[int, ...]) -> Ball:
+    return Ball(ball.mid.reshape(shape), ball.rad.reshape(shape))
+
+
+def _weight_grain(layer: Layer, op: Any, p: Precision) -> float:
+    """The grain of a layer's weights as products read them; η (nothing known) where a
+    correct evaluation may divide (pooling's ``/ k``, a batch norm's ``/ sqrt(var + eps)``)."""
+    if isinstance(layer, Conv):
+        return p.grain(layer.weight)
+    if isinstance(layer, Dense):
+        return p.grain(layer.W)
+    return p.eta
+
+
+def _linear_grain(layer: Layer, op: Any, grain_in: float, p: Precision) -> float:
+    if not isinstance(layer, Conv | Dense):
+        return p.eta
+    gw = _weight_grain(layer, op, p)
+    parts = [p.product_grain(grain_in, gw), p.grain(op.bias)]
+    if op.constant is not None:
+        parts.append(p.product_grain(p.grain(op.constant), gw))
+    if isinstance(layer, Conv) and layer.padding_mode == "constant":
+        parts.append(p.product_grain(p.grain(layer.padding_value), gw))
+    return max(min(parts), p.eta)
+
+
+def _max_pool(layer: MaxPool, a: Ball, p: Precision) -> Ball:
+    """Each window's maximum: exact operations, monotone in every entry, so the maxima of the
+    ends bound it."""
+    lo, hi = a.bounds(p)
+    mid = layer.forward(a.mid)
+    low, high = layer.forward(lo), layer.forward(hi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rad = np.maximum(high - mid, mid - low) * (1 + 4 * p.u)
+    rad = np.where(np.isnan(rad), np.inf, rad)
+    return Ball(mid, np.where(rad > 0, rad + p.eta, 0.0))
+
+
+def _run(
+    layers: tuple[Layer, ...], a: Ball, grain: float, p: Precision, dtype: np.dtype
+) -> CNNBalls:
+    inputs, outputs, inner, grains = [], [], [], []
+    grain_in = grain
+    for layer in layers:
+        inputs.append(a)
+        block = None
+        shape = a.mid.shape[1:]
+        if isinstance(layer, ReLU):
+            out = relu(a, p)
+        elif isinstance(layer, Flatten):
+            out = _reshape(a, (a.mid.shape[0], -1))
+        elif isinstance(layer, MaxPool):
+            out = _max_pool(layer, a, p)
+        elif isinstance(layer, Residual):
+            branch = _run(layer.branch, a, grain, p, dtype)
+            if layer.downsample is None:
+                shortcut, short_grain = a, grain
+            else:
+                down = layer.downsample.operator(shape)
+                shortcut = enclose_product(down, a, p)
+                short_grain = _linear_grain(layer.downsample, down, grain, p)
+            summed = add(branch.logits, shortcut, p)
+            block = ResidualBalls(branch, shortcut, summed)
+            out = relu(summed, p)
+            grain = min(branch.grains[-1], short_grain)
+        else:
+            op = operator(layer, shape, np.dtype(np.float64))
+            out = enclose_product(op, a, p)
+            grain = _linear_grain(layer, operator(layer, shape, dtype), grain, p)
+        outputs.append(out)
+        inner.append(block)
+        grains.append(grain)
+        a = out
+    return CNNBalls(tuple(inputs), tuple(outputs), tuple(inner), tuple(grains), grain_in)
+
+
+def enclose_cnn_forward(cnn: CNN, x: Ball | ArrayLike, p: Precision | None = None) -> CNNBalls:
+    """Enclose every layer's output of ``cnn`` on every input in ``x`` (an array: exact)."""
+    p = p or Precision.of(cnn.dtype)
+    ball = x if isinstance(x, Ball) else Ball.exact(check_batch(cnn, x))
+    if ball.mid.shape[1:] != cnn.input_shape:
+        raise ValueError(f"x must have shape (n, {cnn.input_shape}); got {ball.mid.shape}")
+    return _run(cnn.layers, ball, p.grain(ball.mid), p, cnn.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Max pooling's routing, for gradients and relevance alike.
+
+
+def _route(layer: MaxPool, a: Ball, g: Ball, p: Precision) -> Ball:
+    """Route ``g`` (n, C, *out) back to the pool's input ``a``: a window whose winner is
+    certain gives it all of ``g``; where several entries may be the maximum, each of them may
+    get anything between none and all of it (every tie-break that conserves ``g``)."""
+    dims = layer.dims
+    axes = tuple(range(-dims, 0))
+    lo, hi = a.bounds(p)
+    low_view, high_view = layer.windows(lo), layer.windows(hi)
+    floor = low_view.max(axis=axes, keepdims=True)  # the winner is at least this
+    candidate = high_view >= floor
+    count = candidate.sum(axis=axes, keepdims=True)
+    expand: tuple[Any, ...] = (Ellipsis, *([None] * dims))
+    g_lo, g_hi = g.bounds(p)
+    # a tie: anything in [min(0, g), max(0, g)]
+    span_lo, span_hi = np.minimum(g_lo, 0.0)[expand], np.maximum(g_hi, 0.0)[expand]
+    with np.errstate(over="ignore", invalid="ignore"):
+        tie_mid = (span_lo + span_hi) / 2
+        tie_rad = (span_hi - span_lo) / 2 * (1 + 4 * p.u) + p.eta
+    single = count == 1
+    mid = np.where(candidate, np.where(single, g.mid[expand], tie_mid), 0.0)
+    rad = np.where(candidate, np.where(single, g.rad[expand], tie_rad), 0.0)
+    rad = np.where(np.isnan(rad), np.inf, rad)
+    kernel, stride, _, dilation = layer._geometry
+    pads = layer._padding(a.mid.shape[1:])
+    spatial = a.mid.shape[2:]
+    padded = tuple(size + b + e for size, (b, e) in zip(spatial, pads, strict=True))
+    crop = (
+        slice(None),
+        slice(None),
+        *(slice(b, b + s) for s, (b, _) in zip(spatial, pads, strict=True)),
+    )
+
+    def back(values: F64) -> F64:
+        result: F64 = scatter(taps_first(values, dims), padded, kernel, stride, dilation)[crop]
+        return result
+
+    upper = np.abs(mid) + rad
+    overlap = int(back(np.ones((1, *mid.shape[1:]))).max(initial=1.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = back(rad) + 2 * p.gamma(overlap + 2) * back(upper)
+    spread = np.where(np.isnan(spread), np.inf, spread)
+    return Ball(back(mid), p.widen(spread, 2 * overlap))
+
+
+# --------------------------------------------------------------------------------------------
+# Gradient.
+
+
+def _gradient(layers: tuple[Layer, ...], balls: CNNBalls, g: Ball, p: Precision) -> Ball:
+    for i in range(len(layers) - 1, -1, -1):
+        layer, a = layers[i], balls.inputs[i]
+        if isinstance(layer, ReLU):
+            g = mul(monotone(relu_step, a, p, 0), g, p)
+        elif isinstance(layer, Flatten):
+            g = _reshape(g, a.mid.shape)
+        elif isinstance(layer, MaxPool):
+            g = _route(layer, a, g, p)
+        elif isinstance(layer, Residual):
+            block = balls.inner[i]
+            assert block is not None
+            g = mul(monotone(relu_step, block.total, p, 0), g, p)
+            through = _gradient(layer.branch, block.branch, g, p)
+            short = (
+                g
+                if layer.downsample is None
+                else enclose_transpose(layer.downsample.operator(a.mid.shape[1:]), g, p)
+            )
+            g = add(through, short, p)
+        else:
+            g = enclose_transpose(operator(layer, a.mid.shape[1:], np.dtype(np.float64)), g, p)
+    return g
+
+
+def enclose_cnn_gradient(
+    cnn: CNN,
+    balls: CNNBalls,
+    classes: ArrayLike,
+    p: Precision | None = None,
+    times_input: bool = False,
+) -> Ball:
+    """Enclose d logit[class] / d x (times x with ``times_input``) evaluated backward (reverse
+    mode) in any summation order; at a ReLU kink the derivative may be 0 or 1, at a possible
+    tie in max pooling any conserving split of the gradient."""
+    p = p or Precision.of(cnn.dtype)
+    n = balls.logits.mid.shape[0]
+    chosen = check_classes(cnn, classes, n)
+    g = Ball.exact(class_selector(chosen, balls.logits.mid.shape))
+    g = _gradient(cnn.layers, balls, g, p)
+    return mul(balls.inputs[0], g, p) if times_input else g
+
+
+# --------------------------------------------------------------------------------------------
+# Relevance.
+
+
+@dataclass(frozen=True, eq=False)
+class CNNLayerBalls:
+    """Balls of one layer's relevance, shaped as :class:`~lrp_invariants.rules.operator.
+    OperatorRelevance`'s: received ``R_out``, passed on ``R``, the sinks ``Rb`` (bias or shift
+    per output; with a constant padding's frame where it joins the bias), ``Rs`` (stabiliser,
+    per output), ``Rm`` (constant input, input-shaped) and ``sinks`` (per sample, all of them);
+    ``total``: the row sum of ``R``. ``dense``: the rule's own balls on the local matrix (mass
+    and underflow for conservation tolerances); ``block``: a residual block's inner balls."""
+
+    R_out: Ball
+    R: Ball
+    Rb: Ball | None
+    Rs: Ball | None
+    Rm: Ball | None
+    sinks: Ball
+    total: Ball
+    dense: LayerBalls | None = None
+    block: ResidualRelevanceBalls | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ResidualRelevanceBalls:
+    """A residual block's relevance balls: at its sum (input: branch and shortcut stacked on
+    axis 1), through its branch, through its downsample (None: the identity)."""
+
+    sum: CNNLayerBalls
+    branch: tuple[CNNLayerBalls, ...]
+    shortcut: CNNLayerBalls | None
+
+
+def _flat(ball: Ball) -> Ball:
+    return _reshape(ball, (ball.mid.shape[0], -1))
+
+
+def _row_total(ball: Ball, p: Precision) -> Ball:
+    return total(_flat(ball), 1, p)
+
+
+def _no_sinks(n: int) -> Ball:
+    return Ball.exact(np.zeros(n))
+
+
+@dataclass(frozen=True)
+class _Local:
+    """A linear layer as a dense matrix over its (possibly padded) input: ``W`` (in, out), the
+    bias ball per output, the constant input, the gather from the layer's input (None: the
+    input itself) and whether a constant padding joined the bias."""
+
+    W: F64
+    bias: Ball
+    c: F64 | None
+    gather: np.ndarray | None
+    frame: bool
+
+
+def _matrix(op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype) -> F64:
+    """The operator's weights as a matrix (in, out), as it holds them in ``dtype``."""
+    basis = np.eye(size, dtype=dtype).reshape(size, *in_shape)
+    return np.asarray(op.product(basis, "W"), dtype=np.float64).reshape(size, -1)
+
+
+def _local(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype, p: Precision) -> _Local:
+    op = operator(layer, in_shape, dtype)
+    size = int(np.prod(in_shape))
+    bias = np.asarray(np.broadcast_to(op.bias, op.out_shape), dtype=np.float64).reshape(-1)
+    c = None if op.constant is None else np.asarray(op.constant, dtype=np.float64).reshape(-1)
+    copies = (
+        isinstance(layer, Conv)
+        and layer.padding_mode in ("reflect", "replicate", "circular")
+        and any(b or e for b, e in layer.pads)
+    )
+    if copies:
+        assert isinstance(layer, Conv)
+        positions = np.arange(size, dtype=np.float64).reshape(1, *in_shape)  # exact integers
+        index = pad_linear(positions, layer.pads, layer.padding_mode).astype(np.intp)
+        padded_shape = tuple(int(s) for s in index.shape[1:])
+        inner = dataclasses.replace(
+            layer, bias=None, padding=0, padding_mode="zeros", constant=None
+        )
+        W = _matrix(inner.operator(padded_shape), int(np.prod(padded_shape)), padded_shape, dtype)
+        gather = index.reshape(-1)
+        return _Local(W, Ball.exact(bias), None if c is None else c[gather], gather, False)
+    W = _matrix(op, size, in_shape, dtype)
+    frame = op.fixed("value", "W")
+    if frame is None:
+        return _Local(W, Ball.exact(bias), c, None, False)
+    # a constant padding: its contribution Σ_t f w_tj, a sum of the frame's taps, joins the bias
+    absolute, indicator = fixed_absolute(op), op.fixed("indicator", "ones")
+    assert absolute is not None and indicator is not None
+    absolute = absolute.reshape(-1)
+    taps = int(np.max(indicator, initial=0.0)) + 2
+    mid = bias + np.asarray(frame, dtype=np.float64).reshape(-1)
+    rad = 2 * p.gamma(taps) * (absolute + np.abs(bias)) + taps * p.eta * (absolute > 0)
+    return _Local(W, Ball(mid, p.widen(rad, 2 * taps)), c, None, True)
+
+
+def _scatter_back(values: F64, gather: np.ndarray, size: int) -> F64:
+    """``values`` (n, padded) added onto the inputs each padded position copies (n, size)."""
+    onehot = np.zeros((gather.size, size))
+    onehot[np.arange(gather.size), gather] = 1.0
+    result: F64 = values @ onehot
+    return result
+
+
+def _scatter_ball(ball: Ball, gather: np.ndarray, size: int, p: Precision) -> Ball:
+    copies = int(np.bincount(gather, minlength=size).max(initial=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rad = _scatter_back(ball.rad, gather, size) + 2 * p.gamma(copies + 1) * _scatter_back(
+            ball.upper, gather, size
+        )
+    rad = np.where(np.isnan(rad), np.inf, rad)
+    return Ball(_scatter_back(ball.mid, gather, size), p.widen(rad, 2 * copies))
+
+
+def _dense_rule(rule: Rule, kind: str, local: _Local, in_shape: tuple[int, ...], i: str) -> Rule:
+    """The rule as it reads the local matrix of a layer of ``kind``, or NotImplementedError
+    where it cannot."""
+    if isinstance(rule, Flat) and kind != "Dense":
+        raise NotImplementedError(
+            f"{i}: the flat rule counts connections, which the dense matrix of a {kind} does "
+            "not tell apart from zero weights"
+        )
+    if local.frame and not isinstance(rule, LRP0 | Epsilon):
+        raise NotImplementedError(
+            f"{i}: {rule.name} splits a constant padding apart from the bias; only LRP-0 and "
+            "LRP-ε are enclosed at a non-zero constant padding"
+        )
+    if isinstance(rule, ZBox):
+        low, high = rule.operator_bounds(in_shape, np.dtype(np.float64))
+        lows, highs = low.reshape(-1), high.reshape(-1)
+        if local.gather is not None:
+            lows, highs = lows[local.gather], highs[local.gather]
+        return ZBox(tuple(map(float, lows)), tuple(map(float, highs)), rule.epsilon, rule.bias)
+    return rule
+
+
+@dataclass(frozen=True)
+class _State:
+    """What a layer receives from above, flat (n, size): the relevance ball, and the ``h`` form
+    of the layer above where it holds (a ReLU between, see ``Enclosed``)."""
+
+    incoming: Enclosed
+    relu: bool
+
+
+def _linear(
+    layer: Layer,
+    rule: Rule,
+    a: Ball,
+    z: Ball,
+    grains: tuple[float, float],
+    state: _State,
+    top: bool,
+    p: Precision,
+    dtype: np.dtype,
+    name: str,
+) -> tuple[CNNLayerBalls, Enclosed]:
+    in_shape = a.mid.shape[1:]
+    n, size = a.mid.shape[0], int(np.prod(in_shape))
+    local = _local(layer, in_shape, dtype, p)
+    chosen = _dense_rule(rule, type(layer).__name__, local, in_shape, name)
+    a_flat = _flat(a)
+    if local.gather is not None:
+        a_flat = a_flat[:, local.gather]
+    keep_h = top or state.relu
+    incoming = state.incoming if keep_h else Enclosed(state.incoming.R)
+    inputs = LayerInput(local.W, local.bias, local.c, a_flat, _flat(z), top, p, grains)
+    with np.errstate(over="ignore"):
+        balls, below = chosen.enclose(inputs, incoming)
+    R, Rm, h, carry = balls.R, balls.Rm, below.h, below.carry
+    if local.gather is not None:
+        R = _scatter_ball(R, local.gather, size, p)
+        Rm = None if Rm is None else _scatter_ball(Rm, local.gather, size, p)
+        h = None if h is None else _scatter_ball(h, local.gather, size, p)
+        if carry is not None:
+            carry = (
+                _scatter_back(carry[0], local.gather, size),
+                _scatter_back(carry[1], local.gather, size),
+            )
+    out_shape = z.mid.shape
+    sink_parts = [balls.Rb, balls.Rs] + ([] if Rm is None else [Rm])
+    sinks = _no_sinks(n)
+    for part in sink_parts:
+        sinks = add(sinks, _row_total(part, p), p)
+    result = CNNLayerBalls(
+        R_out=_reshape(balls.R_out, out_shape),
+        R=_reshape(R, a.mid.shape),
+        Rb=_reshape(balls.Rb, out_shape),
+        Rs=_reshape(balls.Rs, out_shape),
+        Rm=None if Rm is None else _reshape(Rm, a.mid.shape),
+        sinks=sinks,
+        total=_row_total(R, p),
+        dense=balls,
+    )
+    return result, Enclosed(R, h, carry)
+
+
+def _sum(
+    rule: Rule, block: ResidualBalls, state: _State, p: Precision, name: str
+) -> tuple[CNNLayerBalls, Enclosed]:
+    """The residual sum as a layer of ones over (branch, shortcut), the rule's own enclosure;
+    the block's ReLU sits between it and the layer above."""
+    shape = block.total.mid.shape
+    n, size = shape[0], int(np.prod(shape[1:]))
+    both = Ball(
+        np.stack([block.branch.logits.mid, block.shortcut.mid], axis=1).reshape(n, -1),
+        np.stack([block.branch.logits.rad, block.shortcut.rad], axis=1).reshape(n, -1),
+    )
+    W = np.vstack([np.eye(size), np.eye(size)])
+    inputs = LayerInput(
+        W, Ball.exact(np.zeros(size)), None, both, _flat(block.total), False, p, (0.0, 0.0)
+    )
+    chosen = _dense_rule(
+        rule, "residual sum", _Local(W, inputs.bias, None, None, False), (2 * size,), name
+    )
+    with np.errstate(over="ignore"):
+        balls, below = chosen.enclose(inputs, state.incoming)
+    sinks = add(_row_total(balls.Rb, p), _row_total(balls.Rs, p), p)
+    result = CNNLayerBalls(
+        R_out=_reshape(balls.R_out, shape),
+        R=_reshape(balls.R, (n, 2, *shape[1:])),
+        Rb=_reshape(balls.Rb, shape),
+        Rs=_reshape(balls.Rs, shape),
+        Rm=None,
+        sinks=sinks,
+        total=_row_total(balls.R, p),
+        dense=balls,
+    )
+    return result, below
+
+
+def _top_linear(layers: tuple[Layer, ...]) -> int | None:
+    """The linear layer whose output is the logits (through Flatten only), if any."""
+    for i in range(len(layers) - 1, -1, -1):
+        if isinstance(layers[i], Flatten):
+            continue
+        return i if isinstance(layers[i], LINEAR_KINDS) else None
+    return None
+
+
+def _relevance(
+    layers: tuple[Layer, ...],
+    plan: Sequence[Any],
+    balls: CNNBalls,
+    state: _State,
+    top: int | None,
+    p: Precision,
+    dtype: np.dtype,
+    where: str,
+) -> tuple[tuple[CNNLayerBalls, ...], _State]:
+    out: list[CNNLayerBalls] = []
+    for i in range(len(layers) - 1, -1, -1):
+        layer, a, z = layers[i], balls.inputs[i], balls.outputs[i]
+        name = f"{where}{i}"
+        R = state.incoming.R
+        n = R.mid.shape[0]
+        R_out = _reshape(R, z.mid.shape)
+        if isinstance(layer, ReLU | Flatten):
+            R_in = _reshape(R, a.mid.shape)
+            result = CNNLayerBalls(R_out, R_in, None, None, None, _no_sinks(n), _row_total(R_in, p))
+            state = _State(state.incoming, state.relu or isinstance(layer, ReLU))
+        elif isinstance(layer, MaxPool):
+            R_in = _route(layer, a, R_out, p)
+            routed = _row_total(R_out, p)
+            inputs = int(np.prod(a.mid.shape[1:]))
+            extra = 2 * p.gamma(inputs + 4) * R_out.upper.reshape(n, -1).sum(axis=1)
+            conserved = Ball(routed.mid, p.widen(routed.rad + extra, 4))
+            result = CNNLayerBalls(R_out, R_in, None, None, None, _no_sinks(n), conserved)
+            state = _State(Enclosed(_flat(R_in)), False)
+        elif isinstance(layer, Residual):
+            block = balls.inner[i]
+            assert block is not None
+            branch_plan, down_rule, sum_rule = plan[i]
+            at_sum, below = _sum(sum_rule, block, state, p, name)
+            R_both = at_sum.R
+            branch_state = _State(Enclosed(_flat(R_both[:, 0])), False)
+            branch, after = _relevance(
+                layer.branch,
+                branch_plan,
+                block.branch,
+                branch_state,
+                None,
+                p,
+                dtype,
+                f"{name}, branch layer ",
+            )
+            R_short = R_both[:, 1]
+            shortcut = None
+            if layer.downsample is not None:
+                shortcut, _ = _linear(
+                    layer.downsample,
+                    down_rule,
+                    a,
+                    block.shortcut,
+                    (0.0, 0.0),
+                    _State(Enclosed(_flat(R_short)), False),
+                    False,
+                    p,
+                    dtype,
+                    f"{name}, downsample",
+                )
+                R_short = shortcut.R
+            R_in = add(_reshape(after.incoming.R, a.mid.shape), R_short, p)
+            sinks = at_sum.sinks
+            for part in (*branch, shortcut):
+                if part is not None:
+                    sinks = add(sinks, part.sinks, p)
+            result = CNNLayerBalls(
+                R_out,
+                R_in,
+                None,
+                None,
+                None,
+                sinks,
+                _row_total(R_in, p),
+                block=ResidualRelevanceBalls(at_sum, branch, shortcut),
+            )
+            state = _State(Enclosed(_flat(R_in)), False)
+            del below
+        else:
+            grain_in = balls.grains[i - 1] if i > 0 else balls.input_grain
+            result, below = _linear(
+                layer,
+                plan[i],
+                a,
+                z,
+                (grain_in, balls.grains[i]),
+                state,
+                i == top,
+                p,
+                dtype,
+                name,
+            )
+            state = _State(below, False)
+        out.append(result)
+    return tuple(reversed(out)), state
+
+
+def enclose_cnn_relevance(
+    cnn: CNN,
+    balls: CNNBalls,
+    classes: ArrayLike,
+    rules: RuleBase | CNNRules,
+    p: Precision | None = None,
+) -> tuple[CNNLayerBalls, ...]:
+    """Enclose LRP from the chosen class logit, layer by layer (index 0: the input layer):
+    every layer's input relevance and sinks as balls, as :func:`~lrp_invariants.cnn.lrp`
+    computes them (``lrp(cnn, trace, logit_relevance(...), rules)``)."""
+    p = p or Precision.of(cnn.dtype)
+    plan = rule_plan(cnn, rules)
+    n = balls.logits.mid.shape[0]
+    chosen = check_classes(cnn, classes, n)
+    selector = class_selector(chosen, balls.logits.mid.shape)
+    top = _top_linear(cnn.layers)
+    R = mul(Ball.exact(selector), balls.logits, p)
+    incoming = Enclosed(R, Ball.exact(selector)) if top is not None else Enclosed(R)
+    layers, _ = _relevance(
+        cnn.layers, plan, balls, _State(incoming, False), top, p, cnn.dtype, "layer "
+    )
+    return layers
+
+
+__all__ = [
+    "CNNBalls",
+    "CNNLayerBalls",
+    "ResidualBalls",
+    "ResidualRelevanceBalls",
+    "enclose_cnn_forward",
+    "enclose_cnn_gradient",
+    "enclose_cnn_relevance",
+]
