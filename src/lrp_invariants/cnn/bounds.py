@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..bounds.balls import F64, Ball, Precision, add, monotone, mul, relu, total
+from ..bounds.balls import F64, Ball, Precision, add, bound_matmul, monotone, mul, relu, total
 from ..bounds.forward import class_selector, relu_step
 from ..bounds.operator import enclose_product, enclose_transpose, fixed_absolute
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
@@ -371,10 +371,13 @@ def _scatter_back(values: F64, gather: np.ndarray, size: int) -> F64:
 
 
 def _scatter_ball(ball: Ball, gather: np.ndarray, size: int, p: Precision) -> Ball:
+    """The relevance of every copy added onto its input, in any order."""
     copies = int(np.bincount(gather, minlength=size).max(initial=1))
+    onehot = np.zeros((gather.size, size))
+    onehot[np.arange(gather.size), gather] = 1.0
     with np.errstate(over="ignore", invalid="ignore"):
-        rad = _scatter_back(ball.rad, gather, size) + 2 * p.gamma(copies + 1) * _scatter_back(
-            ball.upper, gather, size
+        rad = bound_matmul(ball.rad, onehot) + 2 * p.gamma(copies + 1) * bound_matmul(
+            ball.upper, onehot
         )
     rad = np.where(np.isnan(rad), np.inf, rad)
     return Ball(_scatter_back(ball.mid, gather, size), p.widen(rad, 2 * copies))
@@ -441,10 +444,9 @@ def _linear(
         Rm = None if Rm is None else _scatter_ball(Rm, local.gather, size, p)
         h = None if h is None else _scatter_ball(h, local.gather, size, p)
         if carry is not None:
-            carry = (
-                _scatter_back(carry[0], local.gather, size),
-                _scatter_back(carry[1], local.gather, size),
-            )
+            onehot = np.zeros((local.gather.size, size))
+            onehot[np.arange(local.gather.size), local.gather] = 1.0
+            carry = (bound_matmul(carry[0], onehot), bound_matmul(carry[1], onehot))
     out_shape = z.mid.shape
     sink_parts = [balls.Rb, balls.Rs] + ([] if Rm is None else [Rm])
     sinks = _no_sinks(n)

@@ -192,7 +192,14 @@ def enclose_terms(
     if epsilon:
         Rs = scale(mul(sign, s, p), epsilon, p)
     else:
-        Rs = Ball(np.where(exact_zero, R.mid, 0.0), np.where(exact_zero, R.rad, 0.0))
+        # a zero denominator passes nothing: all of R_j is kept back where it is exactly 0, and
+        # anything from none to all where it may be 0 (a weight whose square underflows)
+        d_lo, d_hi = denominator.bounds(p)
+        maybe = (d_lo <= 0) & (d_hi >= 0) & ~exact_zero
+        Rs = Ball(
+            np.where(exact_zero, R.mid, 0.0),
+            np.where(exact_zero, R.rad, 0.0) + np.where(maybe, R.upper, 0.0),
+        )
     terms = mul(rho, Ball(s.mid[:, None, :], s.rad[:, None, :]), p)
     low, high = magnitude(denominator, p).bounds(p)
     sources, weights = factors
