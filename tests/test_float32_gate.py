@@ -9,19 +9,25 @@ import pytest
 
 from lrp_invariants import targets
 from lrp_invariants.cli import main
+from lrp_invariants.defaults import DEFAULT_EXAMPLES
 from lrp_invariants.gate import run_gate
 
+from .example_counts import scaled
 from .float32_targets import LOSSY, lrp_epsilon_float32
 
 
 def test_a_float32_numpy_lrp_epsilon_passes_the_float32_gate() -> None:
-    report = run_gate(lrp_epsilon_float32, "lrp-epsilon", dtype=np.float32)
+    report = run_gate(
+        lrp_epsilon_float32, "lrp-epsilon", dtype=np.float32, examples=scaled(DEFAULT_EXAMPLES)
+    )
     assert report.ok, report.render()
     assert report.dtype == "float32"
 
 
 def test_the_core_in_float32_passes_the_float32_gate() -> None:
-    assert run_gate(targets.lrp_epsilon, "lrp-epsilon", dtype="float32").ok
+    assert run_gate(
+        targets.lrp_epsilon, "lrp-epsilon", dtype="float32", examples=scaled(DEFAULT_EXAMPLES)
+    ).ok
 
 
 @pytest.mark.parametrize("name", sorted(LOSSY))

@@ -12,6 +12,7 @@ import pytest
 
 from lrp_invariants import approximation, targets
 from lrp_invariants.cli import main
+from lrp_invariants.defaults import DEFAULT_EXAMPLES
 from lrp_invariants.gate import TargetHung, run_gate
 from lrp_invariants.gate.counterexamples import load_counterexample
 from lrp_invariants.integrated import quadrature, quadrature_integrated_gradients
@@ -137,6 +138,7 @@ def test_step_sizes_weighed_in_float32_keep_a_float32_quadrature_claim() -> None
         "integrated-gradients:steps=50",
         properties=["reference"],
         dtype=np.float32,
+        examples=scaled(DEFAULT_EXAMPLES),
     )
     assert report.ok, report.render()
 
