@@ -19,6 +19,7 @@ import numpy as np
 
 from lrp_invariants.cnn import (
     CNN,
+    AdaptiveAvgPool,
     AvgPool,
     BatchNorm,
     Conv,
@@ -95,7 +96,7 @@ def dense_taps(layer: Dense) -> Taps:
     n_in, n_out = layer.W.shape
     return Taps(
         [[(i, float(layer.W[i, j]), 0.0) for i in range(n_in)] for j in range(n_out)],
-        [float(v) for v in layer.b],
+        [float(v) for v in layer.linear.b],
     )
 
 
@@ -121,6 +122,29 @@ def avg_taps(pool: AvgPool, in_shape: tuple[int, ...], out_shape: tuple[int, ...
                 at = [oo * s + tt for oo, tt, s in zip(o, t, stride, strict=True)]
                 row.append((int(np.ravel_multi_index((c, *at), in_shape)), weight, 0.0))
             taps.append(row)
+    return Taps(taps, [0.0] * len(taps))  # type: ignore[arg-type]
+
+
+def adaptive_taps(
+    pool: AdaptiveAvgPool, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> Taps:
+    """Adaptive average pooling: window ``o`` of ``I`` into ``O`` spans ``floor(o I / O)`` to
+    ``ceil((o + 1) I / O)``, weight exactly one over its size."""
+    spans = [
+        [((o * size) // out, -((-(o + 1) * size) // out)) for o in range(out)]
+        for size, out in zip(in_shape[1:], out_shape[1:], strict=True)
+    ]
+    taps = []
+    for c in range(out_shape[0]):
+        for o in itertools.product(*(range(s) for s in out_shape[1:])):
+            ranges = [range(*spans[axis][oo]) for axis, oo in enumerate(o)]
+            weight = Fraction(1, int(np.prod([len(r) for r in ranges])))
+            taps.append(
+                [
+                    (int(np.ravel_multi_index((c, *at), in_shape)), weight, 0.0)
+                    for at in itertools.product(*ranges)
+                ]
+            )
     return Taps(taps, [0.0] * len(taps))  # type: ignore[arg-type]
 
 
@@ -179,6 +203,8 @@ def _plan(layers: Sequence[Any], shapes: Sequence[tuple[int, ...]]) -> list[Any]
             plan.append(norm_taps(layer, shapes[i]))
         elif isinstance(layer, AvgPool):
             plan.append(avg_taps(layer, shapes[i], shapes[i + 1]))
+        elif isinstance(layer, AdaptiveAvgPool):
+            plan.append(adaptive_taps(layer, shapes[i], shapes[i + 1]))
         elif isinstance(layer, MaxPool):
             plan.append(max_windows(layer, shapes[i], shapes[i + 1]))
         elif isinstance(layer, Residual):
