@@ -33,7 +33,9 @@ def test_the_core_in_float32_passes_the_float32_gate() -> None:
 @pytest.mark.parametrize("name", sorted(LOSSY))
 @pytest.mark.parametrize("seed", [None, 1, 2])
 def test_float32_code_that_loses_precision_fails(name: str, seed: int | None) -> None:
-    report = run_gate(LOSSY[name], "lrp-epsilon", dtype=np.float32, seed=seed, shrink=False)
+    report = run_gate(
+        LOSSY[name], "lrp-epsilon", dtype=np.float32, seed=seed, shrink=False, first_failure=True
+    )
     assert not report.ok, f"{name} passed the float32 gate (seed {seed})"
 
 

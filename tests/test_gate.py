@@ -182,3 +182,20 @@ def test_the_report_counts_every_example_of_a_property_that_draws_more_data() ->
 def test_the_signed_gradient_is_not_saliency() -> None:
     report = run_gate(targets.gradient, "saliency", properties=["reference"], examples=30)
     assert not report.ok
+
+
+def test_the_first_failure_ends_the_search_with_the_verdict_of_the_whole_search() -> None:
+    """A scaled LRP-0 fails the reference on its first case and keeps every other property
+    (they compare the target with itself): the whole search runs every example for them,
+    the first-failure search stops where the reference failed and says so."""
+
+    def scaled_lrp(weights, biases, x, classes):  # type: ignore[no-untyped-def]
+        return targets.lrp_0(weights, biases, x, classes) * 2
+
+    whole = run_gate(scaled_lrp, "lrp-0", examples=20, shrink=False)
+    first = run_gate(scaled_lrp, "lrp-0", examples=20, shrink=False, first_failure=True)
+    assert not whole.ok and not first.ok
+    assert [p.ok for p in first.properties] == [p.ok for p in whole.properties]
+    assert max(p.examples for p in first.properties) < 20 == whole.properties[0].examples
+    assert "the search ended at the first failure" in first.render()
+    assert "the search ended at the first failure" not in whole.render()

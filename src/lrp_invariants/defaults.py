@@ -188,6 +188,14 @@ FLAGS: tuple[Flag, ...] = (
         "report the first failing case as found, without minimising it (faster)",
         {"action": "store_false"},
     ),
+    Flag(
+        "first_failure",
+        "first-failure",
+        False,
+        "end the search at the first case any property fails on (the verdict sooner; the "
+        "other properties are searched only that far)",
+        {"action": "store_true"},
+    ),
 )
 """Every gate option a command line sets (``cases``, ``reduce`` and ``target_name`` follow
 from other arguments: ``--network``, the target's spec)."""

@@ -138,6 +138,7 @@ def run_gate(
         drawn,
         chosen_options.deterministic,
         notes,
+        chosen_options.first_failure,
     )
 
 

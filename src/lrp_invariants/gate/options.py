@@ -81,6 +81,10 @@ class GateOptions:
     """Seconds a single call of the target may take; None waits for ever."""
     shrink: bool = True
     """Minimise each failing case (off: report it as first found, faster)."""
+    first_failure: bool = False
+    """End the search at the first case on which any property fails: the verdict sooner (the
+    cases before it are those of the whole search), the other properties searched only that
+    far."""
     reduce: bool = True
     """With ``shrink``, also remove the samples, inputs and units a failure does not need
     (off where the case's network is the user's own)."""
@@ -116,7 +120,7 @@ class GateOptions:
         number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
         if limit is not None and not (number and 0 < limit < math.inf):
             _invalid("time_limit", limit, "a positive number of seconds, or None for no limit")
-        for name in ("shrink", "reduce", "deterministic", "guided"):
+        for name in ("shrink", "first_failure", "reduce", "deterministic", "guided"):
             if not isinstance(getattr(self, name), bool):
                 _invalid(name, getattr(self, name), "True or False")
         try:
@@ -198,6 +202,7 @@ class GateKeywords(TypedDict, total=False):
     properties: Sequence[str] | None
     time_limit: float | None
     shrink: bool
+    first_failure: bool
     reduce: bool
     arithmetic: str
     dtype: Any

@@ -79,6 +79,7 @@ class GateReport:
     dtype: str = "float64"  # the precision the cases were drawn in
     deterministic: bool = True  # False: determinism was checked within the bounds
     notes: tuple[str, ...] = ()  # measurements beside the verdict (a quadrature's error)
+    first_failure: bool = False  # whether the search ended at the first failing case
 
     @property
     def ok(self) -> bool:
@@ -114,6 +115,11 @@ class GateReport:
                 f"{status}  {report.name:<24} {report.examples:>5} examples  worst error "
                 f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} unbounded, "
                 f"{report.seconds:.1f} s)"
+            )
+        if self.first_failure and not self.ok:
+            lines.append(
+                "the search ended at the first failure (--first-failure): each property that "
+                "passes was checked on the examples shown, not on every example asked for"
             )
         lines += list(self.notes)
         for report in self.properties:

@@ -36,8 +36,9 @@ default run stays the same while the code around it changes."""
 
 
 class _SearchDone(BaseException):
-    """Every property of the search has failed: nothing is left to search for. A
-    BaseException, so that Hypothesis ends the search instead of shrinking it."""
+    """Every property of the search has failed (or, with ``first_failure``, one has): nothing
+    is left to search for. A BaseException, so that Hypothesis ends the search instead of
+    shrinking it."""
 
 
 def run_properties(
@@ -135,8 +136,9 @@ def _search_all(
         for report in reports:  # counted once the case has run through every property
             report.examples += 1
             report.dtype = case.net1.dtype.name
-        if all(record.error is not None for record in found):
-            raise _SearchDone  # every property has failed: shrinking takes it from here
+        failed = [record.error is not None for record in found]
+        if all(failed) or (options.first_failure and any(failed)):
+            raise _SearchDone  # nothing left to search for: shrinking takes it from here
 
     seed = options.seed if options.seed is not None else DERANDOMISED_SEED
     quietly(hypothesis_seed(seed)(search))

@@ -83,7 +83,9 @@ class Comparison:
         error = self.error
         tol = np.broadcast_to(self.tolerance, error.shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            badness = np.where(self.failing, np.nan_to_num(error / tol, nan=np.inf, posinf=np.inf), -1.0)
+            badness = np.where(
+                self.failing, np.nan_to_num(error / tol, nan=np.inf, posinf=np.inf), -1.0
+            )
         return tuple(int(i) for i in np.unravel_index(int(np.argmax(badness)), error.shape))
 
     def size_of_defect(self) -> tuple[float, float]:
