@@ -53,8 +53,19 @@ from lrp_invariants.cnn.bounds import (
     enclose_cnn_relevance,
 )
 from lrp_invariants.cnn.canonize import fold_into_left
+from lrp_invariants.cnn.relevance import weighted_layers
 from lrp_invariants.cnn.unroll import unroll
-from lrp_invariants.rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
+from lrp_invariants.rules import (
+    LRP0,
+    AlphaBeta,
+    Epsilon,
+    Flat,
+    Gamma,
+    Rule,
+    WSquare,
+    ZBox,
+    ZPlus,
+)
 
 from .cnn_exact import Arith, Literal, reversed_order
 
@@ -238,17 +249,11 @@ def check_core(cnn: CNN, x: np.ndarray, classes: np.ndarray, rules: Rule | CNNRu
         assert inside(ball.sinks, layer.sinks(), p).all(), f"layer {i} sinks"
 
 
-def supported(name: str, rule: Rule) -> bool:
-    """A non-zero constant padding is enclosed for LRP-0 and LRP-ε only."""
-    return name != "constant" or isinstance(rule, LRP0 | Epsilon)
-
-
 def pairs(rules: list[Rule]) -> list[Any]:
     return [
         pytest.param(name, rule, id=f"{name}-{rule.describe()}")
         for name in sorted(BUILDERS)
         for rule in rules
-        if supported(name, rule)
     ]
 
 
@@ -259,14 +264,28 @@ def test_the_core_evaluation_lies_inside_for_every_rule(name: str, seed: int, ru
     check_core(cnn, x, classes, CNNRules(weighted=rule, pooling=rule, batch_norm=rule, sums=rule))
 
 
-@pytest.mark.parametrize("rule", [AlphaBeta(2.0, 1.0), WSquare(), Flat()], ids=lambda r: r.name)
-def test_what_the_local_matrix_cannot_express_is_refused_naming_the_layer(rule: Rule) -> None:
-    """The flat rule's connections at a convolution; a rule that splits a constant padding
-    apart from the bias."""
+@pytest.mark.parametrize("name", ["plain", "reflect", "circular", "mapped", "residual"])
+@pytest.mark.parametrize("seed", range(2))
+def test_z_box_at_the_first_layer_and_epsilon_above_lie_inside(name: str, seed: int) -> None:
+    cnn, x, classes = draw(name, seed)
+    count = len(weighted_layers(cnn.layers))
+    rules = CNNRules(weighted=(ZBox(-4.0, 4.0), *[Epsilon(0.25)] * (count - 1)))
+    check_core(cnn, x, classes, rules)
+
+
+def test_the_flat_rule_at_a_convolution_is_refused_naming_the_layer() -> None:
+    """Its dense matrix does not tell a connection of weight 0 from no connection."""
+    cnn, x, classes = draw("plain", 0)
+    with pytest.raises(NotImplementedError, match="layer 2: the flat rule"):
+        enclose_cnn_relevance(cnn, enclose_cnn_forward(cnn, x), classes, Flat())
+
+
+def test_z_box_at_a_constant_padding_is_refused_naming_the_layer() -> None:
+    """z^B reads the frame as an ordinary source, the matrix holds it as inputs."""
     cnn, x, classes = draw("constant", 0)
-    balls = enclose_cnn_forward(cnn, x)
+    rules = CNNRules(weighted=(ZBox(-3.0, 3.0), LRP0()))
     with pytest.raises(NotImplementedError, match="layer 0"):
-        enclose_cnn_relevance(cnn, balls, classes, rule)
+        enclose_cnn_relevance(cnn, enclose_cnn_forward(cnn, x), classes, rules)
 
 
 def as_float32(cnn: CNN) -> CNN:

@@ -13,13 +13,12 @@ dense enclosures; a residual block adds its branch and shortcut balls.
 Relevance at a linear layer is the rule's own dense enclosure (``Rule.enclose``, written once
 per rule) on the layer's *local* dense matrix: the matrix of the layer for its input shape,
 where every weight a rule reads is its own entry. Copying padding (reflect, replicate,
-circular) is first made explicit (the input gathered into its padded image, a copy per tap),
-so that sign-split and squared rules see each tap alone, as the layer's ``propagate`` does;
-the relevance of the copies is added back onto their inputs. A constant padding's frame joins
-the bias (one ball per output), which LRP-0 and LRP-ε read as the layer does (``Rb + Rp``).
-Where the local matrix cannot express what a rule reads (the flat rule's connections outside a
-dense layer; a rule that splits the bias at a non-zero constant padding) the enclosure raises
-NotImplementedError naming the layer.
+circular) and a non-zero constant padding are first made explicit: the input gathered into its
+padded image (a copy per tap; the constant's positions inputs of that value), so that
+sign-split and squared rules see each tap alone, as the layer's ``propagate`` does; the
+relevance of the copies is added back onto their inputs, the frame's is a sink (``Rp``). Where
+the local matrix cannot express what a rule reads (the flat rule's connections outside a dense
+layer, z^B at a constant padding) the enclosure raises NotImplementedError naming the layer.
 
 What is wider than needed: the rules' dense enclosures bound each sum by ``γ_k`` with ``k`` the
 dense input width of the layer (a convolution's whole input, twice the tensor at a residual
@@ -40,9 +39,9 @@ from numpy.typing import ArrayLike
 
 from ..bounds.balls import F64, Ball, Precision, add, bound_matmul, monotone, mul, relu, total
 from ..bounds.forward import class_selector, relu_step
-from ..bounds.operator import enclose_product, enclose_transpose, fixed_absolute
+from ..bounds.operator import enclose_product, enclose_transpose
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
-from ..rules import LRP0, Epsilon, Flat, Rule, ZBox
+from ..rules import Flat, Rule, ZBox
 from ..rules.base import Rule as RuleBase
 from .conv import Conv
 from .geometry import pad_linear, scatter, taps_first
@@ -272,7 +271,8 @@ class CNNLayerBalls:
     OperatorRelevance`'s: received ``R_out``, passed on ``R``, the sinks ``Rb`` (bias or shift
     per output; with a constant padding's frame where it joins the bias), ``Rs`` (stabiliser,
     per output), ``Rm`` (constant input, input-shaped) and ``sinks`` (per sample, all of them);
-    ``total``: the row sum of ``R``. ``dense``: the rule's own balls on the local matrix (mass
+    ``total``: the row sum of ``R``; ``Rp``: a constant padding's relevance per sample (in
+    ``sinks``). ``dense``: the rule's own balls on the local matrix (mass
     and underflow for conservation tolerances); ``block``: a residual block's inner balls."""
 
     R_out: Ball
@@ -284,6 +284,7 @@ class CNNLayerBalls:
     total: Ball
     dense: LayerBalls | None = None
     block: ResidualRelevanceBalls | None = None
+    Rp: Ball | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,14 +312,19 @@ def _no_sinks(n: int) -> Ball:
 @dataclass(frozen=True)
 class _Local:
     """A linear layer as a dense matrix over its (possibly padded) input: ``W`` (in, out), the
-    bias ball per output, the constant input, the gather from the layer's input (None: the
-    input itself) and whether a constant padding joined the bias."""
+    bias per output, the constant input, and where the input is padded explicitly, the
+    gather from the layer's input (-1: a constant padding's position, holding ``value``)."""
 
     W: F64
     bias: Ball
     c: F64 | None
     gather: np.ndarray | None
-    frame: bool
+    value: float = 0.0
+
+    @property
+    def frame(self) -> bool:
+        """Whether some inputs of the matrix are a constant padding's (non-zero) frame."""
+        return self.gather is not None and bool(np.any(self.gather < 0))
 
 
 def _matrix(op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype) -> F64:
@@ -327,60 +333,61 @@ def _matrix(op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype) -> F
     return np.asarray(op.product(basis, "W"), dtype=np.float64).reshape(size, -1)
 
 
-def _local(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype, p: Precision) -> _Local:
+def _local(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype) -> _Local:
+    """Copying padding (reflect, replicate, circular) and a non-zero constant padding are made
+    explicit: the matrix is the convolution's on the padded input, one entry per tap, and a
+    constant padding's positions are inputs of that value (each tap a source of its own, as
+    the layer's ``propagate`` reads its frame)."""
     op = operator(layer, in_shape, dtype)
     size = int(np.prod(in_shape))
     bias = np.asarray(np.broadcast_to(op.bias, op.out_shape), dtype=np.float64).reshape(-1)
     c = None if op.constant is None else np.asarray(op.constant, dtype=np.float64).reshape(-1)
-    copies = (
-        isinstance(layer, Conv)
-        and layer.padding_mode in ("reflect", "replicate", "circular")
-        and any(b or e for b, e in layer.pads)
+    if not isinstance(layer, Conv) or not any(b or e for b, e in layer.pads):
+        return _Local(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
+    value = layer.padding_value if layer.padding_mode == "constant" else 0.0
+    if layer.padding_mode == "zeros" or (layer.padding_mode == "constant" and value == 0):
+        return _Local(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
+    # positions 1..size (exact integers in floats); a constant padding pads them with 0
+    positions = np.arange(1, size + 1, dtype=np.float64).reshape(1, *in_shape)
+    mode = "zeros" if layer.padding_mode == "constant" else layer.padding_mode
+    gather = pad_linear(positions, layer.pads, mode).astype(np.intp).reshape(-1) - 1
+    padded_shape = tuple(s + b + e for s, (b, e) in zip(in_shape[1:], layer.pads, strict=True))
+    padded_shape = (in_shape[0], *padded_shape)
+    inner = dataclasses.replace(
+        layer, bias=None, padding=0, padding_mode="zeros", padding_value=0.0, constant=None
     )
-    if copies:
-        assert isinstance(layer, Conv)
-        positions = np.arange(size, dtype=np.float64).reshape(1, *in_shape)  # exact integers
-        index = pad_linear(positions, layer.pads, layer.padding_mode).astype(np.intp)
-        padded_shape = tuple(int(s) for s in index.shape[1:])
-        inner = dataclasses.replace(
-            layer, bias=None, padding=0, padding_mode="zeros", constant=None
-        )
-        W = _matrix(inner.operator(padded_shape), int(np.prod(padded_shape)), padded_shape, dtype)
-        gather = index.reshape(-1)
-        return _Local(W, Ball.exact(bias), None if c is None else c[gather], gather, False)
-    W = _matrix(op, size, in_shape, dtype)
-    frame = op.fixed("value", "W")
-    if frame is None:
-        return _Local(W, Ball.exact(bias), c, None, False)
-    # a constant padding: its contribution Σ_t f w_tj, a sum of the frame's taps, joins the bias
-    absolute, indicator = fixed_absolute(op), op.fixed("indicator", "ones")
-    assert absolute is not None and indicator is not None
-    absolute = absolute.reshape(-1)
-    taps = int(np.max(indicator, initial=0.0)) + 2
-    mid = bias + np.asarray(frame, dtype=np.float64).reshape(-1)
-    rad = 2 * p.gamma(taps) * (absolute + np.abs(bias)) + taps * p.eta * (absolute > 0)
-    return _Local(W, Ball(mid, p.widen(rad, 2 * taps)), c, None, True)
+    W = _matrix(inner.operator(padded_shape), int(np.prod(padded_shape)), padded_shape, dtype)
+    padded_c = None if c is None else np.where(gather >= 0, c[np.maximum(gather, 0)], 0.0)
+    return _Local(W, Ball.exact(bias), padded_c, gather, value)
 
 
-def _scatter_back(values: F64, gather: np.ndarray, size: int) -> F64:
-    """``values`` (n, padded) added onto the inputs each padded position copies (n, size)."""
+def _gathered(a: Ball, local: _Local) -> Ball:
+    """The layer's input (n, size) as the matrix reads it: copies, and the frame's value."""
+    if local.gather is None:
+        return a
+    index, pad = np.maximum(local.gather, 0), local.gather < 0
+    return Ball(np.where(pad, local.value, a.mid[:, index]), np.where(pad, 0.0, a.rad[:, index]))
+
+
+def _onehot(gather: np.ndarray, size: int) -> F64:
+    """(padded, size): 1 where a padded position copies an input (none for the frame)."""
     onehot = np.zeros((gather.size, size))
-    onehot[np.arange(gather.size), gather] = 1.0
-    result: F64 = values @ onehot
-    return result
+    real = np.flatnonzero(gather >= 0)
+    onehot[real, gather[real]] = 1.0
+    return onehot
 
 
 def _scatter_ball(ball: Ball, gather: np.ndarray, size: int, p: Precision) -> Ball:
     """The relevance of every copy added onto its input, in any order."""
-    copies = int(np.bincount(gather, minlength=size).max(initial=1))
-    onehot = np.zeros((gather.size, size))
-    onehot[np.arange(gather.size), gather] = 1.0
+    copies = int(np.bincount(gather[gather >= 0], minlength=size).max(initial=1))
+    onehot = _onehot(gather, size)
     with np.errstate(over="ignore", invalid="ignore"):
         rad = bound_matmul(ball.rad, onehot) + 2 * p.gamma(copies + 1) * bound_matmul(
             ball.upper, onehot
         )
     rad = np.where(np.isnan(rad), np.inf, rad)
-    return Ball(_scatter_back(ball.mid, gather, size), p.widen(rad, 2 * copies))
+    mid: F64 = ball.mid @ onehot
+    return Ball(mid, p.widen(rad, 2 * copies))
 
 
 def _dense_rule(rule: Rule, kind: str, local: _Local, in_shape: tuple[int, ...], i: str) -> Rule:
@@ -391,12 +398,12 @@ def _dense_rule(rule: Rule, kind: str, local: _Local, in_shape: tuple[int, ...],
             f"{i}: the flat rule counts connections, which the dense matrix of a {kind} does "
             "not tell apart from zero weights"
         )
-    if local.frame and not isinstance(rule, LRP0 | Epsilon):
-        raise NotImplementedError(
-            f"{i}: {rule.name} splits a constant padding apart from the bias; only LRP-0 and "
-            "LRP-ε are enclosed at a non-zero constant padding"
-        )
     if isinstance(rule, ZBox):
+        if local.frame:
+            raise NotImplementedError(
+                f"{i}: z^B reads a constant padding as an ordinary source, which the matrix "
+                "holds as inputs (with bounds)"
+            )
         low, high = rule.operator_bounds(in_shape, np.dtype(np.float64))
         lows, highs = low.reshape(-1), high.reshape(-1)
         if local.gather is not None:
@@ -428,28 +435,32 @@ def _linear(
 ) -> tuple[CNNLayerBalls, Enclosed]:
     in_shape = a.mid.shape[1:]
     n, size = a.mid.shape[0], int(np.prod(in_shape))
-    local = _local(layer, in_shape, dtype, p)
+    local = _local(layer, in_shape, dtype)
     chosen = _dense_rule(rule, type(layer).__name__, local, in_shape, name)
-    a_flat = _flat(a)
-    if local.gather is not None:
-        a_flat = a_flat[:, local.gather]
+    a_flat = _gathered(_flat(a), local)
+    if local.frame:  # the frame's value is an input too
+        grains = (min(grains[0], p.grain(local.value)), grains[1])
     keep_h = top or state.relu
     incoming = state.incoming if keep_h else Enclosed(state.incoming.R)
     inputs = LayerInput(local.W, local.bias, local.c, a_flat, _flat(z), top, p, grains)
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, incoming)
     R, Rm, h, carry = balls.R, balls.Rm, below.h, below.carry
+    frame = None
+    if local.frame:
+        assert local.gather is not None
+        pad = local.gather < 0
+        frame = total(Ball(R.mid[:, pad], R.rad[:, pad]), 1, p)
     if local.gather is not None:
         R = _scatter_ball(R, local.gather, size, p)
         Rm = None if Rm is None else _scatter_ball(Rm, local.gather, size, p)
         h = None if h is None else _scatter_ball(h, local.gather, size, p)
         if carry is not None:
-            onehot = np.zeros((local.gather.size, size))
-            onehot[np.arange(local.gather.size), local.gather] = 1.0
+            onehot = _onehot(local.gather, size)
             carry = (bound_matmul(carry[0], onehot), bound_matmul(carry[1], onehot))
     out_shape = z.mid.shape
     sink_parts = [balls.Rb, balls.Rs] + ([] if Rm is None else [Rm])
-    sinks = _no_sinks(n)
+    sinks = _no_sinks(n) if frame is None else frame
     for part in sink_parts:
         sinks = add(sinks, _row_total(part, p), p)
     result = CNNLayerBalls(
@@ -461,6 +472,7 @@ def _linear(
         sinks=sinks,
         total=_row_total(R, p),
         dense=balls,
+        Rp=frame,
     )
     return result, Enclosed(R, h, carry)
 
@@ -481,7 +493,7 @@ def _sum(
         W, Ball.exact(np.zeros(size)), None, both, _flat(block.total), False, p, (0.0, 0.0)
     )
     chosen = _dense_rule(
-        rule, "residual sum", _Local(W, inputs.bias, None, None, False), (2 * size,), name
+        rule, "residual sum", _Local(W, inputs.bias, None, None), (2 * size,), name
     )
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, state.incoming)
