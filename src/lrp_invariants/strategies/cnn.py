@@ -53,6 +53,7 @@ __all__ = [
     "CNN_SCALE_REGIMES",
     "CNN_SHIFT_KINDS",
     "CNN_VALUES",
+    "POOLING_KINDS",
     "CNNCase",
     "CNNSeedCase",
     "cnn_cases",
@@ -75,6 +76,9 @@ inputs at ``2**∓60``: every product far from 1 and far from the float range's 
 CNN_SHIFT_KINDS = ("channel", "pixel")
 """``channel``: a constant per input channel (a batch norm's shift, a mean per colour);
 ``pixel``: a value per input position (a mean image)."""
+
+POOLING_KINDS: tuple[str, ...] = ("max", "avg")
+"""Pooling layers :func:`cnns` may put at the end of a block (``pooling=True``: both)."""
 
 _EXTREME = 60
 
@@ -117,7 +121,7 @@ class _Options:
     dims: tuple[int, ...]
     max_classes: int
     padding_modes: tuple[str, ...]
-    pooling: bool
+    pooling: tuple[str, ...]
     batch_norm: bool
     residual: bool
     values: Values
@@ -133,7 +137,7 @@ def _check_options(
     dims: Sequence[int],
     max_classes: int,
     padding_modes: Sequence[str],
-    pooling: bool,
+    pooling: bool | Sequence[str],
     batch_norm: bool,
     residual: bool,
     values: str,
@@ -158,6 +162,14 @@ def _check_options(
     if values not in CNN_VALUES:
         raise InvalidArgument(f"values={values!r}: expected one of {CNN_VALUES}")
     _check_range("scale_exponents", scale_exponents, -_EXTREME, _EXTREME)
+    if isinstance(pooling, bool):
+        pools = POOLING_KINDS if pooling else ()
+    else:
+        pools = tuple(pooling)
+        if not set(pools) <= set(POOLING_KINDS):
+            raise InvalidArgument(
+                f"pooling={pooling!r}: True, False or a subset of {POOLING_KINDS}"
+            )
     return _Options(
         max_blocks,
         in_channels,
@@ -166,7 +178,7 @@ def _check_options(
         tuple(sorted(dims)),
         max_classes,
         tuple(m for m in PADDING_MODES if m in modes),  # shrink toward zero padding
-        bool(pooling),
+        tuple(k for k in POOLING_KINDS if k in pools),
         bool(batch_norm),
         bool(residual),
         values,  # type: ignore[arg-type]
@@ -183,7 +195,7 @@ def cnns(
     dims: Sequence[int] = (1, 2),
     max_classes: int = 3,
     padding_modes: Sequence[str] = PADDING_MODES,
-    pooling: bool = True,
+    pooling: bool | Sequence[str] = True,
     batch_norm: bool = True,
     residual: bool = True,
     values: str = "floats",
@@ -196,7 +208,8 @@ def cnns(
     block (``relu(branch(x) + x)`` or with a strided 1x1 downsample). Inputs have
     ``in_channels`` channels and ``sizes`` pixels a side (1-d or 2-d, ``dims``); convolutions
     have 1..``max_channels`` output channels and draw every geometry the core supports in
-    ``padding_modes``. ``values`` and ``scale_exponents`` choose the parameters (see
+    ``padding_modes``; ``pooling`` is True, False or the kinds of :data:`POOLING_KINDS` to draw.
+    ``values`` and ``scale_exponents`` choose the parameters (see
     :data:`CNN_VALUES`; the extreme regime of :func:`cnn_cases` ignores the range).
     Arguments are checked when called, not at draw time.
 
@@ -373,10 +386,12 @@ def _norm(draw: st.DrawFn, options: _Options, regime: str, index: int, channels:
     return BatchNorm(gamma, beta, mean, var)
 
 
-def _pool(draw: st.DrawFn, shape: tuple[int, ...]) -> MaxPool | AvgPool | None:
-    """Max or average pooling, windows larger than their stride included (overlaps), with
-    padding and ``ceil_mode``; None if the drawn window does not fit."""
-    kind = draw(st.sampled_from(["none", "max", "avg"]), label="pooling")
+def _pool(
+    draw: st.DrawFn, shape: tuple[int, ...], kinds: tuple[str, ...]
+) -> MaxPool | AvgPool | None:
+    """Max or average pooling (of ``kinds``), windows larger than their stride included
+    (overlaps), with padding and ``ceil_mode``; None if the drawn window does not fit."""
+    kind = draw(st.sampled_from(["none", *kinds]), label="pooling")
     if kind == "none":
         return None
     dims = len(shape) - 1
@@ -451,7 +466,7 @@ def _draw_cnn(draw: st.DrawFn, options: _Options, regime: str | None) -> CNN:
         if draw(_integers(0, 3), label="relu") > 0:
             layers.append(ReLU())
         if options.pooling:
-            pool = _pool(draw, shape)
+            pool = _pool(draw, shape, options.pooling)
             if pool is not None:
                 shape = pool.output_shape(shape)
                 layers.append(pool)

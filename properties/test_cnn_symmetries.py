@@ -1,0 +1,144 @@
+"""Item 5 of the CNN invariants, channels, on drawn CNNs (:mod:`lrp_invariants.strategies.cnn`):
+every rule conserves relevance at every scale (2**±60 included); permuting hidden channels
+changes only the order of sums; rescaling a channel by a power of two changes nothing at all for
+the scale-free rules.
+
+Tolerances are derived: conservation from each layer's terms (tests/cnn_helpers.py), agreement of
+two evaluation orders from the dense enclosure of the unrolled network; bit for bit where the
+transformation is exact. Layer kinds as sums and folds: properties/test_cnn_canonization.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.cnn_symmetry import (
+    assert_conserved,
+    channel_pairs,
+    groups_of,
+    reorder_channels,
+    unrolled_tolerance,
+    with_relus,
+)
+
+from lrp_invariants import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
+from lrp_invariants.bounds import Precision
+from lrp_invariants.cnn import (
+    CNN,
+    CNNRules,
+    explain,
+)
+from lrp_invariants.strategies import CNNCase, cnn_cases
+
+P = Precision.of(np.float64)
+
+ALL_RULES: list[Rule] = [
+    LRP0(),
+    Epsilon(1e-9),
+    Epsilon(0.25),
+    AlphaBeta(2.0, 1.0),
+    ZPlus(),
+    Gamma(0.25),
+    Gamma(0.25, sign_aware=False, bias="source"),
+    Flat(),
+    WSquare(),
+]
+LINEAR_RULES: list[Rule] = [LRP0(), Epsilon(1e-9), Epsilon(0.25)]
+"""Rules linear in the weights: a CNN and its unrolled matrix agree in every padding mode."""
+LOCAL_RULES: list[Rule] = [AlphaBeta(2.0, 1.0), ZPlus(), Gamma(0.25), WSquare()]
+"""Rules that split or square each tap: they agree with the matrix under zero padding."""
+SCALE_FREE: list[Rule] = [LRP0(), AlphaBeta(2.0, 1.0), ZPlus(), Gamma(0.25), Flat()]
+"""Rules with no absolute constant meeting a pre-activation and shares that do not weigh one
+input channel against another by its weights' magnitude (w² does: not here)."""
+
+rules_of = st.sampled_from
+
+
+@given(cnn_cases(large=(6, 12, 12)), rules_of(ALL_RULES))
+def test_every_rule_conserves_relevance_on_drawn_cnns_at_every_scale(
+    case: CNNCase, rule: Rule
+) -> None:
+    _, relevance = explain(case.cnn, case.x, case.classes, CNNRules(weighted=rule))
+    assert np.all(np.isfinite(relevance.input))
+    assert_conserved(relevance)
+
+
+# --------------------------------------------------------------------------------------------
+# Channels: permuted, rescaled by powers of two.
+
+UNROLLABLE: dict[str, Any] = {
+    "batch_norm": False,
+    "residual": False,
+    "pooling": ("avg",),
+    "sizes": (3, 6),
+}
+
+
+def _permutation_case(
+    data: st.DataObject, case: CNNCase, rule: Rule
+) -> tuple[CNN, CNN, np.ndarray] | None:
+    cnn = with_relus(case.cnn)
+    pairs = channel_pairs(cnn)
+    if not pairs:
+        return None
+    pair = pairs[data.draw(st.integers(0, len(pairs) - 1), label="channel pair")]
+    k = pair[0]
+    channels = cnn.shapes[k + 1][0]
+    groups = groups_of(cnn, pair)
+    block = data.draw(st.permutations(range(channels // groups)), label="order in a group")
+    order = np.concatenate([g * (channels // groups) + np.array(block) for g in range(groups)])
+    return cnn, reorder_channels(cnn, pair, order, np.zeros(channels, dtype=int)), order
+
+
+def _agrees_with_unrolled(cnn: CNN, permuted: CNN, case: CNNCase, rule: Rule) -> None:
+    rules = CNNRules(weighted=rule, pooling=rule)
+    _, relevance = explain(permuted, case.x, case.classes, rules)
+    _, tolerance = unrolled_tolerance(cnn, case.x, case.classes, rule)
+    _, original = explain(cnn, case.x, case.classes, rules)
+    assert np.all(np.abs(relevance.input - original.input) <= tolerance)
+
+
+@given(cnn_cases(**UNROLLABLE), rules_of(LINEAR_RULES), st.data())
+def test_permuting_hidden_channels_changes_no_relevance_of_rules_linear_in_the_weights(
+    case: CNNCase, rule: Rule, data: st.DataObject
+) -> None:
+    drawn = _permutation_case(data, case, rule)
+    if drawn is not None:
+        cnn, permuted, _ = drawn
+        _agrees_with_unrolled(cnn, permuted, case, rule)
+
+
+@given(cnn_cases(padding_modes=("zeros",), **UNROLLABLE), rules_of(LOCAL_RULES), st.data())
+def test_permuting_hidden_channels_changes_no_relevance_of_rules_local_to_a_tap(
+    case: CNNCase, rule: Rule, data: st.DataObject
+) -> None:
+    drawn = _permutation_case(data, case, rule)
+    if drawn is not None:
+        cnn, permuted, _ = drawn
+        _agrees_with_unrolled(cnn, permuted, case, rule)
+
+
+@given(cnn_cases(values="integers"), rules_of(SCALE_FREE), st.data())
+def test_rescaling_a_channel_by_a_power_of_two_changes_no_relevance_of_a_scale_free_rule(
+    case: CNNCase, rule: Rule, data: st.DataObject
+) -> None:
+    """Every value of the rescaled network is the original times a power of two or equal to
+    it, so every quotient a scale-free rule forms is the same: bit for bit. That needs values
+    that never underflow (a subnormal loses bits that its rescaled twin keeps): integers times
+    a power of two per layer, at every scale regime, units on their kinks included."""
+    pairs = channel_pairs(case.cnn)
+    if not pairs:
+        return
+    pair = pairs[data.draw(st.integers(0, len(pairs) - 1), label="channel pair")]
+    channels = case.cnn.shapes[pair[0] + 1][0]
+    exponents = np.array(
+        data.draw(st.lists(st.integers(-3, 3), min_size=channels, max_size=channels))
+    )
+    scaled = reorder_channels(case.cnn, pair, np.arange(channels), exponents)
+    _, original = explain(case.cnn, case.x, case.classes, CNNRules(weighted=rule))
+    _, rescaled = explain(scaled, case.x, case.classes, CNNRules(weighted=rule))
+    np.testing.assert_array_equal(rescaled.input, original.input)
+    np.testing.assert_array_equal(rescaled.output_total, original.output_total)
