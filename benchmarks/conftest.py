@@ -15,10 +15,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     session = getattr(terminalreporter.config, "_benchmarksession", None)
     benchmarks = getattr(session, "benchmarks", None) or []
     floors = {b.group: b.stats for b in benchmarks if b.name.startswith(f"test_{FLOOR}")}
-    if not floors:
-        return
-    terminalreporter.section("ratio to the floor measured in this run (min: the least noisy)")
-    terminalreporter.write_line(f"{'group':>8}  {'benchmark':<40} {'min':>6} {'median':>7}")
+    if floors:
+        terminalreporter.section("ratio to the floor measured in this run (min: the least noisy)")
+        terminalreporter.write_line(f"{'group':>8}  {'benchmark':<40} {'min':>6} {'median':>7}")
     for bench in sorted(benchmarks, key=lambda b: (b.group or "", b.name)):
         floor = floors.get(bench.group)
         if floor and not bench.name.startswith(f"test_{FLOOR}"):
