@@ -4,9 +4,12 @@
 Tolerances: on CNNs that unroll into dense ReLU networks (zero padding, so every matrix entry is
 a weight the CNN multiplies), every comparison is held to the dense enclosures of the exact
 values (:mod:`lrp_invariants.bounds.integrated`, :mod:`lrp_invariants.bounds.deeplift`), which
-contain every correct evaluation in any summation order, the CNN's included. The hand-built
-cases use small dyadic numbers whose every operation is exact in float64, so they are held to
-equality; the linear CNN's IG and gradient come from the same arithmetic, bit for bit.
+contain every correct evaluation in any summation order, the CNN's included. On every layer
+kind (max pooling, residual blocks, every padding mode) the sums are held to a bound derived
+layer by layer from the CNN forward enclosures (:func:`_slack`: the telescoping of
+``m . Δa`` through the layers, each layer's defect bounded). The hand-built cases use small
+dyadic numbers whose every operation is exact in float64, so they are held to equality; the
+linear CNN's IG and gradient come from the same arithmetic, bit for bit.
 """
 
 from __future__ import annotations
@@ -23,16 +26,30 @@ from lrp_invariants.bounds import Ball, Precision, agreement_tolerance, enclose_
 from lrp_invariants.bounds.balls import add
 from lrp_invariants.bounds.deeplift import enclose_deeplift
 from lrp_invariants.bounds.integrated import enclose_integrated_gradients
-from lrp_invariants.cnn import CNN, Conv, Dense, Flatten, MaxPool, ReLU, forward, gradient
+from lrp_invariants.cnn import (
+    CNN,
+    CNNTrace,
+    Conv,
+    Dense,
+    Flatten,
+    MaxPool,
+    ReLU,
+    Residual,
+    forward,
+    gradient,
+)
+from lrp_invariants.cnn import integrated as cnn_integrated
+from lrp_invariants.cnn.bounds import CNNBalls, enclose_cnn_forward
 from lrp_invariants.cnn.deeplift import deeplift_rescale, max_pool_share
 from lrp_invariants.cnn.integrated import envelope_kinks, integrated_gradients, paths
-from lrp_invariants.cnn.model import LINEAR_KINDS
+from lrp_invariants.cnn.model import LINEAR_KINDS, Layer, operator
 from lrp_invariants.cnn.unroll import unroll
 from lrp_invariants.deeplift import deeplift_rescale as dense_deeplift
 from lrp_invariants.integrated import integrated_gradients as dense_ig
 from lrp_invariants.integrated import paths as dense_paths
 from lrp_invariants.invariants.baselines import completeness_comparison
 
+from .cnn_helpers import absolute_cnn
 from .example_counts import scaled
 
 F64 = np.float64
@@ -154,6 +171,253 @@ def test_each_sample_gets_the_same_attribution_alone_as_in_its_batch(case: Any) 
             gap = np.abs(_flat(alone)[0] - _flat(batched)[i])
             ball = enclosures[key]
             assert np.all(gap <= agreement_tolerance(ball[i], ball[i])), method.__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Summation-to-delta on any CNN (max pooling, residual blocks, every padding mode).
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape))
+
+
+def _terms(layer: Layer, shape_in: tuple[int, ...], shape_out: tuple[int, ...]) -> int:
+    """A bound on the terms of any one sum of the layer's product or transpose."""
+    taps = _size(layer.weight.shape[1:]) if isinstance(layer, Conv) else 1
+    return _size(shape_in) + _size(shape_out) * taps + 8
+
+
+def _relu_defect(z: np.ndarray, z0: np.ndarray, middle: np.ndarray | None) -> np.ndarray:
+    """``|r Δz - Δrelu(z)|`` on computed ends, ``r`` the derivative at the segment's middle
+    (integrated gradients); None: DeepLIFT's secant, which passes Δrelu(z) exactly (0)."""
+    if middle is None:
+        return np.zeros_like(z)
+    r = (middle > 0).astype(z.dtype)
+    result: np.ndarray = np.abs(r * (z - z0) - (np.maximum(z, 0) - np.maximum(z0, 0)))
+    return result
+
+
+def _pool_defect(pool: MaxPool, a: np.ndarray, a0: np.ndarray, middle: np.ndarray) -> np.ndarray:
+    """Per window, ``|e Δa - Δmax(a)|`` on computed ends, ``e`` the winners at the middle."""
+    with np.errstate(invalid="ignore"):  # -inf - -inf at the padding, never a winner
+        view, view_mid = pool.windows(a) - pool.windows(a0), pool.windows(middle)
+    axes = tuple(range(-pool.dims, 0))
+    winners = view_mid == view_mid.max(axis=axes, keepdims=True)
+    u = np.where(winners, view, 0).sum(axis=axes) / winners.sum(axis=axes)
+    result: np.ndarray = np.abs(u - (pool.forward(a) - pool.forward(a0)))
+    return result
+
+
+def _slack(
+    layers: tuple[Layer, ...],
+    absolute: tuple[Layer, ...],
+    traces: tuple[CNNTrace, CNNTrace, CNNTrace | None],
+    balls: tuple[CNNBalls, CNNBalls],
+    M: np.ndarray,
+    owner: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Walk down ``layers`` from the multiplier bound ``M`` at their output: the bound at their
+    input, and per row the sum of the layers' defects ``m_in . Δa_in - m_out . Δa_out``
+    between the two ends (traces and forward balls at ``x`` and ``x0``, or at a segment's
+    ends with the trace at its middle: integrated gradients' gradient there).
+
+    ``M`` bounds the computed multipliers' magnitudes (a ReLU's and each window element's
+    multiplier lie in [0, 1]; linear layers pass ``|A|^T M``, rounded up). With exact
+    differences ``Δa`` (within ``D = |Δã| + 2 rad + 2 rad0`` of the computed ones, both in the
+    forward balls): a linear layer's defect is its transpose's rounding, ``γ_k M_in . D_in``; a
+    ReLU's, the factor from computed values applied to exact ones, ``M . (defect on computed
+    ends + 4 (rad + rad0) + γ_5 D)``; a max pooling's, the same per window (its share from
+    computed ends, a few sums and a quotient, two routings), bounded through every element.
+
+    On a path (``owner``: each segment's sample) a correct walk puts a breakpoint where a unit
+    crosses 0 or a window's winner changes, from values it computed: the defect on computed
+    ends is rounding, first order in it as the dense enclosure's windows are: a unit's value
+    at its computed crossing is within ``γ_8`` of its largest magnitude on the path plus six
+    of its largest forward radii there (the two ends it was interpolated from, the end where
+    it is read). Each defect counts up to that allowance only; a kink that was not found
+    shows as a defect of the unit's own size."""
+    p = P
+    (trace, trace0, middle), (ball, ball0) = traces, balls
+    n = M.shape[0]
+    total = np.zeros(n)
+
+    def rows(v: np.ndarray) -> np.ndarray:
+        return v.reshape(n, -1).sum(axis=1)
+
+    def envelope(v: np.ndarray) -> np.ndarray:
+        """Per row, the largest value over the rows of its sample (its path)."""
+        assert owner is not None
+        largest = np.zeros((int(owner.max()) + 1, *v.shape[1:]))
+        np.maximum.at(largest, owner, v)
+        result: np.ndarray = largest[owner]
+        return result
+
+    def allowed(defect: np.ndarray, size: np.ndarray, rad: np.ndarray, k: int) -> np.ndarray:
+        if owner is None:
+            return defect
+        return np.minimum(defect, P.gamma(k) * envelope(size) + 6 * envelope(rad))
+
+    def differences(a: np.ndarray, a0: np.ndarray, b: Ball, b0: Ball) -> tuple[Any, Any]:
+        rad = b.rad + b0.rad
+        return np.abs(a - a0) + 2 * rad, rad
+
+    for i in range(len(layers) - 1, -1, -1):
+        layer, a, a0 = layers[i], trace.inputs[i], trace0.inputs[i]
+        at_middle = None if middle is None else middle.inputs[i]
+        D, rad = differences(a, a0, ball.inputs[i], ball0.inputs[i])
+        if isinstance(layer, ReLU):
+            defect = _relu_defect(a, a0, at_middle)
+            size = np.maximum(np.abs(a), np.abs(a0))
+            largest = np.maximum(ball.inputs[i].rad, ball0.inputs[i].rad)
+            defect = allowed(defect, size, largest, 8)
+            total += rows(M * (defect + 4 * rad + p.gamma(5) * D))
+        elif isinstance(layer, Flatten):
+            M = M.reshape(a.shape)
+        elif isinstance(layer, MaxPool):
+            K = _size(layer.windows(a[:1]).shape[2 + layer.dims :])
+            if at_middle is not None:
+                defect = _pool_defect(layer, a, a0, at_middle)
+                size = layer.forward(np.maximum(np.abs(a), np.abs(a0)))
+                largest = np.maximum(ball.inputs[i].rad, ball0.inputs[i].rad)
+                defect = allowed(defect, size, K * layer.forward(largest), K + 8)
+                total += rows(M * defect)
+            M = K * layer.route(np.zeros_like(a), M) * (1 + p.gamma(K + 2))
+            total += rows(M * (4 * rad + 4 * p.gamma(2 * K + 8) * D))
+        elif isinstance(layer, Residual):
+            block, block0 = trace.inner[i], trace0.inner[i]
+            block_mid = None if middle is None else middle.inner[i]
+            inner, inner0 = ball.inner[i], ball0.inner[i]
+            assert block is not None and block0 is not None
+            assert inner is not None and inner0 is not None
+            Dt, rad_t = differences(block.total, block0.total, inner.total, inner0.total)
+            defect = _relu_defect(
+                block.total, block0.total, None if block_mid is None else block_mid.total
+            )
+            size = np.maximum(np.abs(block.total), np.abs(block0.total))
+            defect = allowed(defect, size, np.maximum(inner.total.rad, inner0.total.rad), 8)
+            total += rows(M * (defect + 4 * rad_t + p.gamma(5) * Dt))
+            branch_layers = absolute[i].branch  # type: ignore[union-attr]
+            M_branch, inside = _slack(
+                layer.branch,
+                branch_layers,
+                (block.branch, block0.branch, None if block_mid is None else block_mid.branch),
+                (inner.branch, inner0.branch),
+                M,
+                owner,
+            )
+            total += inside
+            M_short = M
+            down = absolute[i].downsample  # type: ignore[union-attr]
+            if down is not None:
+                k = _terms(down, a.shape[1:], M.shape[1:])
+                M_short = down.operator(a.shape[1:]).transpose(M, "W") * (1 + p.gamma(k))
+                total += rows(p.gamma(k) * M_short * D)
+            M = (M_branch + M_short) * (1 + p.gamma(1))
+            total += rows(p.gamma(1) * M * D)
+        else:
+            k = _terms(layer, a.shape[1:], M.shape[1:])
+            M = operator(absolute[i], a.shape[1:], F64).transpose(M, "W") * (1 + p.gamma(k))
+            total += rows(p.gamma(k) * M * D + k * p.eta)
+    return M, total
+
+
+def _selector(shape: tuple[int, ...], classes: np.ndarray) -> np.ndarray:
+    M = np.zeros(shape)
+    M[np.arange(len(classes)), classes] = 1.0
+    return M
+
+
+def _logit_gap(
+    cnn: CNN, x: np.ndarray, x0: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``f(x) - f(x0)`` as computed, and twice the radii of the logits' balls."""
+    rows = np.arange(len(classes))
+    f = forward(cnn, x).logits[rows, classes] - forward(cnn, x0).logits[rows, classes]
+    balls = enclose_cnn_forward(cnn, x, P).logits, enclose_cnn_forward(cnn, x0, P).logits
+    return f, 2 * (balls[0].rad[rows, classes] + balls[1].rad[rows, classes]) + P.u * np.abs(f)
+
+
+def integrated_gradients_sum_tolerance(
+    cnn: CNN, x: np.ndarray, x0: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``f(x) - f(x0)`` as computed, and how far the sum of a correct exact IG may be from it,
+    an a-posteriori certificate from the computed path: on each segment ``[P_k, P_k+1]``
+    between computed breakpoints, ``g_k . (P_k+1 - P_k)`` with ``g_k`` the gradient chain at
+    the middle differs from ``f(P_k+1) - f(P_k)`` by the layers' defects (:func:`_slack`: a
+    kink inside the segment shows as a defect on its computed ends); the segments' sums
+    telescope; ``(x - x0) t`` against the rounded points, the sums of the result, the path's
+    last point against ``x`` (``M`` is a Lipschitz bound) and the logits' balls are added."""
+    owner, t = cnn_integrated._breakpoints(cnn, x, x0)
+    starts = np.flatnonzero(owner[:-1] == owner[1:])
+    ends = cnn_integrated._points(x, x0, owner, t)
+    a, b = ends[starts], ends[starts + 1]
+    middles = cnn_integrated._points(x, x0, owner[starts], (t[starts] + t[starts + 1]) / 2)
+    traces = (forward(cnn, b), forward(cnn, a), forward(cnn, middles))
+    balls = (enclose_cnn_forward(cnn, b, P), enclose_cnn_forward(cnn, a, P))
+    chosen = classes[owner[starts]]
+    M_in, defects = _slack(
+        cnn.layers,
+        absolute_cnn(cnn).layers,
+        traces,
+        balls,
+        _selector(traces[0].logits.shape, chosen),
+        owner[starts],
+    )
+    n, d, K = len(x), _size(cnn.input_shape), len(starts)
+    delta = np.abs(x - x0)
+    lengths = (t[starts + 1] - t[starts]).reshape((-1,) + (1,) * len(cnn.input_shape))
+    points = M_in * (
+        2 * P.u * lengths * delta[owner[starts]] + 6 * P.u * (np.abs(x0) + delta)[owner[starts]]
+    )
+    per_segment = defects + _flat(points).sum(axis=1)
+    tolerance = np.zeros(n)
+    np.add.at(tolerance, owner[starts], per_segment)
+    M = np.zeros(x.shape)
+    np.maximum.at(M, owner[starts], M_in)
+    last = np.abs(x - ends[np.flatnonzero(np.r_[owner[1:] != owner[:-1], True])])
+    f, logits = _logit_gap(cnn, x, x0, classes)
+    tolerance += _flat(M * (P.gamma(K + d + 2) * delta + last)).sum(axis=1) + logits + d * P.eta
+    return f, P.widen(tolerance, 8)
+
+
+def deeplift_sum_tolerance(
+    cnn: CNN, x: np.ndarray, x0: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``f(x) - f(x0)`` as computed, and how far a correct DeepLIFT's sum may be from it: the
+    layers' defects (:func:`_slack`), the input's ``(x - x0) * m`` and its sum (``γ_{d+2}``),
+    and the logits' forward balls."""
+    traces = (forward(cnn, x), forward(cnn, x0), None)
+    balls = (enclose_cnn_forward(cnn, x, P), enclose_cnn_forward(cnn, x0, P))
+    M = _selector(traces[0].logits.shape, classes)
+    M_in, defects = _slack(cnn.layers, absolute_cnn(cnn).layers, traces, balls, M)
+    d = _size(cnn.input_shape)
+    spread = _flat(M_in * np.abs(x - x0)).sum(axis=1) * P.gamma(d + 2)
+    f, logits = _logit_gap(cnn, x, x0, classes)
+    return f, P.widen(defects + spread + logits + d * P.eta, 8)
+
+
+@settings(max_examples=scaled(60))
+@given(lst.cnn_cases(max_blocks=3), st.data())
+def test_integrated_gradients_add_up_to_the_difference_on_every_layer_kind(
+    case: Any, data: st.DataObject
+) -> None:
+    cnn, x, classes = case.cnn, case.x, case.classes
+    x0 = data.draw(lst.cnn_inputs(cnn, min_batch=len(x), max_batch=len(x)), label="baseline")
+    R = integrated_gradients(cnn, x, classes, x0)
+    f, tolerance = integrated_gradients_sum_tolerance(cnn, x, x0, classes)
+    gap = np.abs(_flat(R).sum(axis=1) - f)
+    assert np.all(gap <= tolerance), (gap, tolerance)
+
+
+@settings(max_examples=scaled(60))
+@given(lst.cnn_cases(max_blocks=3), st.data())
+def test_deeplift_sums_to_delta_on_every_layer_kind(case: Any, data: st.DataObject) -> None:
+    cnn, x, classes = case.cnn, case.x, case.classes
+    x0 = data.draw(lst.cnn_inputs(cnn, min_batch=len(x), max_batch=len(x)), label="reference")
+    R = deeplift_rescale(cnn, x, classes, x0)
+    f, tolerance = deeplift_sum_tolerance(cnn, x, x0, classes)
+    gap = np.abs(_flat(R).sum(axis=1) - f)
+    assert np.all(gap <= tolerance), (gap, tolerance)
 
 
 # --------------------------------------------------------------------------------------------
