@@ -347,11 +347,11 @@ def integrated_gradients_sum_tolerance(
     kink inside the segment shows as a defect on its computed ends); the segments' sums
     telescope; ``(x - x0) t`` against the rounded points, the sums of the result, the path's
     last point against ``x`` (``M`` is a Lipschitz bound) and the logits' balls are added."""
-    owner, t = cnn_integrated._breakpoints(cnn, x, x0)
+    owner, t = cnn_integrated.breakpoints(cnn, x, x0)
     starts = np.flatnonzero(owner[:-1] == owner[1:])
-    ends = cnn_integrated._points(x, x0, owner, t)
+    ends = cnn_integrated.path_points(x, x0, owner, t)
     a, b = ends[starts], ends[starts + 1]
-    middles = cnn_integrated._points(x, x0, owner[starts], (t[starts] + t[starts + 1]) / 2)
+    middles = cnn_integrated.path_points(x, x0, owner[starts], (t[starts] + t[starts + 1]) / 2)
     traces = (forward(cnn, b), forward(cnn, a), forward(cnn, middles))
     balls = (enclose_cnn_forward(cnn, b, P), enclose_cnn_forward(cnn, a, P))
     chosen = classes[owner[starts]]

@@ -131,7 +131,7 @@ def _pool_kinks(pool: MaxPool, za: Array, zb: Array) -> tuple[np.ndarray, np.nda
     return rows // per_segment, s
 
 
-def _points(x: Array, x0: Array, owner: np.ndarray, t: np.ndarray) -> Array:
+def path_points(x: Array, x0: Array, owner: np.ndarray, t: np.ndarray) -> Array:
     """The path points ``x0 + t (x - x0)`` of each ``owner`` sample, in the CNN's dtype."""
     shape = (-1,) + (1,) * (x.ndim - 1)
     tt = t.astype(x.dtype).reshape(shape)
@@ -139,14 +139,15 @@ def _points(x: Array, x0: Array, owner: np.ndarray, t: np.ndarray) -> Array:
     return result
 
 
-def _breakpoints(cnn: CNN, x: Array, x0: Array) -> tuple[np.ndarray, np.ndarray]:
-    """Every sample's breakpoints, flat and sorted by (sample, t): ``owner`` and ``t``."""
+def breakpoints(cnn: CNN, x: Array, x0: Array) -> tuple[np.ndarray, np.ndarray]:
+    """Every sample's breakpoints, flat and sorted by (sample, t): ``owner`` and ``t`` (``x``
+    and ``x0`` already checked, as :func:`integrated_gradients` checks them)."""
     n = x.shape[0]
     owner = np.repeat(np.arange(n), 2)
     t = np.tile([0.0, 1.0], n)
     count = sum(1 for _ in kink_inputs(cnn.layers, run(cnn.layers, x[:1])))
     for index in range(count):
-        trace = run(cnn.layers, _points(x, x0, owner, t))
+        trace = run(cnn.layers, path_points(x, x0, owner, t))
         layer, z = next(k for i, k in enumerate(kink_inputs(cnn.layers, trace)) if i == index)
         starts = np.flatnonzero(owner[:-1] == owner[1:])  # segments: a point and the next
         za, zb = z[starts], z[starts + 1]
@@ -180,11 +181,11 @@ def _segments(
     cnn: CNN, batch: Array, chosen: np.ndarray, x0: Array
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Array]:
     """Breakpoints (owner, t), and per segment its owner, length and gradient at its middle."""
-    owner, t = _breakpoints(cnn, batch, x0)
+    owner, t = breakpoints(cnn, batch, x0)
     starts = np.flatnonzero(owner[:-1] == owner[1:])
     ta, tb = t[starts], t[starts + 1]
     seg_owner = owner[starts]
-    middles = _points(batch, x0, seg_owner, (ta + tb) / 2)
+    middles = path_points(batch, x0, seg_owner, (ta + tb) / 2)
     g = gradient(cnn, forward(cnn, middles), chosen[seg_owner])
     return owner, t, seg_owner, tb - ta, g
 
