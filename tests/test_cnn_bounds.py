@@ -49,6 +49,7 @@ from lrp_invariants.cnn import (
 )
 from lrp_invariants.cnn.bounds import (
     CNNBalls,
+    _rescaling_loss,
     enclose_cnn_forward,
     enclose_cnn_gradient,
     enclose_cnn_relevance,
@@ -565,4 +566,10 @@ def test_the_enclosure_is_no_wider_than_the_unrolled_dense_one(seed: int, rule: 
     assert np.all(grad <= enclose_gradient(network, dense, classes).rad * (1 + 1e-6))
     cnn_R = enclose_cnn_relevance(cnn, balls, classes, rule)[0].R.rad.reshape(flat.shape)
     dense_R = enclose_relevance(network, dense, classes, rule)[0].R.rad
-    assert np.all(cnn_R <= 2 * dense_R + 8 * F64.eta)
+    # and what rescaling a sample whose quotients overflow may lose, far below the relevance
+    R_upper = enclose_cnn_relevance(cnn, balls, classes, rule)[-1].R_out.upper.max(axis=1)
+    widths = [layer.W.shape for layer in network.layers]
+    rescaling = sum(
+        _rescaling_loss(R_upper, i + o + 8, np.dtype(np.float64), F64) for i, o in widths
+    )
+    assert np.all(cnn_R <= 2 * dense_R + 8 * F64.eta + len(widths) * rescaling[:, None])

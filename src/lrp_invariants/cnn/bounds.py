@@ -412,6 +412,51 @@ def _dense_rule(rule: Rule, kind: str, local: _Local, in_shape: tuple[int, ...],
     return rule
 
 
+def _rescaling_loss(R_upper: F64, terms: int, dtype: np.dtype, p: Precision) -> F64:
+    """Per sample, what an evaluation that rescales a sample whose quotients overflow loses in
+    each entry (the core's ``propagate_repaired``: ``R 2**-k``, then ``2**k``): each of an
+    entry's ``terms`` operations up to ``2**k η``. A quotient ``R_j / D_j`` with ``D_j`` at
+    least ``η`` overflows only for ``R_j >= 2**maxexp η``, and the least ``k`` in steps of an
+    eighth of the exponent range that brings it back is at most a step above that ratio."""
+    info = np.finfo(dtype)
+    step = 2.0 ** (info.maxexp // 8 + 1)
+    threshold = 2.0 ** (info.maxexp - 1) * p.eta
+    with np.errstate(over="ignore"):
+        scale = step * np.maximum(1.0, R_upper / threshold)
+        loss = terms * scale * p.eta
+    return np.where(R_upper >= threshold, loss, 0.0)
+
+
+def _with_rescaling(
+    balls: LayerBalls, shape: tuple[int, ...], dtype: np.dtype, p: Precision
+) -> LayerBalls:
+    """``balls`` widened by :func:`_rescaling_loss` where a sample's relevance may overflow a
+    quotient (far below the relevance itself: ``2**-894`` of it in float64)."""
+    R_upper = balls.R_out.upper.max(axis=1, initial=0.0)
+    loss = _rescaling_loss(R_upper, shape[0] + shape[1] + 8, dtype, p)
+    if not np.any(loss):
+        return balls
+    column = loss[:, None]
+
+    def widen(ball: Ball | None) -> Ball | None:
+        # an exact zero stays one: every term is an exact zero, at any scale
+        if ball is None:
+            return None
+        exact_zero = (ball.mid == 0) & (ball.rad == 0)
+        return Ball(ball.mid, np.where(exact_zero, 0.0, ball.rad + column))
+
+    R, Rb, Rs = widen(balls.R), widen(balls.Rb), widen(balls.Rs)
+    assert R is not None and Rb is not None and Rs is not None
+    return dataclasses.replace(
+        balls,
+        R=R,
+        Rb=Rb,
+        Rs=Rs,
+        Rm=widen(balls.Rm),
+        underflow=balls.underflow + loss * (shape[0] + 2 * shape[1]),
+    )
+
+
 @dataclass(frozen=True)
 class _State:
     """What a layer receives from above, flat (n, size): the relevance ball, and the ``h`` form
@@ -445,6 +490,7 @@ def _linear(
     inputs = LayerInput(local.W, local.bias, local.c, a_flat, _flat(z), top, p, grains)
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, incoming)
+    balls = _with_rescaling(balls, local.W.shape, dtype, p)
     R, Rm, h, carry = balls.R, balls.Rm, below.h, below.carry
     frame = None
     if local.frame:
@@ -478,7 +524,7 @@ def _linear(
 
 
 def _sum(
-    rule: Rule, block: ResidualBalls, state: _State, p: Precision, name: str
+    rule: Rule, block: ResidualBalls, state: _State, p: Precision, name: str, dtype: np.dtype
 ) -> tuple[CNNLayerBalls, Enclosed]:
     """The residual sum as a layer of ones over (branch, shortcut), the rule's own enclosure;
     the block's ReLU sits between it and the layer above."""
@@ -497,6 +543,7 @@ def _sum(
     )
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, state.incoming)
+    balls = _with_rescaling(balls, W.shape, dtype, p)
     sinks = add(_row_total(balls.Rb, p), _row_total(balls.Rs, p), p)
     result = CNNLayerBalls(
         R_out=_reshape(balls.R_out, shape),
@@ -553,7 +600,7 @@ def _relevance(
             block = balls.inner[i]
             assert block is not None
             branch_plan, down_rule, sum_rule = plan[i]
-            at_sum, below = _sum(sum_rule, block, state, p, name)
+            at_sum, below = _sum(sum_rule, block, state, p, name, dtype)
             R_both = at_sum.R
             branch_state = _State(Enclosed(_flat(R_both[:, 0])), False)
             branch, after = _relevance(
