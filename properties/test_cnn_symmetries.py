@@ -29,9 +29,12 @@ from lrp_invariants.bounds import Precision
 from lrp_invariants.cnn import (
     CNN,
     CNNRules,
+    Dense,
+    Flatten,
+    MaxPool,
     explain,
 )
-from lrp_invariants.strategies import CNNCase, cnn_cases
+from lrp_invariants.strategies import CNNCase, cnn_cases, cnn_inputs
 
 P = Precision.of(np.float64)
 
@@ -96,8 +99,11 @@ def _permutation_case(
 def _agrees_with_unrolled(cnn: CNN, permuted: CNN, case: CNNCase, rule: Rule) -> None:
     rules = CNNRules(weighted=rule, pooling=rule)
     _, relevance = explain(permuted, case.x, case.classes, rules)
-    _, tolerance = unrolled_tolerance(cnn, case.x, case.classes, rule)
+    mid, tolerance = unrolled_tolerance(cnn, case.x, case.classes, rule)
     _, original = explain(cnn, case.x, case.classes, rules)
+    # each evaluation lies within the enclosure's radius of the exact value, as its midpoint
+    # does: half the agreement tolerance from the midpoint, all of it from each other
+    assert np.all(np.abs(original.input - mid) <= tolerance / 2)
     assert np.all(np.abs(relevance.input - original.input) <= tolerance)
 
 
@@ -142,3 +148,30 @@ def test_rescaling_a_channel_by_a_power_of_two_changes_no_relevance_of_a_scale_f
     _, rescaled = explain(scaled, case.x, case.classes, CNNRules(weighted=rule))
     np.testing.assert_array_equal(rescaled.input, original.input)
     np.testing.assert_array_equal(rescaled.output_total, original.output_total)
+
+
+# --------------------------------------------------------------------------------------------
+# Max pooling: winner-take-all conserves, overlapping windows and ties included.
+
+
+@st.composite
+def _max_pooled(draw: st.DrawFn) -> CNN:
+    """Max pooling with windows that overlap (stride below the kernel) before a dense head."""
+    dims = draw(st.integers(1, 2))
+    k = draw(st.integers(2, 3))
+    pool = MaxPool(k, draw(st.integers(1, k - 1)), draw(st.integers(0, k // 2)), dims=dims)
+    shape = (draw(st.integers(1, 2)), *(draw(st.integers(k, 6)) for _ in range(dims)))
+    size = int(np.prod(pool.output_shape(shape)))
+    weights = np.array(draw(st.lists(st.integers(-3, 3), min_size=size, max_size=size)), float)
+    return CNN((pool, Flatten(), Dense(weights.reshape(size, 1))), shape)
+
+
+@given(_max_pooled(), st.data())
+def test_max_pooling_conserves_relevance_with_overlapping_windows_and_ties(
+    cnn: CNN, data: st.DataObject
+) -> None:
+    """Inputs from palettes of a few values: equal maxima in a window and maxima shared by
+    overlapping windows; any tie-break that conserves is correct."""
+    x = data.draw(cnn_inputs(cnn, values="integers"), label="inputs")
+    _, relevance = explain(cnn, x, np.zeros(x.shape[0], dtype=np.intp), LRP0())
+    assert_conserved(relevance)
