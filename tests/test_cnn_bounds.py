@@ -49,11 +49,11 @@ from lrp_invariants.cnn import (
 )
 from lrp_invariants.cnn.bounds import (
     CNNBalls,
-    _rescaling_loss,
     enclose_cnn_forward,
     enclose_cnn_gradient,
     enclose_cnn_relevance,
 )
+from lrp_invariants.cnn.bounds.relevance import _rescaling_loss
 from lrp_invariants.cnn.canonize import fold_into_left
 from lrp_invariants.cnn.relevance import weighted_layers
 from lrp_invariants.cnn.unroll import unroll
