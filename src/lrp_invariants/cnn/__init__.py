@@ -5,11 +5,15 @@ Layers are frozen, validated dataclasses (:mod:`.conv`, :mod:`.pooling`, :mod:`.
 offers the products rules need (:class:`~lrp_invariants.rules.operator.LinearOperator`), so each
 LRP rule is written once (its ``propagate``) and runs at every layer kind (:mod:`.relevance`).
 :mod:`.canonize` folds batch norms, :mod:`.constructions` builds the reply's net2 and net3, and
-:mod:`.unroll` turns linear layers into dense matrices.
+:mod:`.unroll` turns linear layers into dense matrices. :mod:`.integrated` and :mod:`.deeplift`
+compute exact integrated gradients and DeepLIFT-Rescale on CNNs; :mod:`.bounds` encloses the
+forward pass, the gradient and the relevance.
 """
 
 from .batchnorm import BatchNorm
 from .conv import Conv
+from .deeplift import deeplift_rescale
+from .integrated import integrated_gradients
 from .model import CNN, CNNTrace, ResidualTrace, forward
 from .pooling import AdaptiveAvgPool, AvgPool, MaxPool
 from .relevance import (
@@ -41,10 +45,12 @@ __all__ = [
     "Residual",
     "ResidualRelevance",
     "ResidualTrace",
+    "deeplift_rescale",
     "explain",
     "forward",
     "gradient",
     "gradient_x_input",
+    "integrated_gradients",
     "logit_relevance",
     "lrp",
 ]
