@@ -33,6 +33,10 @@ UNROLLED_LOCAL: Property = (
     symmetries,
     "test_permuting_hidden_channels_changes_no_relevance_of_rules_local_to_a_tap",
 )
+FOLDED_RIGHT: Property = (
+    canonization,
+    "test_a_batch_norm_folded_right_through_zero_padding_computes_the_same_function",
+)
 SPLIT_SUM: Property = (
     canonization,
     "test_a_residual_sum_of_a_x_and_one_minus_a_x_changes_no_relevance_under_the_z_rule",
@@ -49,7 +53,7 @@ CATCHES: dict[str, tuple[Property, ...]] = {
     "flatten_channels_last": (UNROLLED_LINEAR, UNROLLED_LOCAL),
     "residual_full_relevance_to_both_summands": (CONSERVATION, SPLIT_SUM),
     "batch_norm_merged_keeping_eps": (FOLDED_FUNCTION,),
-    "folded_bias_per_channel_with_zero_padding": (FOLDED_FUNCTION,),
+    "folded_bias_per_channel_with_zero_padding": (FOLDED_FUNCTION, FOLDED_RIGHT),
 }
 """Which properties speak to each mutant's bug: the mutant is caught if one of them fails."""
 
