@@ -13,6 +13,8 @@ import pytest
 from lrp_invariants.cli import main
 from lrp_invariants.gate.counterexamples import load_counterexample
 
+from .example_counts import scaled
+
 BROKEN = """
 import numpy as np
 from lrp_invariants import LRP0, Network, explain
@@ -153,6 +155,8 @@ def test_a_target_file_inside_a_package_may_import_its_siblings_relatively(
             "lrp-0",
             "--examples",
             "20",
+            "--no-shrink",  # the claim is that it loads and fails: no minimal case needed
+            "--first-failure",
         ],
         capture_output=True,
         text=True,
@@ -177,6 +181,8 @@ def test_the_repository_mutants_load_by_path_from_the_command_line(tmp_path: Pat
             "lrp-0",
             "--examples",
             "30",
+            "--no-shrink",  # the claim is that it loads and fails: no minimal case needed
+            "--first-failure",
             "--report",
             str(tmp_path),
         ],
@@ -529,9 +535,11 @@ def test_a_configured_target_passes_its_configuration_and_fails_another(
     tmp_path: Path,
 ) -> None:
     target = f"{configured}:{function}"
-    common = ["--examples", "40", "--report", str(tmp_path / "cases")]
-    assert main(["check", target, *passes, *common]) == 0, capsys.readouterr().out
-    assert main(["check", target, *fails, *common, "--property", "reference"]) == 1
+    common = ["--report", str(tmp_path / "cases")]
+    passing = ["--examples", str(scaled(40))]
+    assert main(["check", target, *passes, *passing, *common]) == 0, capsys.readouterr().out
+    failing = ["--examples", "40", "--no-shrink", "--property", "reference"]
+    assert main(["check", target, *fails, *failing, *common]) == 1
 
 
 @pytest.mark.parametrize(
