@@ -3,7 +3,7 @@
 Profiles, chosen with ``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``:
 
 * ``fast`` (the default: the README's test command, and tox on every Python): derandomised, no
-  example database, 25 examples per property, so every property and every kind of test runs in
+  example database, 20 examples per property, so every property and every kind of test runs in
   a few minutes, reproducibly;
 * ``full`` (CI's ``full`` tier, on one Python): the same at 100 examples per property, the
   suite's whole power; ``ci`` is its former name, kept as an alias;
@@ -34,7 +34,7 @@ from lrp_invariants.gate.compat import no_constants_from_local_modules
 
 FULL_EXAMPLES = 100
 """Examples per property in the full tier: what the suite's power was measured at."""
-FAST_EXAMPLES = 25
+FAST_EXAMPLES = 20
 """Examples per property in the fast tier (the default)."""
 
 

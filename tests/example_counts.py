@@ -5,7 +5,7 @@ the full profile's examples, the full profile (CI's ``full`` tier, on one Python
 all. A test that sets its own count, in ``@settings(max_examples=...)`` or as the gate's
 ``examples=``, writes the count it needs under the full profile and passes it through
 :func:`scaled`: the full tier keeps that count exactly, every other profile spends the same share
-of it as it does of an ordinary property's examples (a quarter in the fast tier, twenty times as
+of it as it does of an ordinary property's examples (a fifth in the fast tier, twenty times as
 many in the thorough one).
 
 Searches that must *fail* (mutants, claims that a property breaks) stop at their first
