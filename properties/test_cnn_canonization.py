@@ -16,11 +16,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.cnn_symmetry import (
+    ALL_RULES,
     assert_conserved,
     split_sum,
 )
 
-from lrp_invariants import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
+from lrp_invariants import LRP0, AlphaBeta, Epsilon, Rule, ZPlus
 from lrp_invariants.bounds import Precision
 from lrp_invariants.cnn import (
     CNN,
@@ -42,25 +43,6 @@ from lrp_invariants.rules.operator import DenseOperator, propagate_repaired
 from lrp_invariants.strategies import CNNCase, cnn_cases, cnn_inputs
 
 P = Precision.of(np.float64)
-
-ALL_RULES: list[Rule] = [
-    LRP0(),
-    Epsilon(1e-9),
-    Epsilon(0.25),
-    AlphaBeta(2.0, 1.0),
-    ZPlus(),
-    Gamma(0.25),
-    Gamma(0.25, sign_aware=False, bias="source"),
-    Flat(),
-    WSquare(),
-]
-LINEAR_RULES: list[Rule] = [LRP0(), Epsilon(1e-9), Epsilon(0.25)]
-"""Rules linear in the weights: a CNN and its unrolled matrix agree in every padding mode."""
-LOCAL_RULES: list[Rule] = [AlphaBeta(2.0, 1.0), ZPlus(), Gamma(0.25), WSquare()]
-"""Rules that split or square each tap: they agree with the matrix under zero padding."""
-SCALE_FREE: list[Rule] = [LRP0(), AlphaBeta(2.0, 1.0), ZPlus(), Gamma(0.25), Flat()]
-"""Rules with no absolute constant meeting a pre-activation and shares that do not weigh one
-input channel against another by its weights' magnitude (w² does: not here)."""
 
 rules_of = st.sampled_from
 

@@ -31,7 +31,7 @@ from lrp_invariants.cnn import (
 )
 from lrp_invariants.cnn.unroll import unroll
 from lrp_invariants.network import Array
-from lrp_invariants.rules import Rule
+from lrp_invariants.rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
 
 from .cnn_helpers import conservation_bounds
 
@@ -172,3 +172,24 @@ def assert_conserved(relevance: CNNRelevance) -> None:
     for layer in range(len(relevance.layers)):
         gap = np.abs(relevance.total(layer) - relevance.output_total)
         assert np.all(gap <= bounds[:, layer]), (layer, gap, bounds[:, layer])
+
+
+# the rule configurations the CNN properties draw from (properties/test_cnn_*.py)
+ALL_RULES: list[Rule] = [
+    LRP0(),
+    Epsilon(1e-9),
+    Epsilon(0.25),
+    AlphaBeta(2.0, 1.0),
+    ZPlus(),
+    Gamma(0.25),
+    Gamma(0.25, sign_aware=False, bias="source"),
+    Flat(),
+    WSquare(),
+]
+LINEAR_RULES: list[Rule] = [LRP0(), Epsilon(1e-9), Epsilon(0.25)]
+"""Rules linear in the weights: a CNN and its unrolled matrix agree in every padding mode."""
+LOCAL_RULES: list[Rule] = [AlphaBeta(2.0, 1.0), ZPlus(), Gamma(0.25), WSquare()]
+"""Rules that split or square each tap: they agree with the matrix under zero padding."""
+SCALE_FREE: list[Rule] = [LRP0(), AlphaBeta(2.0, 1.0), ZPlus(), Gamma(0.25), Flat()]
+"""Rules with no absolute constant meeting a pre-activation and shares that do not weigh one
+input channel against another by its weights' magnitude (w² does: not here)."""
