@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from ..network import Array
 from ..torch import torch_target
 from . import from_numpy
-from .table import CONFIGURATIONS, Configuration, Target, make_targets
+from .table import CONFIGURATIONS, Configuration, make_targets, module_attributes
 
 __all__ = ["TARGETS", "captum_relevance"]
 
@@ -72,13 +72,4 @@ TARGETS = make_targets(
 attribute."""
 
 
-def __getattr__(name: str) -> Target:
-    """The targets, as module attributes (``captum_adapter.captum_epsilon``)."""
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *TARGETS])
+__getattr__, __dir__ = module_attributes(TARGETS, __name__, globals)

@@ -10,7 +10,7 @@ methods are called. Every one runs through the torch protocol
 from __future__ import annotations
 
 from .captum_adapter import captum_relevance
-from .table import CONFIGURATIONS, Target, make_targets
+from .table import CONFIGURATIONS, make_targets, module_attributes
 
 __all__ = ["TARGETS"]
 
@@ -23,13 +23,4 @@ TARGETS = make_targets(
 attribute."""
 
 
-def __getattr__(name: str) -> Target:
-    """The targets, as module attributes (``captum_attributions.captum_saliency``)."""
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *TARGETS])
+__getattr__, __dir__ = module_attributes(TARGETS, __name__, globals)

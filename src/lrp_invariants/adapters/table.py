@@ -396,3 +396,21 @@ def make_targets(
 ) -> MappingProxyType[str, Target]:
     """``{row.name: target}`` for the rows one module exposes."""
     return MappingProxyType({row.name: make_target(row, run, module) for row in rows})
+
+
+def module_attributes(
+    targets: Mapping[str, Target], module: str, names: Callable[[], Mapping[str, Any]]
+) -> tuple[Callable[[str], Target], Callable[[], list[str]]]:
+    """A module's ``__getattr__`` and ``__dir__`` that serve ``targets`` as its attributes
+    (``captum_adapter.captum_epsilon``) beside its own ``names`` (its ``globals``)."""
+
+    def attribute(name: str) -> Target:
+        try:
+            return targets[name]
+        except KeyError:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
+
+    def listing() -> list[str]:
+        return sorted([*names(), *targets])
+
+    return attribute, listing

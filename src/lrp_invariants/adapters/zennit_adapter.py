@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from ..network import Array
 from ..torch import torch_target
-from .table import CONFIGURATIONS, Configuration, Target, exact, make_targets
+from .table import CONFIGURATIONS, Configuration, exact, make_targets, module_attributes
 
 __all__ = ["TARGETS", "exact", "zennit_relevance"]
 
@@ -77,13 +77,4 @@ TARGETS = make_targets(
 """``{name: target}`` for every Zennit row of the table; each is also this module's attribute."""
 
 
-def __getattr__(name: str) -> Target:
-    """The targets, as module attributes (``zennit_adapter.zennit_epsilon``)."""
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *TARGETS])
+__getattr__, __dir__ = module_attributes(TARGETS, __name__, globals)
