@@ -16,6 +16,7 @@ from .deeplift import deeplift_rescale
 from .integrated import integrated_gradients
 from .model import CNN, CNNTrace, ResidualTrace, forward
 from .pooling import AdaptiveAvgPool, AvgPool, MaxPool
+from .protocol import cnn_from_specs, describe_specs, layer_specs, load_cnn, save_cnn
 from .relevance import (
     CNNRelevance,
     CNNRules,
@@ -45,12 +46,17 @@ __all__ = [
     "Residual",
     "ResidualRelevance",
     "ResidualTrace",
+    "cnn_from_specs",
     "deeplift_rescale",
+    "describe_specs",
     "explain",
     "forward",
     "gradient",
     "gradient_x_input",
     "integrated_gradients",
+    "layer_specs",
+    "load_cnn",
     "logit_relevance",
     "lrp",
+    "save_cnn",
 ]
