@@ -33,7 +33,7 @@ from lrp_invariants.cnn import (
     load_cnn,
     save_cnn,
 )
-from lrp_invariants.cnn.constructions import shift_as_input
+from lrp_invariants.cnn.constructions import compensate_shift, shift_as_input
 
 
 def same(a: Any, b: Any) -> bool:
@@ -84,6 +84,18 @@ def test_specs_rebuild_a_cnn_whose_forward_pass_is_bit_identical(case: lst.CNNCa
     assert rebuilt.input_shape == case.cnn.input_shape and rebuilt.dtype == case.cnn.dtype
     assert same_forward(case.cnn, rebuilt, case.x)
     assert same(layer_specs(rebuilt), specs)
+
+
+@given(lst.cnn_seed_cases())
+def test_net2_with_its_bias_map_round_trips_through_a_file(case: lst.CNNSeedCase) -> None:
+    net2 = compensate_shift(case.net1, case.m)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "seed.npz"
+        save_cnn(path, net2, x1=case.x1, m=case.m, classes=case.classes)
+        loaded, arrays = load_cnn(path)
+    assert same(layer_specs(loaded), layer_specs(net2))
+    assert same(arrays, {"x1": case.x1, "m": case.m, "classes": case.classes})
+    assert same_forward(net2, loaded, case.x2)
 
 
 @given(lst.cnn_cases())
@@ -184,6 +196,16 @@ def test_a_hand_built_example_rebuilds_every_kind_of_layer() -> None:
     assert kinds == [Conv, BatchNorm, ReLU, MaxPool, Residual, AvgPool, AdaptiveAvgPool, Flatten,
                      Dense]  # fmt: skip
     assert cnn.output_shape == (4,)
+
+
+def test_the_hand_built_specs_come_back_exactly_from_the_cnn_and_from_a_file(
+    tmp_path: Path,
+) -> None:
+    specs = example_specs()
+    cnn = cnn_from_specs(specs, (2, 6, 6))
+    assert same(layer_specs(cnn), specs)
+    save_cnn(tmp_path / "example.npz", cnn)
+    assert same(layer_specs(load_cnn(tmp_path / "example.npz")[0]), specs)
 
 
 def test_a_linear_weight_is_torch_out_by_in_the_transpose_of_dense_w() -> None:

@@ -54,16 +54,7 @@ def _pool(name: str, minimum: int) -> Callable[[Any], tuple[int, ...]]:
     return get
 
 
-def _conv_spec(c: Conv) -> Conv:
-    if c.constant is not None:
-        raise ValueError(
-            "a Conv with a constant input (net3's internal form) has no spec: the protocol has "
-            "no constant inputs (describe net1 and pass the shifted inputs)"
-        )
-    return c
-
-
-def _linear(layer_type: type, values: list[Any], name: str) -> Dense:
+def _linear(layer_type: type, values: list[Any]) -> Dense:
     weight, bias = values
     if weight.ndim != 2 or (bias is not None and bias.shape != weight.shape[:1]):
         shapes = f"{weight.shape} and bias {None if bias is None else bias.shape}"
@@ -71,12 +62,12 @@ def _linear(layer_type: type, values: list[Any], name: str) -> Dense:
     return Dense(np.ascontiguousarray(weight.T), bias)
 
 
-def _pooling(layer_type: type, values: list[Any], name: str) -> Layer:
+def _pooling(layer_type: type, values: list[Any]) -> Layer:
     layer: Layer = layer_type(*values, dims=len(values[0]))
     return layer
 
 
-def _plain(layer_type: type, values: list[Any], name: str) -> Layer:
+def _plain(layer_type: type, values: list[Any]) -> Layer:
     layer: Layer = layer_type(*values)
     return layer
 
@@ -113,35 +104,32 @@ _KINDS: dict[str, tuple[type, tuple[tuple[str, str, _Getter], ...], Callable[...
 torch's convention), and the function that builds the layer from the checked values."""
 
 
-def _to_spec(layer: Layer) -> Spec:
-    kind = next(k for k, entry in _KINDS.items() if type(layer) is entry[0])
+def _to_spec(layer: Layer, name: str) -> Spec:
+    if isinstance(layer, Conv) and layer.constant is not None:
+        raise ValueError(
+            f"{name}: a Conv with a constant input (net3's internal form) has no spec: the "
+            "protocol has no constant inputs (describe net1 and pass the shifted inputs)"
+        )
+    kind = next(k for k, entry in _KINDS.items() if isinstance(layer, entry[0]))
     spec: Spec = {"kind": kind}
     for key, check, getter in _KINDS[kind][1]:
         value = getter(layer) if callable(getter) else getattr(layer, getter)
         if isinstance(value, np.ndarray):
             value = np.array(value, order="C")  # a fresh copy (Dense.W.T laid out as torch's)
         elif check == "layers":
-            value = _specs(value, f"{key}")
+            value = [_to_spec(a, f"{name}.{key}[{i}]") for i, a in enumerate(value)]
         elif check == "conv" and value is not None:
-            value = _to_spec(_conv_spec(value))
+            value = _to_spec(value, f"{name}.{key}")
         elif check in _SCALARS:
             value = _SCALARS[check](value)
         spec[key] = value
     return spec
 
 
-def _specs(layers: Sequence[Layer], where: str) -> list[Spec]:
-    result = []
-    for i, layer in enumerate(layers):
-        with _named(f"{where}[{i}]"):
-            result.append(_to_spec(_conv_spec(layer) if isinstance(layer, Conv) else layer))
-    return result
-
-
 def layer_specs(cnn: CNN) -> list[Spec]:
     """The protocol's description of ``cnn``: one plain dict per layer, arrays fresh copies;
     ValueError for a Conv with a constant input (net3's form), which the protocol lacks."""
-    return _specs(cnn.layers, "layers")
+    return [_to_spec(layer, f"layers[{i}]") for i, layer in enumerate(cnn.layers)]
 
 
 @contextmanager
@@ -187,7 +175,8 @@ def _array(a: Array, where: str, dtypes: _Dtypes) -> Array:
         raise TypeError(f"{where} has dtype {a.dtype}; the arrays are float32 or float64")
     if dtypes and a.dtype != dtypes[0][1]:
         raise TypeError(f"{where} has dtype {a.dtype} but {dtypes[0][0]} has {dtypes[0][1]}")
-    dtypes[:] = dtypes or [(where, a.dtype)]
+    if not dtypes:
+        dtypes.append((where, a.dtype))
     if not np.all(np.isfinite(a)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"{where} contains {a[bad]} at index {bad}")
@@ -226,7 +215,7 @@ def _build_one(
         raise ValueError(f"{name} ({kind}): missing keys {missing}, unexpected keys {extra}")
     values = [_value(spec[k], check, f"{name}.{k}", shape, dtypes) for k, check, _ in fields]
     with _named(name):
-        layer = build(layer_type, values, name)
+        layer = build(layer_type, values)
         return layer, tuple(layer.output_shape(shape))
 
 
@@ -265,13 +254,10 @@ def _format(key: str, value: Any) -> str:
     return f"{key}={value!r}"
 
 
-_DEFAULTS = {
-    "padding_mode": "zeros",
-    "padding_value": 0.0,
-    "groups": 1,
-    "ceil_mode": False,
-    "count_include_pad": True,
-}
+_DEFAULTS = {"padding_mode": "zeros", "padding_value": 0.0, "groups": 1, "ceil_mode": False,
+             "count_include_pad": True}  # fmt: skip
+"""torch's defaults, left out of descriptions (also stride 1 or the kernel, padding 0,
+dilation 1)."""
 
 
 def _is_default(spec: Spec, key: str, value: Any) -> bool:
@@ -284,16 +270,15 @@ def _is_default(spec: Spec, key: str, value: Any) -> bool:
     return key in _DEFAULTS and value == _DEFAULTS[key]
 
 
+_Item = tuple[str, Spec, Layer]
+
+
 def _describe(
-    specs: Sequence[Spec],
-    built: Sequence[Layer],
-    where: str,
-    shape: tuple[int, ...],
-    indent: str,
-    lines: list[str],
+    items: Sequence[_Item], shape: tuple[int, ...], indent: str, lines: list[str]
 ) -> None:
-    for i, (spec, layer) in enumerate(zip(specs, built, strict=True)):
-        name, out = f"{where}[{i}]", tuple(layer.output_shape(shape))
+    """One line per (name, spec, layer), a residual block's branch and downsample indented."""
+    for name, spec, layer in items:
+        out = tuple(layer.output_shape(shape))
         fields = [
             _format(k, v)
             for k, v in spec.items()
@@ -301,10 +286,11 @@ def _describe(
         ]
         lines.append(" ".join([f"{indent}{name}", spec["kind"], *fields, f"-> {out}"]))
         if isinstance(layer, Residual):
-            _describe(spec["branch"], layer.branch, f"{name}.branch", shape, indent + "  ", lines)
+            pairs = enumerate(zip(spec["branch"], layer.branch, strict=True))
+            _describe([(f"{name}.branch[{j}]", *p) for j, p in pairs], shape, indent + "  ", lines)
             if layer.downsample is not None:
-                down = [spec["downsample"]], [layer.downsample]
-                _describe(*down, f"{name}.downsample", shape, indent + "  ", lines)
+                down = (f"{name}.downsample", spec["downsample"], layer.downsample)
+                _describe([down], shape, indent + "  ", lines)
         shape = out
 
 
@@ -314,7 +300,10 @@ def describe_specs(layers: Sequence[Spec], input_shape: Sequence[int]) -> str:
     per-sample output shape after it."""
     cnn = cnn_from_specs(layers, input_shape)
     lines = [f"CNN on {cnn.input_shape} ({cnn.dtype}) -> {cnn.output_shape}"]
-    _describe(layers, cnn.layers, "layers", cnn.input_shape, "  ", lines)
+    items = [
+        (f"layers[{i}]", s, a) for i, (s, a) in enumerate(zip(layers, cnn.layers, strict=True))
+    ]
+    _describe(items, cnn.input_shape, "  ", lines)
     return "\n".join(lines)
 
 
@@ -330,15 +319,16 @@ def _split(value: Any, key: str, arrays: dict[str, Array]) -> Any:
     return value
 
 
-def _join(value: Any, data: Any, path: str) -> Any:
+def _join(value: Any, data: Any) -> Any:
+    """The inverse of :func:`_split`: the arrays put back from the file."""
     if isinstance(value, dict) and set(value) == {"array"}:
         if value["array"] not in data.files:
-            raise ValueError(f"{path} has no array {value['array']!r}")
+            raise ValueError(f"no array {value['array']!r}")
         return data[value["array"]]
     if isinstance(value, dict):
-        return {k: _join(v, data, path) for k, v in value.items()}
+        return {k: _join(v, data) for k, v in value.items()}
     if isinstance(value, list):
-        return [_join(v, data, path) for v in value]
+        return [_join(v, data) for v in value]
     return value
 
 
@@ -347,7 +337,11 @@ def save_cnn(path: str | os.PathLike[str], cnn: CNN, **arrays: Any) -> None:
     ``.npz`` file at exactly ``path``; the structure is JSON under ``structure``."""
     extra = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in extra.items():
-        if k == "structure" or k.startswith("layers/") or a.dtype.hasobject:
+        if (
+            k in ("structure", "file", "allow_pickle")
+            or k.startswith("layers/")
+            or a.dtype.hasobject
+        ):
             raise ValueError(f"array {k!r}: a reserved name or an object array (no pickle)")
     stored: dict[str, Array] = {}
     layers = _split(layer_specs(cnn), "layers", stored)
@@ -381,11 +375,10 @@ def load_cnn(path: str | os.PathLike[str]) -> tuple[CNN, dict[str, Array]]:
             missing = [k for k in ("input_shape", "layers", "arrays") if k not in structure]
             if missing:
                 raise ValueError(f"'structure' lacks {missing}")
-            layers = _join(structure["layers"], data, str(path))
-            cnn = cnn_from_specs(layers, structure["input_shape"])
+            cnn = cnn_from_specs(_join(structure["layers"], data), structure["input_shape"])
+            absent = [k for k in structure["arrays"] if k not in data.files]
+            if absent:
+                raise ValueError(f"no arrays {absent}")
+            return cnn, {k: data[k] for k in structure["arrays"]}
         except (ValueError, TypeError) as error:
             raise ValueError(f"{path}: {error}") from None
-        absent = [k for k in structure["arrays"] if k not in data.files]
-        if absent:
-            raise ValueError(f"{path} has no arrays {absent}")
-        return cnn, {k: data[k] for k in structure["arrays"]}
