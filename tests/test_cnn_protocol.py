@@ -352,6 +352,13 @@ def test_a_single_array_file_is_refused(tmp_path: Path) -> None:
         load_cnn(tmp_path / "one.npy")
 
 
+@pytest.mark.parametrize("content", [b"not an array at all", b"PK\x03\x04 a broken zip"])
+def test_a_file_that_is_no_archive_is_refused(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "junk.npz").write_bytes(content)
+    with pytest.raises(ValueError, match=r"not an \.npz archive"):
+        load_cnn(tmp_path / "junk.npz")
+
+
 def test_a_file_missing_a_layer_array_is_refused_naming_it(tmp_path: Path) -> None:
     save_cnn(tmp_path / "full.npz", cnn_from_specs(example_specs(), (2, 6, 6)), x=np.ones(2))
     with np.load(tmp_path / "full.npz") as data:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -356,29 +357,38 @@ def save_cnn(path: str | os.PathLike[str], cnn: CNN, **arrays: Any) -> None:
         np.savez(f, structure=text, **stored, **extra, allow_pickle=False)
 
 
+def _read(data: Any) -> tuple[CNN, dict[str, Array]]:
+    """The CNN and named arrays of an open npz archive; ValueError saying what it lacks."""
+    if "structure" not in data.files:
+        raise ValueError("no 'structure' entry: not a CNN file of save_cnn")
+    text = data["structure"]
+    if text.shape != () or text.dtype.kind != "U":
+        raise ValueError("'structure' is not a 0-d unicode array")
+    structure = json.loads(str(text))
+    if not isinstance(structure, dict) or structure.get("format") != _FORMAT:
+        raise ValueError(f"'structure' is not of format {_FORMAT!r}")
+    missing = [k for k in ("input_shape", "layers", "arrays") if k not in structure]
+    if missing:
+        raise ValueError(f"'structure' lacks {missing}")
+    cnn = cnn_from_specs(_join(structure["layers"], data), structure["input_shape"])
+    absent = [k for k in structure["arrays"] if k not in data.files]
+    if absent:
+        raise ValueError(f"no arrays {absent}")
+    return cnn, {k: data[k] for k in structure["arrays"]}
+
+
 def load_cnn(path: str | os.PathLike[str]) -> tuple[CNN, dict[str, Array]]:
     """The CNN and named arrays :func:`save_cnn` wrote (no pickle); ValueError naming what a
     bad or foreign file lacks."""
-    data = np.load(path, allow_pickle=False)
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is a single array, not an .npz archive of save_cnn")
-    with data:
-        if "structure" not in data.files:
-            raise ValueError(f"{path} has no 'structure' entry: not a CNN file of save_cnn")
-        text = data["structure"]
+    with open(path, "rb") as f:
         try:
-            if text.shape != () or text.dtype.kind != "U":
-                raise ValueError("'structure' is not a 0-d unicode array")
-            structure = json.loads(str(text))
-            if not isinstance(structure, dict) or structure.get("format") != _FORMAT:
-                raise ValueError(f"'structure' is not of format {_FORMAT!r}")
-            missing = [k for k in ("input_shape", "layers", "arrays") if k not in structure]
-            if missing:
-                raise ValueError(f"'structure' lacks {missing}")
-            cnn = cnn_from_specs(_join(structure["layers"], data), structure["input_shape"])
-            absent = [k for k in structure["arrays"] if k not in data.files]
-            if absent:
-                raise ValueError(f"no arrays {absent}")
-            return cnn, {k: data[k] for k in structure["arrays"]}
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"{path}: {error}") from None
+            data = np.load(f, allow_pickle=False)
+        except (ValueError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path} is not an .npz archive of save_cnn ({error})") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is a single array, not an .npz archive of save_cnn")
+        with data:
+            try:
+                return _read(data)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{path}: {error}") from None
