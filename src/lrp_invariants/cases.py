@@ -6,11 +6,14 @@ comparison its tolerance — is derived from these four and computed once per ca
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .bounds import (
     Ball,
@@ -30,6 +33,20 @@ from .constructions import (
 )
 from .network import Array, Network, check_classes, check_input
 from .patterns import check_data
+
+if TYPE_CHECKING:
+    from .methods import Method
+
+
+SHOWN_WHOLE = 64
+"""Arrays up to this many entries are printed whole in a report; larger ones by their corners."""
+
+
+def show(values: Array) -> str:
+    """An array as a report prints it: whole if small, by its corners if not."""
+    if values.size <= SHOWN_WHOLE:
+        return str(values.tolist())
+    return np.array2string(values, threshold=SHOWN_WHOLE, edgeitems=2, separator=", ")
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +125,88 @@ class SeedCase:
     def proxy(self) -> tuple[Network, Array]:
         """The bias-proxy network and its input ``[x1, 1, ..., 1]``."""
         return bias_proxy(self.net1), proxy_input(self.net1, self.x1)
+
+    # What the gate asks of every case, whatever its network (lrp_invariants.cnn_cases answers
+    # the same for CNNs).
+
+    @property
+    def bulk(self) -> int:
+        """How large the case is to read: units in all layers times samples."""
+        return sum(self.net1.widths) * self.x1.shape[0]
+
+    has_plain_net3 = True
+    """Whether net3 is a plain network of the target protocol (always, for an MLP)."""
+
+    @property
+    def shift_columns(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Where net3's plain input (:attr:`plain_net3`) holds ``x3`` and ``-m`` on axis 1."""
+        d = self.net1.n_inputs
+        return np.arange(d), np.arange(d, 2 * d)
+
+    def enclose_role(self, method: Method, role: str) -> Ball:
+        """``method``'s enclosure on the network of ``role`` (``net1``, ``net2``, ``net3`` as a
+        plain MLP, ``proxy``) at its input, from that network's forward balls."""
+        network, balls = {
+            "net1": lambda: (self.net1, self.balls1),
+            "net2": lambda: (self.net2, self.balls2),
+            "net3": lambda: (self.plain_net3[0], self.plain_balls3),
+            "proxy": lambda: (self.proxy[0], self.proxy_balls),
+        }[role]()
+        return method.enclose(network, balls, self.classes, self.precision)
+
+    def enclose_on(self, method: Method, network: Network) -> Ball:
+        """``method``'s enclosure at ``x1`` on ``network``, a transformed net1."""
+        forward = enclose_forward(network, Ball.exact(self.x1), p=self.precision)
+        return method.enclose(network, forward, self.classes, self.precision)
+
+    def reference_relevance(self, method: Method) -> Array:
+        """This package's relevance for ``method`` on net1 at ``x1`` (with the case's
+        reference or data where the method takes one)."""
+        extra = list(method.arguments(self).values())
+        reference = method.reference
+        return np.asarray(
+            reference(self.net1.weights, self.net1.biases, self.x1, self.classes, *extra)
+        )
+
+    def smaller(self) -> Iterator[SeedCase]:
+        """Every case one removal (a sample, an input, a unit) smaller: the reduction step."""
+        from .reduce import smaller_cases  # reduce builds on this module
+
+        return smaller_cases(self)
+
+    def save(self, path: Path, **meta: np.ndarray) -> None:
+        """Write the case to ``path`` (``.npz``, plain arrays: ``W0, b0, ...``, ``x1``, ``m``,
+        ``classes``, the reference or data if any) with ``meta`` beside it."""
+        arrays: dict[str, np.ndarray] = {
+            "x1": self.x1,
+            "m": self.m,
+            "classes": self.classes,
+            "depth": np.array(self.net1.depth),
+            **meta,
+        }
+        if self.x0 is not None:
+            arrays["x0"] = self.x0
+        if self.data is not None:
+            arrays["data"] = self.data
+        for i, (W, b) in enumerate(zip(self.net1.weights, self.net1.biases, strict=True)):
+            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        """Sizes and values, small enough to read: every value of a small case (to the last
+        digit, so that it can be typed back), the corners of a large one (the saved .npz
+        holds it whole)."""
+        with np.printoptions(precision=17, linewidth=100):
+            weights = "; ".join(
+                f"W{i}={show(w)} b{i}={show(b)}"
+                for i, (w, b) in enumerate(zip(self.net1.weights, self.net1.biases, strict=True))
+            )
+            return (
+                f"network {'-'.join(map(str, self.net1.widths))} ({self.net1.dtype}): {weights}; "
+                f"x1={show(self.x1)}; m={show(self.m)}; classes={show(self.classes)}"
+                + ("" if self.x0 is None else f"; baseline x0={show(self.x0)}")
+                + ("" if self.data is None else f"; data={show(self.data)}")
+            )
 
     # Balls: each encloses the exact value of the reply's experiment in its network.
 

@@ -135,14 +135,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="FILE.npz",
-        help="run every property on your own network (W0, b0, W1, b1, ...; no pickle)",
+        help="run every property on your own network: an MLP's W0, b0, W1, b1, ...; with "
+        "--architecture cnn, a CNN written by lrp_invariants.cnn.save_cnn (no pickle)",
     )
     check.add_argument(
         "--inputs",
         type=Path,
         default=None,
         metavar="FILE.npy",
-        help="with --network: draw batches from these (n, d) inputs",
+        help="with --network: draw batches from these inputs, (n, d) or a CNN's (n, C, ...)",
     )
     check.add_argument(
         "--torch",
@@ -285,18 +286,17 @@ def configured_method(args: argparse.Namespace) -> Method | None:
 def _check(args: argparse.Namespace) -> int:
     from hypothesis.errors import InvalidArgument
 
-    from . import strategies
-    from .files import BadFile, load_inputs, load_network
+    from .architectures import ARCHITECTURES
+    from .files import BadFile
     from .gate import GateOptions, InvalidOption, run_gate
     from .gate.counterexamples import draw_counterexample, replay_command, save_counterexample
 
     chosen = parsed_options(lambda name: getattr(args, name))
     try:
         if args.network is not None:
-            network = load_network(args.network).astype(args.dtype)
-            x = None if args.inputs is None else load_inputs(args.inputs, network)
             sizes = {name: chosen.pop(name) for name in SIZE_OPTIONS}
-            chosen["cases"] = strategies.cases_on(network, x, max_batch=sizes["max_batch"])
+            own = ARCHITECTURES[chosen["architecture"]].own
+            chosen["cases"] = own(args.network, args.inputs, sizes["max_batch"], args.dtype)
             chosen["reduce"] = False  # the user's own network is the case, not a start for one
         elif args.inputs is not None:
             raise UsageError("--inputs needs --network: inputs belong to a network")

@@ -47,6 +47,18 @@ ARITHMETICS = {
 """The arithmetic models a target can be held to (``--arithmetic``)."""
 
 
+ARCHITECTURES = {
+    "mlp": "dense ReLU networks; targets are fn(weights, biases, x, classes)",
+    "cnn": (
+        "convolutional networks (convolutions, pooling, batch norm, residual blocks); targets "
+        "are fn(layers, x, classes)"
+    ),
+}
+"""The networks the gate draws (``--architecture``); each has its target protocol."""
+
+DEFAULT_ARCHITECTURE = "mlp"
+"""The networks the gate draws unless told otherwise."""
+
 DTYPES = ("float64", "float32")
 """The precisions the gate draws cases in (``--dtype``); every tolerance follows the dtype."""
 
@@ -155,6 +167,15 @@ FLAGS: tuple[Flag, ...] = (
         "spend half the examples climbing towards larger errors (Hypothesis' targeting) "
         "instead of drawing fresh cases",
         {"action": "store_true"},
+    ),
+    Flag(
+        "architecture",
+        "architecture",
+        DEFAULT_ARCHITECTURE,
+        "the networks drawn, and with them the target's protocol: "
+        + "; ".join(f"{name}: {text}" for name, text in ARCHITECTURES.items())
+        + f" (default {DEFAULT_ARCHITECTURE})",
+        {"choices": tuple(ARCHITECTURES)},
     ),
     Flag(
         "dtype",

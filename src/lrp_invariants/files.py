@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .network import Array, Network
+
+if TYPE_CHECKING:
+    from .cnn import CNN
 
 
 class BadFile(ValueError):
@@ -70,6 +74,12 @@ def load_network(path: Path | str) -> Network:
 
 def load_inputs(path: Path | str, network: Network) -> Array:
     """The (n, d) inputs in ``path``, in the network's dtype; :class:`BadFile` if unusable."""
+    return load_batch(path, (network.n_inputs,), network.dtype, "the network")
+
+
+def load_batch(path: Path | str, shape: tuple[int, ...], dtype: np.dtype[Any], taker: str) -> Array:
+    """The ``(n, *shape)`` inputs in ``path`` as ``dtype``; :class:`BadFile` if unusable
+    (``taker`` names what takes them, in the message)."""
     source = Path(path)
     try:
         x = np.load(source, allow_pickle=False)
@@ -80,14 +90,27 @@ def load_inputs(path: Path | str, network: Network) -> Array:
         raise BadFile(f"{source} is not an .npy of numbers: {reason}") from None
     if not isinstance(x, np.ndarray):
         raise BadFile(f"{source} holds several arrays; save the inputs alone with np.save")
-    if x.ndim != 2 or x.shape[1] != network.n_inputs or x.shape[0] == 0:
-        raise BadFile(
-            f"{source} has shape {x.shape}; the network takes (n, {network.n_inputs}) with n >= 1"
-        )
+    if x.shape[1:] != shape or x.shape[0] == 0:
+        wanted = ", ".join(map(str, shape))
+        raise BadFile(f"{source} has shape {x.shape}; {taker} takes (n, {wanted}) with n >= 1")
     if x.dtype.kind not in "fiu":
         raise BadFile(f"{source} has dtype {x.dtype}; expected numbers")
-    x = x.astype(network.dtype)
+    x = x.astype(dtype)
     if not np.all(np.isfinite(x)):
         row = int(np.argwhere(~np.isfinite(x))[0][0])
         raise BadFile(f"{source} has NaN or inf (row {row})")
     return x
+
+
+def load_cnn_file(path: Path | str) -> CNN:
+    """The CNN in ``path`` (written by :func:`lrp_invariants.cnn.save_cnn`: its layers as
+    plain arrays and a JSON structure); :class:`BadFile` if unusable."""
+    from .cnn.protocol import load_cnn  # the dense files need none of the CNN modules
+
+    source = Path(path)
+    if not source.exists():
+        raise BadFile(f"{source}: no such file")
+    try:
+        return load_cnn(source)[0]
+    except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+        raise BadFile(f"{source} is not a CNN saved by save_cnn: {error}") from None

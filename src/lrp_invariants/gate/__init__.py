@@ -25,9 +25,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..architectures import ARCHITECTURES
 from ..defaults import ARITHMETICS, DTYPES
 from ..invariants import PROPERTIES, Property
-from ..methods import Method, Target, resolve_method
+from ..methods import METHODS, Method, Target, resolve_method
 from .arithmetic import probe_flushing
 from .draws import MissingChoices, Recorder, Replayer
 from .options import (
@@ -108,9 +109,7 @@ def run_gate(
     chosen = resolve_method(method)
     if not chosen_options.deterministic:
         chosen = replace(chosen, deterministic=False)
-    names = chosen_options.properties
-    if names is None:
-        names = tuple(chosen.properties)
+    names = _properties(chosen, chosen_options)
     reports = run_properties([PROPERTIES[name] for name in names], target, chosen, chosen_options)
     label = chosen_options.target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
@@ -119,7 +118,8 @@ def run_gate(
     notes: tuple[str, ...] = ()
     if not hung:
         limited = with_time_limit(target, chosen_options.time_limit)
-        flushes = probe_flushing(limited, chosen, drawn)
+        if ARCHITECTURES[chosen_options.architecture].probes_flushing:
+            flushes = probe_flushing(limited, chosen, drawn)
         examples = min(chosen_options.examples, NOTE_EXAMPLES)
         try:  # e.g. whether a quadrature's K nodes are enough: the user's call, from its error
             notes = chosen.notes(
@@ -139,7 +139,30 @@ def run_gate(
         chosen_options.deterministic,
         notes,
         chosen_options.first_failure,
+        chosen_options.architecture,
     )
+
+
+def _properties(method: Method, options: GateOptions) -> tuple[str, ...]:
+    """The properties to check: those chosen, or those ``method`` implies that the gate checks
+    on the architecture drawn; InvalidOption where the architecture cannot judge them."""
+    kind = ARCHITECTURES[options.architecture]
+    if not kind.judges(method):
+        judged = [m for m in METHODS.values() if kind.judges(m)]
+        raise InvalidOption(
+            f"{method.describe()} is not judged on {kind.name} networks; there the gate judges "
+            + ", ".join(m.name for m in judged)
+            + " and LRP composites of their rules"
+        )
+    if options.properties is None:
+        return kind.implied(method)
+    unchecked = [name for name in options.properties if name not in kind.properties]
+    if unchecked:
+        raise InvalidOption(
+            f"properties {unchecked} are not checked on {kind.name} networks; there: "
+            + ", ".join(kind.properties)
+        )
+    return tuple(options.properties)
 
 
 NOTE_EXAMPLES = 30

@@ -10,10 +10,13 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..cases import SeedCase
+from ..cnn.protocol import load_cnn
+from ..cnn_cases import CNNGateCase
 from ..invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
 from ..methods import Target, resolve_method
 from ..network import Network
@@ -36,27 +39,17 @@ def save_counterexample(
         assert prop.case is not None
         case, draws, name = prop.case, prop.draws, prop.name
     folder.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {
+    meta: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "property": np.array(prop.name),
         "method": np.array(gate.method),
-        "x1": case.x1,
-        "m": case.m,
-        "classes": case.classes,
-        "depth": np.array(case.net1.depth),
         "arithmetic": np.array("ftz" if case.flush else "ieee"),
         "draws": np.array(len(draws)),
     }
-    if case.x0 is not None:
-        arrays["x0"] = case.x0
-    if case.data is not None:
-        arrays["data"] = case.data
-    for i, (W, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True)):
-        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
     for i, value in enumerate(draws):
-        arrays[f"draw{i}"] = np.asarray(value)
+        meta[f"draw{i}"] = np.asarray(value)
     path = folder / f"{name}.npz"
-    np.savez(path, **arrays)  # type: ignore[arg-type]
+    case.save(path, **meta)
     text = [
         f"{gate.target} claims {gate.method}",
         f"{prop.name}: {prop.sentence}",
@@ -67,13 +60,28 @@ def save_counterexample(
     return path
 
 
+def _case(path: Path, data: Any, flush: bool) -> SeedCase | CNNGateCase:
+    """The saved case: a CNN's (its layers in a structure, :func:`lrp_invariants.cnn.save_cnn`)
+    or a dense network's (``W0, b0, ...``)."""
+    if "structure" in data.files:
+        cnn, arrays = load_cnn(path)
+        return CNNGateCase(cnn, arrays["x1"], arrays["m"], arrays["classes"], flush)
+    depth = int(data["depth"])
+    network = Network.from_arrays(
+        [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
+    )
+    x0 = data["x0"] if "x0" in data.files else None
+    fitting = data["data"] if "data" in data.files else None
+    return SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0, fitting)
+
+
 @dataclass
 class Saved:
     """A counterexample read back from disk."""
 
     property: str
     method: str
-    case: SeedCase
+    case: SeedCase | CNNGateCase
     draws: list[object]
 
 
@@ -96,14 +104,8 @@ def load_counterexample(path: Path) -> Saved:
                     f"{path} is not a counterexample of format {FORMAT} (format: {found}); "
                     f"save one with lrp-invariants check --report DIR"
                 )
-            depth = int(data["depth"])
-            network = Network.from_arrays(
-                [data[f"W{i}"] for i in range(depth)], [data[f"b{i}"] for i in range(depth)]
-            )
             flush = "arithmetic" in data.files and str(data["arithmetic"]) == "ftz"
-            x0 = data["x0"] if "x0" in data.files else None
-            fitting = data["data"] if "data" in data.files else None
-            case = SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0, fitting)
+            case = _case(path, data, flush)
             draws = [data[f"draw{i}"].tolist() for i in range(int(data["draws"]))]
             saved = Saved(str(data["property"]), str(data["method"]), case, draws)
     except BadCounterexample:
@@ -162,8 +164,8 @@ def draw_counterexample(path: Path, target: Target) -> Path:
     saved = load_counterexample(path)
     outcome = replay(path, target)
     panels: list[tuple[str, np.ndarray, np.ndarray | None]] = [
-        ("x1 (sample 0)", saved.case.x1[0], None),
-        ("m", saved.case.m, None),
+        ("x1 (sample 0)", np.ravel(saved.case.x1[0]), None),
+        ("m", np.ravel(saved.case.m), None),
     ]
     for comparison in outcome.comparisons:
         actual = np.atleast_2d(np.asarray(comparison.actual, float))
@@ -195,7 +197,8 @@ def replay_command(prop: PropertyReport, gate: GateReport, examples: int) -> str
         return f"lrp-invariants replay {prop.saved} {gate.target}"
     seed = f" --seed {gate.seed}" if gate.seed is not None else ""
     arithmetic = f" --arithmetic {gate.arithmetic}" if gate.arithmetic != "ieee" else ""
+    architecture = f" --architecture {gate.architecture}" if gate.architecture != "mlp" else ""
     return (
         f"lrp-invariants check {gate.target} --method {gate.method} --property {prop.name} "
-        f"--examples {examples}{seed}{arithmetic}"
+        f"--examples {examples}{seed}{arithmetic}{architecture}"
     )

@@ -12,7 +12,6 @@ from hypothesis.errors import Flaky
 
 from ..cases import SeedCase
 from ..invariants import InvariantViolation, TargetMisbehaved
-from ..reduce import smaller_cases
 from .compat import quietly, replay_database, replay_from, seed_shrinker
 from .draws import Recorder
 from .options import GateOptions
@@ -107,7 +106,7 @@ def _reduce(
     reduced = True
     while reduced and checks < REDUCTION_CHECKS:
         reduced = False
-        for candidate in smaller_cases(last["case"]):
+        for candidate in last["case"].smaller():
             checks += 1
             failure = _fails_on(trial, candidate, options)
             if failure is not None and type(failure[0]) is type(error):

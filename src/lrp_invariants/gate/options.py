@@ -25,6 +25,8 @@ from hypothesis.errors import InvalidArgument
 from .. import strategies as lst
 from ..cases import SeedCase
 from ..defaults import (
+    ARCHITECTURES,
+    DEFAULT_ARCHITECTURE,
     DEFAULT_ARITHMETIC,
     DEFAULT_DTYPE,
     DEFAULT_EXAMPLES,
@@ -88,6 +90,9 @@ class GateOptions:
     reduce: bool = True
     """With ``shrink``, also remove the samples, inputs and units a failure does not need
     (off where the case's network is the user's own)."""
+    architecture: str = DEFAULT_ARCHITECTURE
+    """The networks drawn, a key of :data:`ARCHITECTURES` (``mlp``, ``cnn``): the target's
+    protocol follows."""
     arithmetic: str = DEFAULT_ARITHMETIC
     """The arithmetic the target computes in: a key of :data:`ARITHMETICS`."""
     dtype: Any = DEFAULT_DTYPE
@@ -123,11 +128,17 @@ class GateOptions:
         for name in ("shrink", "first_failure", "reduce", "deterministic", "guided"):
             if not isinstance(getattr(self, name), bool):
                 _invalid(name, getattr(self, name), "True or False")
+        if self.architecture not in ARCHITECTURES:
+            _invalid("architecture", self.architecture, f"one of {', '.join(ARCHITECTURES)}")
         try:
             check_arithmetic(self.arithmetic)
             self._set("dtype", check_dtype(self.dtype).name)
         except ValueError as error:
             raise InvalidOption(str(error)) from None
+        if self.architecture == "cnn" and self.dtype != "float64":
+            _invalid(
+                "dtype", self.dtype, "float64 with architecture='cnn' (CNNs are drawn in float64)"
+            )
         if self.target_name is not None and not isinstance(self.target_name, str):
             _invalid("target_name", self.target_name, "a string, or None for the qualified name")
         if self.cases is None:
@@ -167,13 +178,9 @@ class GateOptions:
         """The cases the gate draws: ``cases``, or :func:`default_cases` at these sizes."""
         if self.cases is not None:
             return self.cases
-        return default_cases(
-            max_width=self.max_width,
-            max_batch=self.max_batch,
-            large_width=self.large_width,
-            large_batch=self.large_batch,
-            dtype=self.precision,
-        )
+        from ..architectures import ARCHITECTURES as KINDS  # they build on the gate's cases
+
+        return KINDS[self.architecture].cases(self)
 
     def with_changes(self, **changes: Unpack[GateKeywords]) -> GateOptions:
         """A copy with ``changes`` (validated like the original; unknown names raise)."""
@@ -204,6 +211,7 @@ class GateKeywords(TypedDict, total=False):
     shrink: bool
     first_failure: bool
     reduce: bool
+    architecture: str
     arithmetic: str
     dtype: Any
     deterministic: bool

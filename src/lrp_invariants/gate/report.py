@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..cases import SeedCase
-from ..defaults import ARITHMETICS
-from ..network import Array
+from ..defaults import ARCHITECTURES, ARITHMETICS
+
+if TYPE_CHECKING:
+    from ..cnn_cases import CNNGateCase
 
 
 class GateFailure(AssertionError):
@@ -80,6 +82,7 @@ class GateReport:
     deterministic: bool = True  # False: determinism was checked within the bounds
     notes: tuple[str, ...] = ()  # measurements beside the verdict (a quadrature's error)
     first_failure: bool = False  # whether the search ended at the first failing case
+    architecture: str = "mlp"  # the networks drawn (a key of defaults.ARCHITECTURES)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +91,11 @@ class GateReport:
     def render(self, replay: Callable[[PropertyReport], str] | None = None) -> str:
         lines = [
             f"lrp-invariants gate: {self.target} claims {self.method}",
+            *(
+                [f"networks: {ARCHITECTURES[self.architecture]}"]
+                if self.architecture != "mlp"
+                else []
+            ),
             f"arithmetic: {ARITHMETICS[self.arithmetic]}",
             f"precision: {self.dtype} (tolerances derived for unit roundoff "
             f"2**-{np.finfo(self.dtype).nmant + 1})",
@@ -165,28 +173,7 @@ class GateReport:
         return "\n".join(lines)
 
 
-def describe_case(case: SeedCase) -> str:
-    """Sizes and values of a case, small enough to read: every value of a small case (to the
-    last digit, so that it can be typed back), the corners of a large one (the saved .npz holds
-    it whole)."""
-
-    def show(values: Array) -> str:
-        if values.size <= _SHOWN_WHOLE:
-            return str(values.tolist())
-        return np.array2string(values, threshold=_SHOWN_WHOLE, edgeitems=2, separator=", ")
-
-    with np.printoptions(precision=17, linewidth=100):
-        weights = "; ".join(
-            f"W{i}={show(w)} b{i}={show(b)}"
-            for i, (w, b) in enumerate(zip(case.net1.weights, case.net1.biases, strict=True))
-        )
-        return (
-            f"network {'-'.join(map(str, case.net1.widths))} ({case.net1.dtype}): {weights}; "
-            f"x1={show(case.x1)}; m={show(case.m)}; classes={show(case.classes)}"
-            + ("" if case.x0 is None else f"; baseline x0={show(case.x0)}")
-            + ("" if case.data is None else f"; data={show(case.data)}")
-        )
-
-
-_SHOWN_WHOLE = 64
-"""Arrays up to this many entries are printed whole in a report; larger ones by their corners."""
+def describe_case(case: SeedCase | CNNGateCase) -> str:
+    """Sizes and values of a case, small enough to read (the case says how: a dense network
+    by its weights, a CNN layer by layer)."""
+    return case.describe()

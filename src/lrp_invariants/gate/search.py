@@ -118,7 +118,7 @@ def _search_all(
             error, size = outcome.error, outcome.size
             if error is None:
                 continue
-            if record.case is None or _bulk(case) < _bulk(record.case):
+            if record.case is None or case.bulk < record.case.bulk:
                 # shrinking starts from the smallest failing case met: a failure first met in
                 # the large size tier rarely shrinks out of it (its values are drawn apart)
                 record.error, record.case, record.draws, record.size = (
@@ -142,8 +142,3 @@ def _search_all(
 
     seed = options.seed if options.seed is not None else DERANDOMISED_SEED
     quietly(hypothesis_seed(seed)(search))
-
-
-def _bulk(case: SeedCase) -> int:
-    """How large a case is to read: units in all layers times samples."""
-    return sum(case.net1.widths) * case.x1.shape[0]

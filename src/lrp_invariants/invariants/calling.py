@@ -1,8 +1,16 @@
-"""Calling code under test: fresh copies in, the protocol's promises checked on the way out."""
+"""Calling code under test: fresh copies in, the protocol's promises checked on the way out.
+
+:func:`call_target` dispatches on the network's type (``functools.singledispatch``): the dense
+protocol ``fn(weights, biases, x, classes)`` is registered here, the CNN protocol
+``fn(layers, x, classes)`` by :mod:`lrp_invariants.cnn_cases`. Either way the properties see
+relevance of the input's shape, one row per sample."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable
+from functools import singledispatch
+from typing import Any
 
 import numpy as np
 
@@ -17,11 +25,41 @@ class TargetMisbehaved(AssertionError):
 
 def call_target(
     target: Target,
-    network: Network,
+    network: Any,
     x: Array,
     classes: Array,
     baseline: Array | None = None,
     data: Array | None = None,
+) -> Array:
+    """Run ``target`` on ``network`` in the protocol of the network's kind, on fresh copies;
+    its relevance (the input's shape), checked as the protocol promises."""
+    return _call(network, target, x, classes, baseline, data)
+
+
+@singledispatch
+def _call(
+    network: Any,
+    target: Target,
+    x: Array,
+    classes: Array,
+    baseline: Array | None,
+    data: Array | None,
+) -> Array:
+    raise TypeError(f"no target protocol for a {type(network).__name__}")
+
+
+register_protocol = _call.register
+"""Register the target protocol of another kind of network (``@register_protocol``)."""
+
+
+@_call.register
+def _dense(
+    network: Network,
+    target: Target,
+    x: Array,
+    classes: Array,
+    baseline: Array | None,
+    data: Array | None,
 ) -> Array:
     """Run ``target`` on fresh copies of the network and batch (and of the ``baseline`` or the
     ``data``, passed as a fifth argument where the method takes one), and check its behaviour.
@@ -40,26 +78,41 @@ def call_target(
         raise ValueError("a method takes a baseline or data, not both")
     fifth = [(name, a) for name, a in (("baseline", baseline), ("data", data)) if a is not None]
     extra = [a.copy() for _, a in fifth]
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")  # the target's warnings are its own; results count
-            result = target(weights, biases, x_in, classes_in, *extra)
-    except Exception as error:  # the target's own failure is a finding, not a crash of ours
-        summary = str(error).splitlines()[0] if str(error) else ""
-        raise TargetMisbehaved(f"the target raised {type(error).__name__}: {summary}") from error
+    result = invoke(target, weights, biases, x_in, classes_in, *extra)
     arguments = [("x", x, x_in), ("classes", classes, classes_in)]
     for (name, given), passed in zip(fifth, extra, strict=True):
         arguments.append((name, given, passed))
     for i in range(network.depth):
         arguments.append((f"weights[{i}]", network.weights[i], weights[i]))
         arguments.append((f"biases[{i}]", network.biases[i], biases[i]))
+    require_unmodified(arguments)
+    return checked_result(result, (x.shape[0], network.n_inputs), network.dtype)
+
+
+def invoke(target: Callable[..., Any], *arguments: Any) -> Any:
+    """Call the code under test: its warnings are its own, its exception a finding (raised as
+    :class:`TargetMisbehaved`), never a crash of the gate."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # the target's warnings are its own; results count
+            return target(*arguments)
+    except Exception as error:  # the target's own failure is a finding, not a crash of ours
+        summary = str(error).splitlines()[0] if str(error) else ""
+        raise TargetMisbehaved(f"the target raised {type(error).__name__}: {summary}") from error
+
+
+def require_unmodified(arguments: Iterable[tuple[str, Any, Any]]) -> None:
+    """Each ``(name, given, passed)``: the copy passed must still equal what was given."""
     for name, before, after in arguments:
         if not np.array_equal(before, after):
             raise TargetMisbehaved(f"the target modified its input {name} in place")
+
+
+def checked_result(result: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
+    """The target's result as an array of the expected shape and dtype, or TargetMisbehaved."""
     array = np.asarray(result)
-    expected = (x.shape[0], network.n_inputs)
-    if array.shape != expected:
-        raise TargetMisbehaved(f"the target returned shape {array.shape}; expected {expected}")
-    if array.dtype != network.dtype:
-        raise TargetMisbehaved(f"the target returned dtype {array.dtype}; expected {network.dtype}")
+    if array.shape != shape:
+        raise TargetMisbehaved(f"the target returned shape {array.shape}; expected {shape}")
+    if array.dtype != dtype:
+        raise TargetMisbehaved(f"the target returned dtype {array.dtype}; expected {dtype}")
     return array

@@ -61,9 +61,11 @@ class Property:
     sentence: str
     compare: Callable[[SeedCase, Target, Method, Draw], list[Comparison]]
 
-    def check(self, case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
-        """The comparisons of this property on ``case``. A bound that overflows is infinite:
-        it says nothing, and that is no error (an ill-conditioned case, a kink)."""
+    def check(self, case: Any, target: Target, method: Method, draw: Draw) -> list[Comparison]:
+        """The comparisons of this property on ``case``: a :class:`~lrp_invariants.cases.
+        SeedCase`, or a :class:`~lrp_invariants.cnn_cases.CNNGateCase` for the properties the
+        CNN architecture checks (they read only what both cases offer). A bound that overflows
+        is infinite: it says nothing, and that is no error (an ill-conditioned case, a kink)."""
         with np.errstate(over="ignore"):
             return self.compare(case, target, method, draw)
 
@@ -92,18 +94,20 @@ def _shift_decomposition(
     case: SeedCase, target: Target, method: Method, draw: Draw
 ) -> list[Comparison]:
     p = case.precision
-    d = case.net1.n_inputs
+    if not case.has_plain_net3:
+        return []  # no plain network of the protocol is net3 (a CNN padded with a constant)
     rx1 = call_target(target, case.net1, case.x1, case.classes)
     network, x3 = case.plain_net3
     r3 = call_target(target, network, x3, case.classes)
     ball1 = method.enclosure(case, "net1")
     ball3 = method.enclosure(case, "net3")
+    x, m = case.shift_columns  # indices on axis 1: inputs, or a CNN's channels
     return [
         Comparison(
             "rx1 == rx3 + rm3",
             rx1,
-            r3[:, :d] + r3[:, d:],
-            agreement_tolerance(ball1, add(ball3[:, :d], ball3[:, d:], p)),
+            r3[:, x] + r3[:, m],
+            agreement_tolerance(ball1, add(ball3[:, x], ball3[:, m], p)),
             "the target's own rx3 + rm3 on net3",
         )
     ]
@@ -265,10 +269,7 @@ def _determinism(case: SeedCase, target: Target, method: Method, draw: Draw) -> 
 
 def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> list[Comparison]:
     actual = _relevance(case, target, method)
-    extra = list(method.arguments(case).values())
-    expected = np.asarray(
-        method.reference(case.net1.weights, case.net1.biases, case.x1, case.classes, *extra)
-    )
+    expected = case.reference_relevance(method)
     ball = method.enclosure(case, "net1")
     return [
         Comparison(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from numpy.typing import ArrayLike
 
-from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, enclose_forward
+from ..bounds import Ball, ForwardBalls, LayerBalls, Precision
 from ..claims import ALL_PROPERTIES
 from ..network import Array, Network
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from hypothesis import strategies as st
 
     from ..cases import SeedCase
+    from ..cnn import CNN
+    from ..cnn.bounds import CNNBalls
 
 Target = Callable[[Sequence[Array], Sequence[Array], Array, Array], ArrayLike]
 """The gate's protocol: ``fn(weights, biases, x, classes) -> relevance (n, d)``."""
@@ -162,6 +164,23 @@ class Method(ABC):
     ) -> tuple[LayerBalls, ...]:
         raise ValueError(f"{self.name} propagates no relevance layer by layer")
 
+    # On CNNs (the gate's ``architecture="cnn"``, :mod:`lrp_invariants.cnn_cases`).
+
+    @property
+    def on_cnns(self) -> bool:
+        """Whether the gate can hold a CNN target to this method: this package computes it on
+        CNNs and encloses its exact value there."""
+        return False
+
+    def cnn_relevance(self, cnn: CNN, x: Array, classes: ArrayLike) -> Array:
+        """This package's relevance on ``cnn`` at ``x``, ``(n, *cnn.input_shape)``."""
+        raise ValueError(f"{self.describe()} is not defined on CNNs in lrp-invariants")
+
+    def enclose_cnn(self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision) -> Ball:
+        """A ball ``(n, *cnn.input_shape)`` around the exact relevance on ``cnn`` at the input
+        of its forward balls."""
+        raise ValueError(f"{self.describe()} is not enclosed on CNNs in lrp-invariants")
+
     # Text.
 
     def describe(self) -> str:
@@ -186,18 +205,10 @@ class NetworkMethod(Method):
         return enclosed
 
     def _enclose_role(self, case: SeedCase, role: str) -> Ball:
-        network, balls = {
-            "net1": lambda: (case.net1, case.balls1),
-            "net2": lambda: (case.net2, case.balls2),
-            "net3": lambda: (case.plain_net3[0], case.plain_balls3),
-            "proxy": lambda: (case.proxy[0], case.proxy_balls),
-        }[role]()
-        return self.enclose(network, balls, case.classes, case.precision)
+        return case.enclose_role(self, role)
 
     def enclosure_on(self, case: SeedCase, network: Network) -> Ball:
-        p = case.precision
-        forward = enclose_forward(network, Ball.exact(case.x1), p=p)
-        return self.enclose(network, forward, case.classes, p)
+        return case.enclose_on(self, network)
 
     def proxy_layers(self, case: SeedCase) -> tuple[LayerBalls, ...]:
         """The per-layer balls on the bias-proxy network, once per case."""

@@ -25,7 +25,10 @@ from ..bounds import (
     gradient_underflow,
 )
 from ..bounds.balls import magnitude
-from ..network import Network
+from ..cnn import CNN, forward
+from ..cnn import gradient as cnn_gradient
+from ..cnn.bounds import CNNBalls, enclose_cnn_gradient
+from ..network import Array, Network
 from ..rules import LRP0, Rule
 from .base import (
     ALWAYS,
@@ -68,6 +71,20 @@ class GradientMethod(NetworkMethod):
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
     ) -> tuple[LayerBalls, ...]:
         return enclose_relevance(network, forward, classes, self.rules_for(network), p)
+
+    @property
+    def on_cnns(self) -> bool:
+        return True
+
+    def cnn_relevance(self, cnn: CNN, x: Array, classes: ArrayLike) -> Array:
+        g = cnn_gradient(cnn, forward(cnn, x), classes)
+        if self.times_input:
+            return np.asarray(x * g)
+        return np.abs(g) if self.absolute else g
+
+    def enclose_cnn(self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision) -> Ball:
+        gradient = enclose_cnn_gradient(cnn, balls, classes, p, times_input=self.times_input)
+        return magnitude(gradient, p) if self.absolute else gradient
 
     def conservation(self, case: SeedCase) -> Conservation:
         # gradient x input evaluated as a chain of products (forward mode, ...) may underflow

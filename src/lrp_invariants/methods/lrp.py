@@ -17,6 +17,9 @@ from numpy.typing import ArrayLike
 
 from .. import targets
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, add, enclose_relevance, total
+from ..cnn import CNN, CNNRules, explain
+from ..cnn.bounds import CNNBalls, enclose_cnn_relevance
+from ..cnn.relevance import weighted_layers
 from ..configuration import (
     PRESETS,
     RULE_KINDS,
@@ -29,7 +32,7 @@ from ..configuration import (
     rule_spec,
     with_parameters,
 )
-from ..network import Network
+from ..network import Array, Network
 from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
 from .base import Conservation, Family, Method, NetworkMethod
 
@@ -65,6 +68,24 @@ class LRPMethod(NetworkMethod):
         if role == "proxy":  # the input layer of the per-layer balls conservation needs anyway
             return self.proxy_layers(case)[0].R
         return super()._enclose_role(case, role)
+
+    @property
+    def on_cnns(self) -> bool:
+        composite = self.composite
+        rules = composite.layers or (composite.hidden, composite.first, composite.last)
+        return all(rule.enclosed_on_cnns for rule in rules if rule is not None)
+
+    def cnn_rules(self, cnn: CNN) -> CNNRules:
+        """On a CNN, the composite's rule at each convolution and dense layer (in forward
+        order: a residual branch before its downsample), the z-rule (LRP-0) at average pooling,
+        batch norms and residual sums, winner-take-all at max pooling."""
+        return CNNRules(weighted=self.composite.rules_for(len(weighted_layers(cnn.layers))))
+
+    def cnn_relevance(self, cnn: CNN, x: Array, classes: ArrayLike) -> Array:
+        return explain(cnn, x, classes, self.cnn_rules(cnn))[1].input
+
+    def enclose_cnn(self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision) -> Ball:
+        return enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p)[0].R
 
     def conservation(self, case: SeedCase) -> Conservation:
         layers = self.proxy_layers(case)

@@ -178,6 +178,10 @@ class Rule(ABC):
     uses_sign_split: ClassVar[bool] = False
     """Whether the rule divides by ``[z⁺ | z⁻]``, so the forward pass should keep it."""
 
+    enclosed_on_cnns: ClassVar[bool] = True
+    """Whether :mod:`lrp_invariants.cnn.bounds` encloses the rule at every convolution of every
+    drawn CNN, so that the gate can judge CNN code claiming it."""
+
     @abstractmethod
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         """The relevance of each of ``layer``'s sources, from its input ``a``, ``z`` and ``R``."""

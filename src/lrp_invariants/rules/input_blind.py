@@ -188,6 +188,10 @@ class Flat(_InputBlind):
     >>> Flat(epsilon=1e-6)                      # Zennit's Flat
     """
 
+    # a convolution's connections are not the entries of its dense matrix (zero weights and
+    # merged padding taps): the CNN enclosure is missing at convolutions
+    enclosed_on_cnns: ClassVar[bool] = False
+
     @property
     def name(self) -> str:
         return "lrp-flat"

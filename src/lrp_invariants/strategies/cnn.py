@@ -294,19 +294,81 @@ def _seed_case(
     draw: st.DrawFn, options: _Options, batch: int, kinds: tuple[str, ...], kinks: bool
 ) -> CNNSeedCase:
     case = draw(_case(options, None, batch, kinks))
-    shape = case.cnn.input_shape
+    m = _shift(draw, case.cnn.input_shape, options.values, case.x, kinds)
+    return CNNSeedCase(case.cnn, case.x, m, case.classes)
+
+
+def _shift(
+    draw: st.DrawFn, shape: tuple[int, ...], values: Values, x: Array, kinds: tuple[str, ...]
+) -> Array:
+    """A shift of one input's shape: one value per channel or per pixel, of the inputs' size
+    (in a quarter of the draws ``2**4..2**20`` times larger: ``x1 + m`` cancels)."""
     kind = kinds[draw(_integers(0, len(kinds) - 1), label="shift kind")]
-    bound = float(np.max(np.abs(case.x), initial=0.0)) or 1.0
+    bound = float(np.max(np.abs(x), initial=0.0)) or 1.0
     exponent = math.frexp(bound)[1]
     if draw(_integers(0, 3), label="large shift") == 3:  # x1 + m cancels
         exponent += draw(_integers(4, 20), label="shift scale")
     scale = 2.0**exponent
     if kind == "channel":
-        per_channel = _array(draw, (shape[0],), options.values, scale, ("entries",))
-        m = np.broadcast_to(per_channel.reshape(-1, *([1] * (len(shape) - 1))), shape).copy()
+        per_channel = _array(draw, (shape[0],), values, scale, ("entries",))
+        return np.broadcast_to(per_channel.reshape(-1, *([1] * (len(shape) - 1))), shape).copy()
+    return _array(draw, shape, values, scale)
+
+
+@st.composite
+def _case_on(
+    draw: st.DrawFn, cnn: CNN, x: Array | None, max_batch: int, kinds: tuple[str, ...]
+) -> CNNSeedCase:
+    if x is None:
+        x1 = _inputs(draw, cnn, (1, max_batch), "floats", 1.0)
     else:
-        m = _array(draw, shape, options.values, scale)
-    return CNNSeedCase(case.cnn, case.x, m, case.classes)
+        rows = draw(
+            st.lists(_integers(0, len(x) - 1), min_size=1, max_size=max_batch, unique=True),
+            label="rows of the inputs",
+        )
+        x1 = x[rows]
+    m = _shift(draw, cnn.input_shape, "floats", x1, kinds).astype(cnn.dtype)
+    classes = draw(
+        st.lists(_integers(0, cnn.n_outputs - 1), min_size=len(x1), max_size=len(x1)),
+        label="classes",
+    )
+    return CNNSeedCase(cnn, x1.astype(cnn.dtype), m, np.asarray(classes, dtype=np.intp))
+
+
+def cnn_cases_on(
+    cnn: CNN,
+    x: Array | None = None,
+    *,
+    max_batch: int = 3,
+    kinds: Sequence[str] = CNN_SHIFT_KINDS,
+) -> st.SearchStrategy[CNNSeedCase]:
+    """Cases on *your* CNN (its first layer a convolution, which net2 and net3 change):
+    batches of rows of ``x`` ``(n, *cnn.input_shape)`` (or drawn inputs if None), shifts per
+    channel or per pixel and classes drawn as :func:`cnn_seed_cases` draws them.
+
+    >>> cnn_cases_on(my_cnn, X_test).example()  # doctest: +SKIP
+    """
+    if not isinstance(cnn, CNN):
+        raise InvalidArgument(f"cnn must be a CNN; got {type(cnn).__name__}")
+    if not isinstance(cnn.layers[0], Conv):
+        raise InvalidArgument(
+            f"the CNN's first layer must be a Conv (net2 and net3 change it); got "
+            f"{type(cnn.layers[0]).__name__}"
+        )
+    if not isinstance(max_batch, int) or not 1 <= max_batch <= 256:
+        raise InvalidArgument(f"max_batch={max_batch!r}: expected an integer in [1, 256]")
+    chosen = tuple(k for k in CNN_SHIFT_KINDS if k in tuple(kinds))
+    if not chosen or not set(kinds) <= set(CNN_SHIFT_KINDS):
+        raise InvalidArgument(f"kinds={kinds!r}: choose a nonempty subset of {CNN_SHIFT_KINDS}")
+    if x is not None:
+        x = np.asarray(x)
+        if x.shape[1:] != cnn.input_shape or not len(x):
+            raise InvalidArgument(
+                f"x has shape {x.shape}; the CNN takes (n, *{cnn.input_shape}), n >= 1"
+            )
+        if x.dtype != cnn.dtype or not np.all(np.isfinite(x)):
+            raise InvalidArgument(f"x must be finite and of the CNN's dtype {cnn.dtype}")
+    return _case_on(cnn, x, max_batch, chosen)
 
 
 def cnn_seed_cases(

@@ -95,11 +95,16 @@ def _max_pool(layer: MaxPool, a: Ball, p: Precision) -> Ball:
 
 
 def _run(
-    layers: tuple[Layer, ...], a: Ball, grain: float, p: Precision, dtype: np.dtype
+    layers: tuple[Layer, ...],
+    a: Ball,
+    grain: float,
+    p: Precision,
+    dtype: np.dtype,
+    first_bias_radius: F64 | None = None,
 ) -> CNNBalls:
     inputs, outputs, inner, grains = [], [], [], []
     grain_in = grain
-    for layer in layers:
+    for index, layer in enumerate(layers):
         inputs.append(a)
         block = None
         shape = a.mid.shape[1:]
@@ -124,6 +129,8 @@ def _run(
         else:
             op = operator(layer, shape, np.dtype(np.float64))
             out = enclose_product(op, a, p)
+            if index == 0 and first_bias_radius is not None:  # an inexact bias: its rounding
+                out = Ball(out.mid, p.widen(out.rad + first_bias_radius, 1))
             grain = _linear_grain(layer, operator(layer, shape, dtype), grain, p)
         outputs.append(out)
         inner.append(block)
@@ -132,13 +139,23 @@ def _run(
     return CNNBalls(tuple(inputs), tuple(outputs), tuple(inner), tuple(grains), grain_in)
 
 
-def enclose_cnn_forward(cnn: CNN, x: Ball | ArrayLike, p: Precision | None = None) -> CNNBalls:
-    """Enclose every layer's output of ``cnn`` on every input in ``x`` (an array: exact)."""
+def enclose_cnn_forward(
+    cnn: CNN,
+    x: Ball | ArrayLike,
+    p: Precision | None = None,
+    first_bias_radius: ArrayLike | None = None,
+) -> CNNBalls:
+    """Enclose every layer's output of ``cnn`` on every input in ``x`` (an array: exact);
+    ``first_bias_radius`` (broadcast to the first layer's output): how far the first layer's
+    bias may lie from the exact one it stands for (net2's compensated bias)."""
     p = p or Precision.of(cnn.dtype)
     ball = x if isinstance(x, Ball) else Ball.exact(check_batch(cnn, x))
     if ball.mid.shape[1:] != cnn.input_shape:
         raise ValueError(f"x must have shape (n, {cnn.input_shape}); got {ball.mid.shape}")
-    return _run(cnn.layers, ball, p.grain(ball.mid), p, cnn.dtype)
+    radius = None if first_bias_radius is None else np.asarray(first_bias_radius, np.float64)
+    if radius is not None and isinstance(cnn.layers[0], Residual | MaxPool | ReLU | Flatten):
+        raise ValueError("first_bias_radius needs a first layer with a bias")
+    return _run(cnn.layers, ball, p.grain(ball.mid), p, cnn.dtype, radius)
 
 
 # --------------------------------------------------------------------------------------------

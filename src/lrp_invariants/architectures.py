@@ -1,0 +1,114 @@
+"""The kinds of network the gate draws, each with what it can hold targets to there.
+
+An :class:`Architecture` names the cases the gate draws (``GateOptions.architecture``), the
+properties it can check on them (a method's claim keeps those of its properties that are
+among them) and which methods it can judge there. The target protocol follows from the case's
+network (:func:`lrp_invariants.invariants.calling.call_target`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import strategies as st
+
+from .claims import (
+    ALL_PROPERTIES,
+    BATCH_CONSISTENCY,
+    DETERMINISM,
+    INPUT_INVARIANCE,
+    REFERENCE,
+    SHIFT_DECOMPOSITION,
+)
+from .cnn_cases import CNNGateCase, cnn_gate_cases
+from .defaults import ARCHITECTURES as DESCRIPTIONS
+from .files import load_batch, load_cnn_file, load_inputs, load_network
+from .strategies import cases_on, cnn_cases_on
+
+if TYPE_CHECKING:
+    from .gate.options import GateOptions
+    from .methods import Method
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A kind of network: its name, the properties the gate checks on it, the methods it can
+    judge there, and the cases it draws for a run's options."""
+
+    name: str
+    properties: tuple[str, ...]
+    judges: Callable[[Method], bool]
+    cases: Callable[[GateOptions], st.SearchStrategy[Any]]
+    own: Callable[[Path, Path | None, int, str], st.SearchStrategy[Any]]
+    """Cases on the user's own network file and inputs file (``--network``, ``--inputs``),
+    at most ``max_batch`` samples, in ``dtype``."""
+    probes_flushing: bool = True  # whether the flush-to-zero probe (a dense network) applies
+
+    @property
+    def description(self) -> str:
+        return DESCRIPTIONS[self.name]
+
+    def implied(self, method: Method) -> tuple[str, ...]:
+        """The properties ``method`` implies that the gate checks on this architecture."""
+        return tuple(name for name in method.properties if name in self.properties)
+
+
+def _mlp_cases(options: GateOptions) -> st.SearchStrategy[Any]:
+    from .gate.options import default_cases  # the gate's options build on this module
+
+    return default_cases(
+        max_width=options.max_width,
+        max_batch=options.max_batch,
+        large_width=options.large_width,
+        large_batch=options.large_batch,
+        dtype=options.precision,
+    )
+
+
+def _cnn_cases(options: GateOptions) -> st.SearchStrategy[Any]:
+    return cnn_gate_cases(max_batch=options.max_batch)
+
+
+def _mlp_own(
+    network: Path, inputs: Path | None, max_batch: int, dtype: str
+) -> st.SearchStrategy[Any]:
+    chosen = load_network(network).astype(dtype)
+    x = None if inputs is None else load_inputs(inputs, chosen)
+    return cases_on(chosen, x, max_batch=max_batch)
+
+
+def _cnn_own(
+    network: Path, inputs: Path | None, max_batch: int, dtype: str
+) -> st.SearchStrategy[Any]:
+    cnn = load_cnn_file(network)
+    taker = f"the CNN (input shape {cnn.input_shape})"
+    x = None if inputs is None else load_batch(inputs, cnn.input_shape, cnn.dtype, taker)
+    return cnn_cases_on(cnn, x, max_batch=max_batch).map(CNNGateCase.of)
+
+
+CNN_PROPERTIES = tuple(
+    claim.name
+    for claim in (INPUT_INVARIANCE, SHIFT_DECOMPOSITION, BATCH_CONSISTENCY, DETERMINISM, REFERENCE)
+)
+"""What the gate checks on CNNs: the seed's input invariance and shift decomposition, batches,
+determinism and the reference. Not yet: the bias proxy (every bias, batch norm shift and
+padding value an always-on input), permuted or rescaled channels, baselines and data."""
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "mlp": Architecture("mlp", ALL_PROPERTIES, lambda method: True, _mlp_cases, _mlp_own),
+    "cnn": Architecture(
+        "cnn",
+        CNN_PROPERTIES,
+        lambda method: method.on_cnns,
+        _cnn_cases,
+        _cnn_own,
+        probes_flushing=False,
+    ),
+}
+"""Every architecture by name (the names and descriptions of
+:data:`lrp_invariants.defaults.ARCHITECTURES`)."""
+if set(ARCHITECTURES) != set(DESCRIPTIONS):
+    raise ImportError("an architecture without a description in defaults.ARCHITECTURES")
