@@ -1,0 +1,234 @@
+"""The gate on CNN targets (``architecture="cnn"``, ``--architecture cnn``): this package's own
+CNN methods pass every claim they imply, each CNN mutant is caught by the default run, a
+counterexample reads layer by layer with its position, and what the CNN gate cannot judge is
+refused before any work."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from lrp_invariants.architectures import ARCHITECTURES, CNN_PROPERTIES
+from lrp_invariants.cli import main
+from lrp_invariants.cnn import CNN, Conv, Dense, Flatten, ReLU, forward, save_cnn
+from lrp_invariants.cnn_cases import CNNGateCase, cnn_reference, plain_net3
+from lrp_invariants.gate import InvalidOption, run_gate
+from lrp_invariants.gate.counterexamples import load_counterexample, replay, save_counterexample
+from lrp_invariants.methods import METHODS
+from lrp_invariants.network import Array
+from lrp_invariants.strategies import cnn_seed_cases
+
+from .cnn_protocol_mutants import CNN_GATE_MUTANTS
+from .example_counts import scaled
+
+ON_CNNS = [name for name, method in METHODS.items() if ARCHITECTURES["cnn"].judges(method)]
+FAST = ("gradient", "gradient-x-input", "lrp-epsilon", "lrp-alpha-beta")
+"""The methods the fast tier gates on CNNs (every built-in one in the full tier): each kind of
+claim once (input invariance, shift decomposition, a sign split)."""
+
+
+def test_the_cnn_gate_judges_the_gradient_family_and_lrp_with_rules_enclosed_at_convolutions() -> (
+    None
+):
+    assert ON_CNNS == [
+        "gradient",
+        "saliency",
+        "gradient-x-input",
+        "lrp-0",
+        "lrp-epsilon",
+        "lrp-alpha-beta",
+        "lrp-zplus",
+        "lrp-gamma",
+        "lrp-w-square",
+    ]
+
+
+@pytest.mark.parametrize(
+    "method", [m if m in FAST else pytest.param(m, marks=pytest.mark.full_tier) for m in ON_CNNS]
+)
+def test_this_packages_cnn_method_keeps_every_claim_it_implies_on_cnns(method: str) -> None:
+    # 40 cases a method in the full tier: the soundness campaign (docs/soundness.md) draws more
+    report = run_gate(cnn_reference(method), method, architecture="cnn", examples=scaled(40))
+    assert report.ok, report.render()
+    assert {p.name for p in report.properties} <= set(CNN_PROPERTIES)
+    assert all(p.examples == scaled(40) for p in report.properties)
+
+
+@pytest.mark.parametrize("mutant", sorted(CNN_GATE_MUTANTS))
+def test_each_cnn_mutant_is_caught_by_the_default_run(mutant: str) -> None:
+    target, method = CNN_GATE_MUTANTS[mutant]
+    report = run_gate(target, method, architecture="cnn", first_failure=True, shrink=False)
+    assert not report.ok
+
+
+def _reads_layer_by_layer(text: str, case: object, failure: str) -> None:
+    assert "networks: convolutional networks" in text
+    assert "layers[0] conv weight=" in text and "dilation=" in text  # where the bug is
+    # the index is (sample, channel, position): the input's own shape, not a flat column
+    index = failure.split("worst at index (")[1].split(")")[0]
+    assert isinstance(case, CNNGateCase)
+    assert len(index.split(",")) == 1 + len(case.net1.input_shape)
+
+
+def test_a_cnn_counterexample_reads_layer_by_layer_with_the_failing_position() -> None:
+    target, method = CNN_GATE_MUTANTS["conv_backward_drops_dilation"]
+    report = run_gate(target, method, architecture="cnn", properties=["reference"], shrink=False)
+    failed = report.properties[0]
+    _reads_layer_by_layer(report.render(), failed.case, str(failed.failure))
+
+
+@pytest.mark.full_tier  # shrinking a CNN case: ~15 s
+def test_a_shrunk_cnn_counterexample_is_minimal_and_reads_layer_by_layer() -> None:
+    target, method = CNN_GATE_MUTANTS["conv_backward_drops_dilation"]
+    report = run_gate(target, method, architecture="cnn", properties=["reference"])
+    failed = report.properties[0]
+    assert "minimal counterexample" in report.render()
+    _reads_layer_by_layer(report.render(), failed.case, str(failed.failure))
+
+
+def test_a_saved_cnn_counterexample_replays_against_the_target(tmp_path: Path) -> None:
+    target, method = CNN_GATE_MUTANTS["flatten_channels_last"]
+    options = {"properties": ["reference"], "shrink": False}
+    report = run_gate(target, method, architecture="cnn", **options)  # type: ignore[arg-type]
+    failed = report.properties[0]
+    path = save_counterexample(tmp_path, failed, report)
+    saved = load_counterexample(path)
+    assert isinstance(saved.case, CNNGateCase)
+    assert saved.case.describe() == failed.case.describe()  # type: ignore[union-attr]
+    assert not replay(path, target).ok
+    assert replay(path, cnn_reference(method)).ok
+
+
+@pytest.mark.parametrize("method", ["lrp-flat", "integrated-gradients", "lrp-zbox:low=0,high=1"])
+def test_a_method_not_enclosed_on_cnns_is_refused_naming_those_that_are(method: str) -> None:
+    with pytest.raises(InvalidOption, match=r"not judged on cnn networks; there the gate judges"):
+        run_gate(cnn_reference("gradient"), method, architecture="cnn")
+
+
+def test_a_property_the_cnn_gate_does_not_check_is_refused() -> None:
+    with pytest.raises(InvalidOption, match=r"\['permutation'\] are not checked on cnn"):
+        run_gate(cnn_reference("lrp-0"), "lrp-0", architecture="cnn", properties=["permutation"])
+
+
+def test_float32_cnn_cases_are_refused() -> None:
+    with pytest.raises(InvalidOption, match="dtype='float32'"):
+        run_gate(cnn_reference("lrp-0"), "lrp-0", architecture="cnn", dtype="float32")
+
+
+def test_an_unknown_architecture_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(InvalidOption, match="architecture='rnn': pass one of mlp, cnn"):
+        run_gate(cnn_reference("lrp-0"), "lrp-0", architecture="rnn")
+
+
+def _modifies_a_weight(layers: list[dict[str, Any]], x: Array, classes: Array) -> Array:
+    layers[0]["weight"][...] = 0.0
+    return np.zeros_like(x)
+
+
+def _flattened(layers: list[dict[str, Any]], x: Array, classes: Array) -> Array:
+    return cnn_reference("lrp-0")(layers, x, classes).reshape(len(x), -1)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (_modifies_a_weight, r"modified its input layers\[0\]\['weight'\] in place"),
+        (_flattened, "the target returned shape"),
+    ],
+)
+def test_a_cnn_target_breaking_the_protocol_misbehaves(target: Any, message: str) -> None:
+    report = run_gate(target, "lrp-0", architecture="cnn", first_failure=True, shrink=False)
+    failures = [str(p.failure) for p in report.properties if not p.ok]
+    assert any(re.search(message, failure) for failure in failures), failures
+
+
+@given(cnn_seed_cases(values="integers"))
+def test_net2s_balls_enclose_net1s_exact_pass(case: Any) -> None:
+    # integer CNNs: every forward sum is exact, so net1's computed logits are its exact ones
+    gate_case = CNNGateCase.of(case)
+    logits = forward(case.net1, case.x1).logits
+    ball = gate_case.balls2.logits
+    assert np.all(np.abs(logits - ball.mid) <= ball.rad)
+
+
+@given(cnn_seed_cases(values="integers"))
+def test_plain_net3_on_x3_and_minus_m_is_net1_on_x1(case: Any) -> None:
+    net3 = plain_net3(case.net1)
+    if net3 is None:  # a first convolution padded with a constant: no plain net3
+        first = case.net1.layers[0]
+        assert first.padding_mode == "constant" and first.padding_value != 0
+        return
+    x3 = net3.input(case.x1 + case.m, -case.m)
+    assert np.array_equal(forward(net3.cnn, x3).logits, forward(case.net1, case.x1).logits)
+
+
+def _small_cnn() -> CNN:
+    """conv(1 -> 2 channels, kernel 2, padding 1) -> ReLU -> Flatten -> Dense(10 -> 2)."""
+    conv = Conv(np.array([[[1.0, -2.0]], [[0.5, 1.0]]]), np.array([0.25, -0.5]), padding=1)
+    dense = Dense(np.linspace(-1.0, 1.0, 20).reshape(10, 2))
+    return CNN((conv, ReLU(), Flatten(), dense), (1, 4))
+
+
+def test_the_cli_checks_a_cnn_target_on_the_users_own_cnn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    network = tmp_path / "cnn.npz"
+    save_cnn(network, _small_cnn())
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, np.arange(8.0).reshape(2, 1, 4) - 3.5)
+    module = tmp_path / "my_cnn_lrp.py"
+    module.write_text(
+        "from lrp_invariants.cnn_cases import cnn_reference\nlrp = cnn_reference('lrp-epsilon')\n"
+    )
+    status = main(
+        [
+            "check",
+            f"{module}:lrp",
+            "--method",
+            "lrp-epsilon",
+            "--architecture",
+            "cnn",
+            "--network",
+            str(network),
+            "--inputs",
+            str(inputs),
+            "--examples",
+            "10",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "networks: convolutional networks" in out and "PASS  reference" in out
+
+
+def test_the_cli_refuses_inputs_of_another_shape_than_the_cnns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    network = tmp_path / "cnn.npz"
+    save_cnn(network, _small_cnn())
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, np.zeros((2, 4)))
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "check",
+                "lrp_invariants.targets:lrp_epsilon",
+                "--method",
+                "lrp-epsilon",
+                "--architecture",
+                "cnn",
+                "--network",
+                str(network),
+                "--inputs",
+                str(inputs),
+            ]
+        )
+    assert exit_.value.code == 2
+    assert "has shape (2, 4); the CNN (input shape (1, 4)) takes (n, 1, 4)" in (
+        capsys.readouterr().err
+    )
