@@ -19,8 +19,10 @@ from lrp_invariants.gate import check, run_gate
 from lrp_invariants.invariants import Comparison, require, shift_decomposition_core
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-TABLE_START = "<!-- methods-table: start"
-TABLE_END = "<!-- methods-table: end -->"
+TABLES = {
+    "mlp": ("<!-- methods-table: start", "<!-- methods-table: end -->"),
+    "cnn": ("<!-- cnn-table: start", "<!-- cnn-table: end -->"),
+}
 
 
 def test_the_readme_core_example_runs_and_decomposes_the_heatmap() -> None:
@@ -48,16 +50,19 @@ def _python_block(containing: str) -> str:
     return block
 
 
+@pytest.mark.parametrize("architecture", sorted(TABLES))
 def test_the_readme_method_table_is_what_lrp_invariants_methods_prints(
-    capsys: pytest.CaptureFixture[str],
+    architecture: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["methods"]) == 0
+    assert main(["methods", "--architecture", architecture]) == 0
     printed = capsys.readouterr().out.strip()
     text = README.read_text()
-    start, end = text.index(TABLE_START), text.index(TABLE_END)
+    marker_start, marker_end = TABLES[architecture]
+    start, end = text.index(marker_start), text.index(marker_end)
     shown = text[text.index("\n", start) + 1 : end].strip()
     assert shown == printed, (
-        "README's table is stale: paste `lrp-invariants methods` between its markers"
+        f"README's {architecture} table is stale: paste `lrp-invariants methods "
+        f"--architecture {architecture}` between its markers"
     )
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from .configuration import PRESETS, RULE_KINDS
-from .defaults import SIZE_OPTIONS, add_flags, parsed_options
+from .defaults import ARCHITECTURES as ARCHITECTURE_NAMES
+from .defaults import DEFAULT_ARCHITECTURE, SIZE_OPTIONS, add_flags, parsed_options
 from .defaults import positive as _positive
 from .invariants import PROPERTIES
 from .methods import METHODS, Method, Target
@@ -183,6 +184,13 @@ def _parser() -> argparse.ArgumentParser:
         "its rules.",
     )
     _add_configuration(methods, required=False)
+    methods.add_argument(
+        "--architecture",
+        choices=tuple(ARCHITECTURE_NAMES),
+        default=DEFAULT_ARCHITECTURE,
+        help="the table for this architecture: on cnn, the methods and properties the gate "
+        "judges on CNNs",
+    )
     return parser
 
 
@@ -360,7 +368,7 @@ def _methods(args: argparse.Namespace) -> int:
 
     method = configured_method(args)
     if method is None:
-        print(property_table())
+        print(property_table(args.architecture))
         return EXIT_OK
     print(f"{method.describe()}\nspec: {method.spec}")
     for prop in PROPERTIES:

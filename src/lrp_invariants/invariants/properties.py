@@ -334,15 +334,21 @@ def check_property(
     return require(prop.sentence, prop.check(case, target, method, draw))
 
 
-def property_table() -> str:
+def property_table(architecture: str = "mlp") -> str:
     """The Markdown table of which property each method implies, as README shows it and
-    ``lrp-invariants methods`` prints it; generated from :data:`PROPERTIES` and ``METHODS``."""
-    names = list(METHODS)
+    ``lrp-invariants methods`` prints it; generated from :data:`PROPERTIES` and ``METHODS``.
+    On ``cnn``: the methods the gate judges on CNNs and the properties it checks there."""
+    from ..architectures import ARCHITECTURES  # the architectures build on the properties
+
+    kind = ARCHITECTURES[architecture]
+    names = [name for name, method in METHODS.items() if kind.judges(method)]
     lines = [
         "| property | " + " | ".join(names) + " |",
         "|---" * (len(names) + 1) + "|",
     ]
     for prop in PROPERTIES.values():
+        if prop.name not in kind.properties:
+            continue
         cells = ["yes" if prop.name in METHODS[m].properties else "-" for m in names]
         lines.append(f"| {prop.name}: {prop.claim} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
