@@ -56,7 +56,7 @@ class Trial:
         account: PropertyReport | None = None,
     ) -> Outcome:
         """Run the property on ``case``, its own choices drawn by ``draw``; with ``account``,
-        add the worst error / tolerance and the unbounded comparisons to that report.
+        add the worst error / tolerance, the values compared and those unbounded to that report.
         Hypothesis' control flow and a hang pass through."""
         try:
             comparisons = self.prop.check(case, self.target, self.method, draw)
@@ -68,6 +68,7 @@ class Trial:
         if account is not None:
             account.worst_ratio = max(account.worst_ratio, ratio)
             account.vacuous += sum(c.vacuous() for c in comparisons)
+            account.compared += sum(c.compared() for c in comparisons)
         failed = [c for c in comparisons if not c.holds()]
         for index, value in filter(None, (c.non_finite_failure() for c in failed)):
             message = f"the target returned {value} at index {index} where the exact value is"

@@ -48,6 +48,7 @@ class PropertyReport:
     examples: int = 0
     worst_ratio: float = 0.0  # worst error / tolerance over every compared value
     vacuous: int = 0  # compared values with no finite bound (unbounded ratios, subnormal kinks)
+    compared: int = 0  # values compared over every case (each case compares many)
     failure: str | None = None
     case: SeedCase | None = None
     draws: list[Any] = field(default_factory=list)
@@ -115,14 +116,14 @@ class GateReport:
             if report.misbehaved or report.hung:  # no error size: say what went wrong
                 cause = str(report.failure).splitlines()[0]
                 lines.append(
-                    f"{status}  {report.name:<24} {report.examples:>5} examples  {cause}  "
+                    f"{status}  {report.name:<24} {report.examples:>5} cases  {cause}  "
                     f"({report.seconds:.1f} s)"
                 )
                 continue
             lines.append(
-                f"{status}  {report.name:<24} {report.examples:>5} examples  worst error "
-                f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous} unbounded, "
-                f"{report.seconds:.1f} s)"
+                f"{status}  {report.name:<24} {report.examples:>5} cases  worst error "
+                f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous:,} of "
+                f"{report.compared:,} compared values unbounded, {report.seconds:.1f} s)"
             )
         if self.first_failure and not self.ok:
             lines.append(

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,6 +74,10 @@ class Comparison:
             ratio = np.where(error[finite] == 0, 0.0, error[finite] / tol[finite])
         return float(np.nan_to_num(ratio, nan=np.inf, posinf=np.inf).max())
 
+    def compared(self) -> int:
+        """How many values were compared (the broadcast shape of ``actual`` and ``expected``)."""
+        return int(self.error.size)
+
     def vacuous(self) -> int:
         """How many elements had no finite tolerance (a kink or an unbounded ratio)."""
         return int(
@@ -115,14 +120,26 @@ class Comparison:
             )
         index = self._worst_failing()
         where = index
-        actual = np.asarray(self.actual)[index]
-        expected = np.asarray(self.expected)[index]
+        actual = np.broadcast_to(np.asarray(self.actual), error.shape)[index]
+        expected = np.broadcast_to(np.asarray(self.expected), error.shape)[index]
         return (
             f"{self.claim}: {int(np.count_nonzero(failing))} of {error.size} values out of "
-            f"tolerance; worst at index {where}: actual {actual!r}, expected {expected!r}"
+            f"tolerance; worst at index {where}: actual {plain(actual)}, expected "
+            f"{plain(expected)}"
             f"{f' ({self.expected_is})' if self.expected_is else ''}, "
             f"|error| {error[index]:.6g} > tolerance {tol[index]:.6g}"
         )
+
+
+def plain(value: Any) -> str:
+    """A number as Python writes it (``2.0``, ``-3``, ``inf``), not numpy 2's ``np.float64(2.0)``:
+    ``float()`` of a float's text gives the value back exactly (a float32's too, widened)."""
+    number = np.asarray(value)
+    if number.dtype.kind in "iu":
+        return repr(int(number))
+    if number.dtype.kind == "b":
+        return repr(bool(number))
+    return repr(float(number))
 
 
 def require(sentence: str, comparisons: Sequence[Comparison]) -> list[Comparison]:
