@@ -2,7 +2,9 @@
 
 * ``check TARGET --method METHOD``: run the gate on ``package.module:function`` or
   ``path/to/file.py:function``. Exit 0 if every claimed property holds, 1 if one fails or the
-  target misbehaves, 2 if the target cannot be loaded or the arguments are wrong.
+  target misbehaves, 2 if the target cannot be loaded or the arguments are wrong;
+  ``--junit-xml FILE`` and ``--json FILE`` write the results for CI, and under GitHub Actions
+  each failure is also an ``::error`` annotation at the target's source line.
 * ``replay FILE TARGET``: rerun one saved counterexample (from ``check --report DIR``).
 * ``demo``: the reply's experiment on scikit-learn's handwritten digits.
 * ``methods``: which property holds for which method.
@@ -18,7 +20,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .configuration import PRESETS, RULE_KINDS
 from .defaults import ARCHITECTURES as ARCHITECTURE_NAMES
@@ -27,6 +29,10 @@ from .defaults import positive as _positive
 from .invariants import PROPERTIES
 from .methods import METHODS, Method, Target
 from .rules import BIAS_CONVENTIONS
+
+if TYPE_CHECKING:
+    from .gate import PropertyReport
+    from .gate.export import GateRun
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CASES_FOLDER = Path(".lrp-invariants") / "cases"
@@ -165,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         help="save each counterexample (.npz, .txt and a .png figure) in this folder (default: "
         f"the .npz and .txt, in {CASES_FOLDER}/, so that every failure can be replayed)",
     )
+    _add_outputs(check)
 
     replay = commands.add_parser("replay", help="rerun one saved counterexample")
     replay.add_argument("file", type=Path, help="a .npz written by check --report")
@@ -192,6 +199,27 @@ def _parser() -> argparse.ArgumentParser:
         "judges on CNNs",
     )
     return parser
+
+
+def _add_outputs(parser: argparse.ArgumentParser) -> None:
+    """Results for CI systems, beside the text report (outputs, not gate options: the pytest
+    plugin has pytest's own)."""
+    group = parser.add_argument_group("results for CI")
+    group.add_argument(
+        "--junit-xml",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the results as JUnit XML: a testsuite per target, a testcase per property "
+        "(a failure holds its counterexample and replay command)",
+    )
+    group.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write every property's row, worst errors and counterexample paths as JSON",
+    )
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -292,12 +320,46 @@ def configured_method(args: argparse.Namespace) -> Method | None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    _check_outputs(args)
+    return _finish(args, [_gate(args)])
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output path that cannot be a file before any work."""
+    for flag, path in (("--junit-xml", args.junit_xml), ("--json", args.json)):
+        if path is not None and path.is_dir():
+            raise UsageError(f"{flag} {path} is a folder; name a file")
+
+
+def _finish(args: argparse.Namespace, runs: Sequence[GateRun]) -> int:
+    """Write the results CI systems read (JUnit XML, JSON, GitHub annotations under GitHub
+    Actions) and return the exit status: 0 if every target passed, 1 otherwise."""
+    from .gate.export import (
+        github_annotations,
+        under_github_actions,
+        write_json,
+        write_junit_xml,
+    )
+
+    if args.junit_xml is not None:
+        write_junit_xml(args.junit_xml, runs)
+    if args.json is not None:
+        write_json(args.json, runs)
+    if under_github_actions():
+        for command in github_annotations(runs):
+            print(command)
+    return EXIT_OK if all(run.report.ok for run in runs) else EXIT_FAILED
+
+
+def _gate(args: argparse.Namespace) -> GateRun:
+    """Gate the one target the arguments name, print its report, and save its failing cases."""
     from hypothesis.errors import InvalidArgument
 
     from .architectures import ARCHITECTURES
     from .files import BadFile
     from .gate import GateOptions, InvalidOption, run_gate
     from .gate.counterexamples import draw_counterexample, replay_command, save_counterexample
+    from .gate.export import GateRun
 
     chosen = parsed_options(lambda name: getattr(args, name))
     try:
@@ -315,7 +377,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     method = configured_method(args)
     assert method is not None  # required for check
-    target = load_target(args.target)
+    target = function = load_target(args.target)
     if args.device is not None and not args.torch:
         raise UsageError("--device needs --torch: plain targets take numpy arrays")
     if args.torch:
@@ -329,8 +391,12 @@ def _check(args: argparse.Namespace) -> int:
                 prop.worst.saved = save_counterexample(folder, prop, report, worst=True)
             if args.report is not None:
                 draw_counterexample(prop.saved, target)
-    print(report.render(lambda prop: replay_command(prop, report, options.examples)))
-    return EXIT_OK if report.ok else EXIT_FAILED
+
+    def replay(prop: PropertyReport) -> str:
+        return replay_command(prop, report, options.examples)
+
+    print(report.render(replay))
+    return GateRun(report, replay, function)
 
 
 def _torch_target(fn: Target, device: str) -> Target:

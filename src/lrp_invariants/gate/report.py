@@ -128,50 +128,57 @@ class GateReport:
         if self.first_failure and not self.ok:
             lines.append(
                 "the search ended at the first failure (--first-failure): each property that "
-                "passes was checked on the examples shown, not on every example asked for"
+                "passes was checked on the cases shown, not on every example asked for"
             )
         lines += list(self.notes)
         for report in self.properties:
-            if report.ok:
-                continue
-            lines += ["", f"FAILED {report.name}: {report.sentence}", str(report.failure)]
-            if report.only_subnormal:
-                lines.append(
-                    "this case differs only where values are subnormal; the target seems to flush "
-                    "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
-                )
-            if report.case is not None:
-                if report.minimised:
-                    kind = "minimal counterexample"
-                elif not self.shrunk:
-                    kind = "counterexample as first found (not minimised: --no-shrink)"
-                else:
-                    kind = (
-                        "counterexample as first found (Hypothesis could not minimise it: "
-                        "replayed, the failure did not come back; is the target "
-                        "nondeterministic?)"
-                    )
-                lines.append(f"{kind}{_size(report.size)}: {describe_case(report.case)}")
-            if report.draws:
-                lines.append(f"with the choices: {report.draws}")
-            if report.saved is not None:
-                lines.append(f"saved to {report.saved}")
-            if replay is not None:
-                lines.append(f"replay with: {replay(report)}")
-            if report.worst is not None:
-                lines.append(
-                    f"largest error found{_size(report.worst.size)}: "
-                    f"{describe_case(report.worst.case)}"
-                )
-                if report.worst.draws:
-                    lines.append(f"with the choices: {report.worst.draws}")
-                if report.worst.saved is not None:
-                    lines.append(
-                        f"replay it with: lrp-invariants replay {report.worst.saved} {self.target}"
-                    )
+            if not report.ok:
+                lines += ["", *self.failure_lines(report, replay)]
         lines.append("")
         lines.append("all claimed properties hold" if self.ok else "the target FAILED the gate")
         return "\n".join(lines)
+
+    def failure_lines(
+        self, report: PropertyReport, replay: Callable[[PropertyReport], str] | None = None
+    ) -> list[str]:
+        """What the report says of one failing property: its sentence, the failure, the case
+        (minimal, or as first found), where it is saved, how to replay it, and the largest
+        error found (the text a CI system shows beside the test)."""
+        lines = [f"FAILED {report.name}: {report.sentence}", str(report.failure)]
+        if report.only_subnormal:
+            lines.append(
+                "this case differs only where values are subnormal; the target seems to flush "
+                "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
+            )
+        if report.case is not None:
+            if report.minimised:
+                kind = "minimal counterexample"
+            elif not self.shrunk:
+                kind = "counterexample as first found (not minimised: --no-shrink)"
+            else:
+                kind = (
+                    "counterexample as first found (Hypothesis could not minimise it: "
+                    "replayed, the failure did not come back; is the target "
+                    "nondeterministic?)"
+                )
+            lines.append(f"{kind}{_size(report.size)}: {describe_case(report.case)}")
+        if report.draws:
+            lines.append(f"with the choices: {report.draws}")
+        if report.saved is not None:
+            lines.append(f"saved to {report.saved}")
+        if replay is not None:
+            lines.append(f"replay with: {replay(report)}")
+        if report.worst is not None:
+            lines.append(
+                f"largest error found{_size(report.worst.size)}: {describe_case(report.worst.case)}"
+            )
+            if report.worst.draws:
+                lines.append(f"with the choices: {report.worst.draws}")
+            if report.worst.saved is not None:
+                lines.append(
+                    f"replay it with: lrp-invariants replay {report.worst.saved} {self.target}"
+                )
+        return lines
 
 
 def describe_case(case: SeedCase | CNNGateCase) -> str:
