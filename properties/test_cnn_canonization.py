@@ -192,12 +192,13 @@ def test_a_batch_norm_folded_left_or_right_computes_the_same_function(
     _fold_preserves_the_function(case, data)
 
 
-@given(cnn_cases(padding_modes=("zeros", "constant"), batch_norm=False, **EXACT), st.data())
+@given(cnn_cases(padding_modes=("zeros",), batch_norm=False, **EXACT), st.data())
 def test_a_batch_norm_folded_right_through_zero_padding_computes_the_same_function(
     case: CNNCase, data: st.DataObject
 ) -> None:
     """Where the padding does not see the shift the folded bias is a map (the border windows
-    read padding): drawn where that matters most."""
+    read padding): drawn where that matters most, zero padding only (a non-zero constant
+    padding cannot be folded through, and the test above draws it)."""
     _fold_preserves_the_function(case, data)
 
 
