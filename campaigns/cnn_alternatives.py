@@ -170,7 +170,9 @@ def dense_taps(n_out: int, n_in: int) -> Taps:
     return _taps(src, dst, widx, (n_out,))
 
 
-def _avg_axis(size: int, kernel: int, stride: int, pad: int, ceil: bool, include: bool) -> list:
+def _avg_axis(
+    size: int, kernel: int, stride: int, pad: int, ceil: bool, include: bool
+) -> list[tuple[range, int]]:
     """Per output position of one axis: its inputs and its divisor (torch's rules)."""
     result = []
     for o in range(_pool_size(size, kernel, stride, pad, 1, ceil)):
@@ -182,7 +184,7 @@ def _avg_axis(size: int, kernel: int, stride: int, pad: int, ceil: bool, include
     return result
 
 
-def _adaptive_axis(size: int, out: int) -> list:
+def _adaptive_axis(size: int, out: int) -> list[tuple[range, int]]:
     result = []
     for o in range(out):
         start, end = (o * size) // out, -((-(o + 1) * size) // out)
@@ -191,7 +193,9 @@ def _adaptive_axis(size: int, out: int) -> list:
 
 
 @lru_cache(maxsize=256)
-def pool_taps(in_shape: tuple[int, ...], axes: tuple[tuple[tuple[tuple[int, ...], int], ...], ...]):
+def pool_taps(
+    in_shape: tuple[int, ...], axes: tuple[tuple[tuple[tuple[int, ...], int], ...], ...]
+) -> Taps:
     """An average pooling's taps (weights ``1 / divisor``, ``widx`` indexes the divisors)."""
     channels = in_shape[0]
     out = tuple(len(axis) for axis in axes)

@@ -95,11 +95,11 @@ def soundness(
         elif not fresh:
             break
         else:
-            if until is not None and datetime.datetime.now(datetime.UTC) >= until:
+            if until is not None and datetime.datetime.now(datetime.timezone.utc) >= until:
                 break
             seed = secrets.randbelow(2**31)
         for name, method, target in targets:
-            if until is not None and datetime.datetime.now(datetime.UTC) >= until:
+            if until is not None and datetime.datetime.now(datetime.timezone.utc) >= until:
                 break  # a seed cut short: its finished runs count, each logged on its own
             start = time.perf_counter()
             report = run_gate(
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     until = None
     if args.until is not None:
         hour, minute = map(int, args.until.split(":"))
-        now = datetime.datetime.now(datetime.UTC)
+        now = datetime.datetime.now(datetime.timezone.utc)
         until = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if args.seeds is None and until is None:
         raise SystemExit("give --seeds or --until (fresh seeds until then)")
