@@ -49,9 +49,15 @@ def test_an_unknown_baseline_option_is_refused_with_the_choices() -> None:
 
 
 def test_a_target_ignoring_its_given_baseline_fails_completeness_and_invariance() -> None:
-    report = run_gate(ig_ignoring_its_baseline, "integrated-gradients:baseline=given", shrink=False)
+    # the search ends once both have failed (the other properties would search to the end)
+    report = run_gate(
+        ig_ignoring_its_baseline,
+        "integrated-gradients:baseline=given",
+        properties=["completeness", "baseline-invariance"],
+        shrink=False,
+    )
     failed = {p.name for p in report.properties if not p.ok}
-    assert {"completeness", "baseline-invariance"} <= failed
+    assert failed == {"completeness", "baseline-invariance"}
     shown = report.render()
     assert "baseline x0=" in shown  # the case shows the baseline the target was given
 
@@ -146,6 +152,17 @@ def test_step_sizes_weighed_in_float32_keep_a_float32_quadrature_claim() -> None
     assert report.ok, report.render()
 
 
+def test_the_exact_integral_claimed_as_fifty_steps_fails_its_reference() -> None:
+    report = run_gate(
+        targets.integrated_gradients,
+        "integrated-gradients:steps=50",
+        properties=["reference"],
+        shrink=False,
+    )
+    assert not report.ok
+
+
+@pytest.mark.full_tier  # every other property searched to the end: ~20 s
 def test_the_exact_integral_claimed_as_fifty_steps_fails_where_a_kink_lies_between_nodes() -> None:
     # which properties fail is the claim, not the minimal case: no shrinking
     report = run_gate(targets.integrated_gradients, "integrated-gradients:steps=50", shrink=False)
