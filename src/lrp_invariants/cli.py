@@ -19,19 +19,28 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from .config import Keys, Kind
 from .configuration import PRESETS, RULE_KINDS
 from .defaults import ARCHITECTURES as ARCHITECTURE_NAMES
-from .defaults import DEFAULT_ARCHITECTURE, SIZE_OPTIONS, add_flags, parsed_options
+from .defaults import (
+    DEFAULT_ARCHITECTURE,
+    FLAGS,
+    SIZE_OPTIONS,
+    add_flags,
+    parsed_options,
+    size_range,
+)
 from .defaults import positive as _positive
 from .invariants import PROPERTIES
 from .methods import METHODS, Method, Target
 from .rules import BIAS_CONVENTIONS
 
 if TYPE_CHECKING:
-    from .gate import PropertyReport
+    from .gate import GateOptions, GateReport, PropertyReport
     from .gate.export import GateRun
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -133,8 +142,51 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser("check", help="run the gate on a target function")
-    check.add_argument("target", help="package.module:function or path/to/file.py:function")
+    check = commands.add_parser(
+        "check",
+        help="run the gate on a target function, or on every target pyproject.toml lists",
+        description="Gate TARGET, or without it every target of the nearest pyproject.toml's "
+        "[tool.lrp-invariants] section (flags given here override the file's).",
+    )
+    _add_check_arguments(check)
+    replay = commands.add_parser("replay", help="rerun one saved counterexample")
+    replay.add_argument("file", type=Path, help="a .npz written by check --report")
+    replay.add_argument("target", help="package.module:function or path/to/file.py:function")
+
+    demo = commands.add_parser("demo", help="the reply's experiment on handwritten digits")
+    demo.add_argument("--out", type=Path, default=None, help="folder for figures and summary")
+    demo.add_argument("--hidden", type=_positive, nargs="+", default=[1024, 1024])
+    demo.add_argument("--epochs", type=_positive, default=10)
+    demo.add_argument("--seed", type=int, default=0)
+
+    methods = commands.add_parser(
+        "methods",
+        help="which property holds for which method, or for one configuration",
+        description="Without options: the table of every built-in method. With a method and "
+        "parameters, or a composite: the properties that configuration implies, derived from "
+        "its rules.",
+    )
+    _add_configuration(methods, required=False)
+    methods.add_argument(
+        "--architecture",
+        choices=tuple(ARCHITECTURE_NAMES),
+        default=DEFAULT_ARCHITECTURE,
+        help="the table for this architecture: on cnn, the methods and properties the gate "
+        "judges on CNNs",
+    )
+    return parser
+
+
+def _add_check_arguments(check: argparse.ArgumentParser) -> None:
+    """The arguments of ``check``: the target, its claim, the gate's options, the cases and
+    the outputs."""
+    check.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        help="package.module:function or path/to/file.py:function (default: the targets of "
+        "pyproject.toml's [tool.lrp-invariants] section)",
+    )
     _add_configuration(check)
     add_flags(check.add_argument)  # --examples, --seed, --property, ...: the gate's options
     check.add_argument(
@@ -172,33 +224,6 @@ def _parser() -> argparse.ArgumentParser:
         f"the .npz and .txt, in {CASES_FOLDER}/, so that every failure can be replayed)",
     )
     _add_outputs(check)
-
-    replay = commands.add_parser("replay", help="rerun one saved counterexample")
-    replay.add_argument("file", type=Path, help="a .npz written by check --report")
-    replay.add_argument("target", help="package.module:function or path/to/file.py:function")
-
-    demo = commands.add_parser("demo", help="the reply's experiment on handwritten digits")
-    demo.add_argument("--out", type=Path, default=None, help="folder for figures and summary")
-    demo.add_argument("--hidden", type=_positive, nargs="+", default=[1024, 1024])
-    demo.add_argument("--epochs", type=_positive, default=10)
-    demo.add_argument("--seed", type=int, default=0)
-
-    methods = commands.add_parser(
-        "methods",
-        help="which property holds for which method, or for one configuration",
-        description="Without options: the table of every built-in method. With a method and "
-        "parameters, or a composite: the properties that configuration implies, derived from "
-        "its rules.",
-    )
-    _add_configuration(methods, required=False)
-    methods.add_argument(
-        "--architecture",
-        choices=tuple(ARCHITECTURE_NAMES),
-        default=DEFAULT_ARCHITECTURE,
-        help="the table for this architecture: on cnn, the methods and properties the gate "
-        "judges on CNNs",
-    )
-    return parser
 
 
 def _add_outputs(parser: argparse.ArgumentParser) -> None:
@@ -321,7 +346,9 @@ def configured_method(args: argparse.Namespace) -> Method | None:
 
 def _check(args: argparse.Namespace) -> int:
     _check_outputs(args)
-    return _finish(args, [_gate(args)])
+    if args.target is None:
+        return _check_configured(args)
+    return _finish(args, [_run(_prepare(args))])
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -351,15 +378,27 @@ def _finish(args: argparse.Namespace, runs: Sequence[GateRun]) -> int:
     return EXIT_OK if all(run.report.ok for run in runs) else EXIT_FAILED
 
 
-def _gate(args: argparse.Namespace) -> GateRun:
-    """Gate the one target the arguments name, print its report, and save its failing cases."""
+@dataclass(frozen=True)
+class _Prepared:
+    """A target ready to gate: everything the arguments say, checked, before any work."""
+
+    spec: str
+    function: Target  # as loaded: its source is what an annotation points at
+    target: Target  # as called (under the torch protocol with --torch)
+    method: Method
+    options: GateOptions
+    folder: Path  # where its failing cases are saved
+    draw: bool  # whether to draw each case (--report)
+
+
+def _prepare(args: argparse.Namespace) -> _Prepared:
+    """Check the arguments for one target, load it, and say where its cases go (``--report``,
+    else one folder per target and method under :data:`CASES_FOLDER`)."""
     from hypothesis.errors import InvalidArgument
 
     from .architectures import ARCHITECTURES
     from .files import BadFile
-    from .gate import GateOptions, InvalidOption, run_gate
-    from .gate.counterexamples import draw_counterexample, replay_command, save_counterexample
-    from .gate.export import GateRun
+    from .gate import GateOptions, InvalidOption
 
     chosen = parsed_options(lambda name: getattr(args, name))
     try:
@@ -382,21 +421,154 @@ def _gate(args: argparse.Namespace) -> GateRun:
         raise UsageError("--device needs --torch: plain targets take numpy arrays")
     if args.torch:
         target = _torch_target(target, args.device or "cpu")
-    report = run_gate(target, method, options=options)
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
+    return _Prepared(
+        args.target, function, target, method, options, folder, args.report is not None
+    )
+
+
+def _run(prepared: _Prepared) -> GateRun:
+    """Gate one prepared target, print its report, and save its failing cases."""
+    from .gate import run_gate
+    from .gate.counterexamples import draw_counterexample, replay_command, save_counterexample
+    from .gate.export import GateRun
+
+    report = run_gate(prepared.target, prepared.method, options=prepared.options)
     for prop in report.properties:
         if not prop.ok and prop.case is not None:
-            prop.saved = save_counterexample(folder, prop, report)
+            prop.saved = save_counterexample(prepared.folder, prop, report)
             if prop.worst is not None:
-                prop.worst.saved = save_counterexample(folder, prop, report, worst=True)
-            if args.report is not None:
-                draw_counterexample(prop.saved, target)
+                prop.worst.saved = save_counterexample(prepared.folder, prop, report, worst=True)
+            if prepared.draw:
+                draw_counterexample(prop.saved, prepared.target)
 
     def replay(prop: PropertyReport) -> str:
-        return replay_command(prop, report, options.examples)
+        return replay_command(prop, report, prepared.options.examples)
 
-    print(report.render(replay))
-    return GateRun(report, replay, function)
+    print(report.render(replay), flush=True)
+    return GateRun(report, replay, prepared.function)
+
+
+CONFIG_KEYS: dict[str, Kind] = {
+    "method": Kind.VALUE,
+    **dict.fromkeys(PARAMETERS, Kind.VALUE),
+    "bias": Kind.VALUE,
+    "low": Kind.BOUNDS,
+    "high": Kind.BOUNDS,
+    "weights-once": Kind.FLAG,
+    **dict.fromkeys(("first", "hidden", "last", "composite"), Kind.VALUE),
+    **{
+        flag.name: (
+            Kind.FLAG
+            if flag.settings.get("action") in ("store_true", "store_false")
+            else Kind.REPEATED
+            if flag.settings.get("action") == "append"
+            else Kind.RANGE
+            if flag.settings.get("type") is size_range
+            else Kind.VALUE
+        )
+        for flag in FLAGS
+    },
+    "network": Kind.PATH,
+    "inputs": Kind.PATH,
+    "torch": Kind.FLAG,
+    "device": Kind.VALUE,
+    "report": Kind.PATH,
+}
+"""The keys of a ``[[tool.lrp-invariants.targets]]`` table besides ``target``: the flags of
+``check`` that describe a target (not its outputs), each with the kind of value it takes."""
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    """``check``'s arguments on their own, raising :class:`argparse.ArgumentError` instead of
+    exiting, and without abbreviations: what a configured target's words are parsed with."""
+    parser = argparse.ArgumentParser(
+        prog="lrp-invariants check", allow_abbrev=False, exit_on_error=False
+    )
+    _add_check_arguments(parser)
+    return parser
+
+
+def _check_keys(parser: argparse.ArgumentParser, keys: Keys, label: str) -> None:
+    """Parse each key's words on their own, so that a bad value names its key."""
+    for key, words in keys:
+        try:
+            parser.parse_args(list(words))
+        except argparse.ArgumentError as error:
+            raise UsageError(f"{label}: {key}: {error.message}") from None
+
+
+def _configured_arguments(
+    parser: argparse.ArgumentParser, keys: Keys, args: argparse.Namespace
+) -> argparse.Namespace:
+    """A configured target's arguments: its keys' words, then the command line's, which
+    override them (``--property`` given there replaces the file's list)."""
+    file_words = [
+        word
+        for key, words in keys
+        if not (key == "property" and args.properties is not None)
+        for word in words
+    ]
+    return parser.parse_args([*file_words, *args.words])
+
+
+def _check_configured(args: argparse.Namespace) -> int:
+    """Gate every target of the nearest ``[tool.lrp-invariants]`` section, each with the
+    command line's flags over its own, and those over the section's; a bad configuration
+    exits 2 before any target runs."""
+    from .config import SECTION, ConfigError, find_configuration, load_configuration
+
+    try:
+        path = find_configuration(Path.cwd())
+        if path is None:
+            raise UsageError(
+                f"no target given, and no pyproject.toml with a {SECTION} section here or "
+                "above: name a target (package.module:function), or list targets there "
+                "(docs/gate.md)"
+            )
+        configuration = load_configuration(path, CONFIG_KEYS)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    parser = _check_parser()
+    _check_keys(parser, configuration.shared, configuration.label)
+    several = len(configuration.targets) > 1
+    prepared = []
+    for entry in configuration.targets:
+        label = f"{configuration.label} targets[{entry.index}] ({entry.spec})"
+        _check_keys(parser, entry.keys, label)
+        arguments = _configured_arguments(parser, (*configuration.shared, *entry.keys), args)
+        try:
+            item = _prepare(arguments)
+        except UsageError as error:
+            raise UsageError(f"{label}: {error}") from None
+        if several and arguments.report is not None:  # one folder per target: no name clashes
+            name = _cases_folder(item.spec, item.method.spec).name
+            item = replace(item, folder=arguments.report / name)
+        prepared.append(item)
+    runs = []
+    for item in prepared:
+        runs.append(_run(item))
+        print(flush=True)
+    print(f"lrp-invariants: {len(runs)} targets from {path}")
+    for run in runs:
+        print(_summary(run.report))
+    return _finish(args, runs)
+
+
+def _summary(report: GateReport) -> str:
+    """One line for a target: its verdict, how many properties held, and which failed."""
+    failed = [prop.name for prop in report.properties if not prop.ok]
+    total = len(report.properties)
+    seconds = sum(prop.seconds for prop in report.properties)
+    verdict = (
+        f"{len(failed)} of {total} properties failed: {', '.join(failed)}"
+        if failed
+        else f"{total} of {total} properties hold"
+    )
+    return (
+        f"{'PASS' if report.ok else 'FAIL'}  {report.target} claims {report.method}: {verdict} "
+        f"({seconds:.1f} s)"
+    )
 
 
 def _torch_target(fn: Target, device: str) -> Target:
@@ -458,7 +630,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status (usage errors exit with 2)."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(words)
+    args.words = words[words.index(args.command) + 1 :]  # the command's own, for configured targets
     try:
         return COMMANDS[args.command](args)
     except UsageError as error:
