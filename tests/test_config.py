@@ -211,6 +211,11 @@ BAD = {
         "method = 'gradiant'",
         "targets[0] (lrp_invariants.targets:gradient): unknown method 'gradiant'",
     ),
+    "a method its networks are not judged on": (
+        "[[tool.lrp-invariants.targets]]\ntarget = 'lrp_invariants.targets:gradient'\n"
+        "method = 'integrated-gradients'\narchitecture = 'cnn'",
+        "targets[0] (lrp_invariants.targets:gradient): integrated-gradients is not judged on cnn",
+    ),
     "a target that does not import": (
         "[[tool.lrp-invariants.targets]]\ntarget = 'no_such_module:f'\nmethod = 'gradient'",
         "targets[0] (no_such_module:f): cannot import no_such_module",

@@ -379,7 +379,7 @@ def _finish(args: argparse.Namespace, runs: Sequence[GateRun]) -> int:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedTarget:
     """A target ready to gate: everything the arguments say, checked, before any work."""
 
     spec: str
@@ -387,11 +387,12 @@ class _Prepared:
     target: Target  # as called (under the torch protocol with --torch)
     method: Method
     options: GateOptions
+    properties: tuple[str, ...]  # those the run checks: chosen, or implied on its networks
     folder: Path  # where its failing cases are saved
     draw: bool  # whether to draw each case (--report)
 
 
-def _prepare(args: argparse.Namespace) -> _Prepared:
+def _prepare(args: argparse.Namespace) -> PreparedTarget:
     """Check the arguments for one target, load it, and say where its cases go (``--report``,
     else one folder per target and method under :data:`CASES_FOLDER`)."""
     from hypothesis.errors import InvalidArgument
@@ -399,6 +400,7 @@ def _prepare(args: argparse.Namespace) -> _Prepared:
     from .architectures import ARCHITECTURES
     from .files import BadFile
     from .gate import GateOptions, InvalidOption
+    from .gate import _properties as checked_properties  # what run_gate will check, or why not
 
     chosen = parsed_options(lambda name: getattr(args, name))
     try:
@@ -416,18 +418,22 @@ def _prepare(args: argparse.Namespace) -> _Prepared:
         raise UsageError(str(error)) from None
     method = configured_method(args)
     assert method is not None  # required for check
+    try:
+        properties = checked_properties(method, options)
+    except InvalidOption as error:
+        raise UsageError(str(error)) from None
     target = function = load_target(args.target)
     if args.device is not None and not args.torch:
         raise UsageError("--device needs --torch: plain targets take numpy arrays")
     if args.torch:
         target = _torch_target(target, args.device or "cpu")
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
-    return _Prepared(
-        args.target, function, target, method, options, folder, args.report is not None
+    return PreparedTarget(
+        args.target, function, target, method, options, properties, folder, args.report is not None
     )
 
 
-def _run(prepared: _Prepared) -> GateRun:
+def _run(prepared: PreparedTarget) -> GateRun:
     """Gate one prepared target, print its report, and save its failing cases."""
     from .gate import run_gate
     from .gate.counterexamples import draw_counterexample, replay_command, save_counterexample
@@ -498,28 +504,18 @@ def _check_keys(parser: argparse.ArgumentParser, keys: Keys, label: str) -> None
             raise UsageError(f"{label}: {key}: {error.message}") from None
 
 
-def _configured_arguments(
-    parser: argparse.ArgumentParser, keys: Keys, args: argparse.Namespace
-) -> argparse.Namespace:
-    """A configured target's arguments: its keys' words, then the command line's, which
-    override them (``--property`` given there replaces the file's list)."""
-    file_words = [
-        word
-        for key, words in keys
-        if not (key == "property" and args.properties is not None)
-        for word in words
-    ]
-    return parser.parse_args([*file_words, *args.words])
-
-
-def _check_configured(args: argparse.Namespace) -> int:
-    """Gate every target of the nearest ``[tool.lrp-invariants]`` section, each with the
-    command line's flags over its own, and those over the section's; a bad configuration
-    exits 2 before any target runs."""
+def prepare_configured(
+    start: Path, words: Sequence[str] = (), properties_given: bool = False
+) -> tuple[Path, list[PreparedTarget]]:
+    """The targets of the nearest ``[tool.lrp-invariants]`` section at or above ``start``,
+    each checked and loaded, with the command line's ``words`` over its keys (and those over
+    the section's; ``properties_given``: the words choose the properties, not the file), and
+    the file they came from. A :class:`UsageError` naming the file, the target's index and the
+    key for anything wrong, before any target runs."""
     from .config import SECTION, ConfigError, find_configuration, load_configuration
 
     try:
-        path = find_configuration(Path.cwd())
+        path = find_configuration(start)
         if path is None:
             raise UsageError(
                 f"no target given, and no pyproject.toml with a {SECTION} section here or "
@@ -536,7 +532,13 @@ def _check_configured(args: argparse.Namespace) -> int:
     for entry in configuration.targets:
         label = f"{configuration.label} targets[{entry.index}] ({entry.spec})"
         _check_keys(parser, entry.keys, label)
-        arguments = _configured_arguments(parser, (*configuration.shared, *entry.keys), args)
+        file_words = [
+            word
+            for key, key_words in (*configuration.shared, *entry.keys)
+            if not (key == "property" and properties_given)  # the command line's list instead
+            for word in key_words
+        ]
+        arguments = parser.parse_args([*file_words, *words])  # the later flag wins
         try:
             item = _prepare(arguments)
         except UsageError as error:
@@ -545,6 +547,13 @@ def _check_configured(args: argparse.Namespace) -> int:
             name = _cases_folder(item.spec, item.method.spec).name
             item = replace(item, folder=arguments.report / name)
         prepared.append(item)
+    return path, prepared
+
+
+def _check_configured(args: argparse.Namespace) -> int:
+    """Gate every configured target (:func:`prepare_configured`), the command line's flags
+    over the file's, and print one summary line per target."""
+    path, prepared = prepare_configured(Path.cwd(), args.words, args.properties is not None)
     runs = []
     for item in prepared:
         runs.append(_run(item))
