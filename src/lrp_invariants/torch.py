@@ -33,6 +33,9 @@ TorchFunction = Callable[[Any, Any, Any], Any]
 ArrayTarget = Callable[[Sequence[ArrayLike], Sequence[ArrayLike], ArrayLike, ArrayLike], Array]
 """A gate target (:data:`lrp_invariants.methods.Target`) that also takes array-likes."""
 
+CNNTarget = Callable[[list[dict[str, Any]], ArrayLike, ArrayLike], Array]
+"""A target of the gate's CNN protocol, ``fn(layers, x, classes) -> relevance``."""
+
 
 class DeviceUnavailable(ValueError):
     """The device asked for does not exist on this machine (no CUDA, too few GPUs)."""
@@ -87,6 +90,34 @@ def torch_target(fn: TorchFunction, *, device: str = "cpu") -> ArrayTarget:
         return to_numpy(relevance)
 
     target.__qualname__ = f"torch_target({_name(fn)}, device={chosen!r})"
+    return target
+
+
+def torch_cnn_target(fn: TorchFunction, *, device: str = "cpu") -> CNNTarget:
+    """``fn`` in the gate's CNN protocol ``target(layers, x, classes) -> relevance``: each call
+    builds the ``nn.Sequential`` of the drawn CNN (:func:`lrp_invariants.adapters.torch_cnn.
+    torch_cnn`: torch's own modules, a residual block as torchvision's ``BasicBlock``) on
+    ``device`` and hands ``fn`` the model, ``x`` ``(n, C, *spatial)`` and the classes as
+    tensors; the relevance must be a tensor of ``x``'s shape and dtype."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    chosen = check_device(device)
+
+    def target(layers: list[dict[str, Any]], x: ArrayLike, classes: ArrayLike) -> Array:
+        import torch
+
+        from .adapters.torch_cnn import torch_cnn
+
+        batch = np.asarray(x)
+        model = torch_cnn(layers, batch.shape[1:], device=chosen)
+        inputs = from_numpy(batch, chosen)
+        targets = torch.from_numpy(np.asarray(classes, dtype=np.int64)).to(chosen)
+        relevance = fn(model, inputs, targets)
+        if not isinstance(relevance, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor from {_name(fn)}; got {type(relevance)}")
+        return to_numpy(relevance)
+
+    target.__qualname__ = f"torch_cnn_target({_name(fn)}, device={chosen!r})"
     return target
 
 
