@@ -250,3 +250,32 @@ def test_every_configuration_key_is_a_flag_of_check() -> None:
     flags = _check_parser().format_help()
     assert all(f"--{key}" in flags for key in CONFIG_KEYS)
     assert "junit-xml" not in CONFIG_KEYS and "json" not in CONFIG_KEYS  # outputs, not claims
+
+
+def test_pytest_gates_every_configured_target_one_test_per_property(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester.path)
+    result = pytester.runpytest("--lrp-configured", "--lrp-property=determinism", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [f"*lrp-gate?{spec}:determinism? PASSED*" for spec, _, _ in TARGETS]
+    )
+
+
+def test_pytest_fails_a_configured_target_with_its_report(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester.path,
+        "[[tool.lrp-invariants.targets]]\ntarget = 'src/explain/doubled.py:doubled'\n"
+        "method = 'gradient'\nexamples = 10\nproperty = ['reference']\n",
+    )
+    result = pytester.runpytest("--lrp-configured", "--lrp-no-shrink")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FAILED reference*", "*counterexample as first found*"])
+
+
+def test_pytest_refuses_a_bad_configuration_naming_the_key(pytester: pytest.Pytester) -> None:
+    (pytester.path / "pyproject.toml").write_text(BAD["an unknown key"][0] + "\n")
+    result = pytester.runpytest("--lrp-configured")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*targets[[]0[]]: unknown key 'exmaples'*"])
