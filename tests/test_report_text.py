@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrp_invariants import targets
-from lrp_invariants.gate import run_gate
+from lrp_invariants.gate import GateReport, PropertyReport, run_gate
 from lrp_invariants.invariants import Comparison
 from lrp_invariants.invariants.comparison import plain
 
@@ -38,3 +38,13 @@ def test_a_property_row_says_the_unbounded_count_is_of_compared_values() -> None
     assert prop.compared >= prop.examples and prop.vacuous <= prop.compared
     assert f"{prop.examples:>5} cases  worst error" in row
     assert f"({prop.vacuous:,} of {prop.compared:,} compared values unbounded, " in row
+
+
+def test_a_property_no_case_reached_is_a_skip_not_a_pass() -> None:
+    hung = PropertyReport("reference", "it agrees", examples=0, failure="hung", hung=True)
+    report = GateReport("t.py:f", "gradient", None, [hung, PropertyReport("rescaling", "it")])
+    rows = [line for line in report.render().splitlines() if line[:4] in ("PASS", "SKIP")]
+    assert rows == [
+        "SKIP  rescaling                    0 cases  not searched: the search ended before any "
+        "case reached it"
+    ]

@@ -567,6 +567,7 @@ def _check_configured(args: argparse.Namespace) -> int:
 def _summary(report: GateReport) -> str:
     """One line for a target: its verdict, how many properties held, and which failed."""
     failed = [prop.name for prop in report.properties if not prop.ok]
+    skipped = sum(prop.skipped for prop in report.properties)
     total = len(report.properties)
     seconds = sum(prop.seconds for prop in report.properties)
     verdict = (
@@ -574,6 +575,8 @@ def _summary(report: GateReport) -> str:
         if failed
         else f"{total} of {total} properties hold"
     )
+    if skipped:
+        verdict += f" ({skipped} not searched)"
     return (
         f"{'PASS' if report.ok else 'FAIL'}  {report.target} claims {report.method}: {verdict} "
         f"({seconds:.1f} s)"

@@ -41,7 +41,7 @@ def verdict(prop: PropertyReport) -> str:
     a hang, before it ran)."""
     if not prop.ok:
         return "fail"
-    return "skipped" if prop.examples == 0 else "pass"
+    return "skipped" if prop.skipped else "pass"
 
 
 def _first_line(prop: PropertyReport) -> str:
@@ -118,7 +118,10 @@ def junit_element(runs: Sequence[GateRun]) -> ET.Element:
                 failure.text = "\n".join(report.failure_lines(prop, run.replay))
             elif outcome == "skipped":
                 ET.SubElement(
-                    case, "skipped", message="no case reached it: the search ended before"
+                    case,
+                    "skipped",
+                    message="not searched: a call hung, which ended the search before any "
+                    "case reached this property",
                 )
         ET.SubElement(suite, "system-out").text = report.render(run.replay)
         ET.SubElement(suite, "system-err")

@@ -66,6 +66,11 @@ class PropertyReport:
     def ok(self) -> bool:
         return self.failure is None
 
+    @property
+    def skipped(self) -> bool:
+        """No case reached the property: a hang ended the search first."""
+        return self.ok and self.examples == 0
+
 
 @dataclass
 class GateReport:
@@ -113,6 +118,12 @@ class GateReport:
             )
         for report in self.properties:
             status = "PASS" if report.ok else "FAIL"
+            if report.skipped:
+                lines.append(
+                    f"SKIP  {report.name:<24} {report.examples:>5} cases  not searched: the "
+                    "search ended before any case reached it"
+                )
+                continue
             if report.misbehaved or report.hung:  # no error size: say what went wrong
                 cause = str(report.failure).splitlines()[0]
                 lines.append(
