@@ -198,7 +198,7 @@ BAD = {
     ),
     "a value of the wrong kind": (
         "[[tool.lrp-invariants.targets]]\ntarget = 'm:f'\nmethod = 'gradient'\nguided = 'yes'",
-        "targets[0]: guided = 'yes': write true or false",
+        'targets[0]: guided = "yes": write true or false',
     ),
     "a value its flag refuses": (
         "[[tool.lrp-invariants.targets]]\ntarget = 'lrp_invariants.targets:gradient'\n"

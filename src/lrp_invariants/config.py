@@ -24,6 +24,7 @@ wrong kind, is a :class:`ConfigError` naming the file, the target's index and th
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -152,7 +153,7 @@ def _words(
         try:
             words.append((key, tuple(_flag_words(key, value, kind, folder))))
         except (TypeError, ValueError):
-            raise ConfigError(f"{label}: {key} = {value!r}: write {kind.value}") from None
+            raise ConfigError(f"{label}: {key} = {_toml(value)}: write {kind.value}") from None
     return words
 
 
@@ -187,6 +188,11 @@ def _flag_words(key: str, value: Any, kind: Kind, folder: Path) -> list[str]:
     return [flag, str(value)]
 
 
+def _toml(value: Any) -> str:
+    """``value`` as the file wrote it (``true``, ``"yes"``, ``[1, 2]``), for a message."""
+    return json.dumps(value, default=str)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -206,7 +212,7 @@ def _path(value: str, folder: Path) -> str:
 
 def _target(value: Any, folder: Path) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"target = {value!r}: write a string, package.module:function")
+        raise ConfigError(f"target = {_toml(value)}: write a string, package.module:function")
     module, sep, attribute = value.rpartition(":")
     if sep and (module.endswith(".py") or "/" in module or os.sep in module):
         return f"{_path(module, folder)}:{attribute}"
