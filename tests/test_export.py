@@ -134,6 +134,13 @@ def test_a_property_no_case_reached_is_skipped_in_junit_and_json() -> None:
     assert results([run])["targets"][0]["properties"][0]["verdict"] == "skipped"
 
 
+def test_junit_xml_holds_a_failure_message_with_characters_xml_cannot() -> None:
+    prop = PropertyReport("reference", "it agrees", failure="bad \x00\x1b[31m value")
+    report = GateReport("t.py:f", "gradient", None, [prop])
+    (failure,) = _parsed([GateRun(report)]).iter("failure")
+    assert failure.get("message") == "bad \\x00\\x1b[31m value"
+
+
 def test_a_junit_reader_reads_the_xml_back(runs: list[GateRun], tmp_path: Path) -> None:
     junitparser = pytest.importorskip("junitparser")
     path = tmp_path / "results.xml"

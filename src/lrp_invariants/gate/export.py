@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,15 @@ def _text(value: Any) -> str:
     return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
 
 
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot hold (a target's error message may have
+    them: NUL, escape codes) written as ``\\xNN``."""
+    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
@@ -113,9 +123,9 @@ def junit_element(runs: Sequence[GateRun]) -> ET.Element:
             )
             if outcome == "fail":
                 failure = ET.SubElement(
-                    case, "failure", message=_first_line(prop), type=_failure_kind(prop)
+                    case, "failure", message=_xml(_first_line(prop)), type=_failure_kind(prop)
                 )
-                failure.text = "\n".join(report.failure_lines(prop, run.replay))
+                failure.text = _xml("\n".join(report.failure_lines(prop, run.replay)))
             elif outcome == "skipped":
                 ET.SubElement(
                     case,
@@ -123,7 +133,7 @@ def junit_element(runs: Sequence[GateRun]) -> ET.Element:
                     message="not searched: a call hung, which ended the search before any "
                     "case reached this property",
                 )
-        ET.SubElement(suite, "system-out").text = report.render(run.replay)
+        ET.SubElement(suite, "system-out").text = _xml(report.render(run.replay))
         ET.SubElement(suite, "system-err")
         for key, value in counts.items():
             totals[key] += value
