@@ -6,6 +6,8 @@ refused before any work."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +234,53 @@ def test_the_cli_refuses_inputs_of_another_shape_than_the_cnns(
     assert "has shape (2, 4); the CNN (input shape (1, 4)) takes (n, 1, 4)" in (
         capsys.readouterr().err
     )
+
+
+def test_a_composite_with_one_rule_per_layer_is_not_judged_on_cnns_of_other_depths() -> None:
+    with pytest.raises(InvalidOption, match="not judged on cnn networks"):
+        run_gate(cnn_reference("lrp-0"), "lrp-composite layers=epsilon;epsilon", architecture="cnn")
+
+
+def test_flush_to_zero_is_refused_on_cnns_whose_bounds_cover_gradual_underflow_only() -> None:
+    with pytest.raises(InvalidOption, match="arithmetic='ftz': pass ieee with architecture='cnn'"):
+        run_gate(cnn_reference("gradient"), "gradient", architecture="cnn", arithmetic="ftz")
+
+
+def _rebinds_a_weight(layers: list[dict[str, Any]], x: Array, classes: Array) -> Array:
+    for layer in layers:
+        if "weight" in layer:
+            layer["weight"] = layer["weight"].astype(np.float32)  # a new array: no harm done
+    return cnn_reference("lrp-0")(layer_dicts_as_float64(layers), x, classes)
+
+
+def layer_dicts_as_float64(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: v.astype(np.float64) if isinstance(v, np.ndarray) else v for k, v in layer.items()}
+        for layer in layers
+    ]
+
+
+def test_a_target_rebinding_a_dict_entry_modifies_no_input() -> None:
+    report = run_gate(
+        _rebinds_a_weight, "lrp-0", architecture="cnn", examples=5, properties=["determinism"]
+    )
+    assert report.ok, report.render()
+
+
+def test_the_cnn_protocol_needs_no_import_of_the_cnn_cases_first() -> None:
+    code = (
+        "import numpy as np\n"
+        "from lrp_invariants.invariants.calling import call_target\n"
+        "from lrp_invariants.cnn import CNN, Conv, Flatten, Dense\n"
+        "cnn = CNN((Conv(np.ones((1, 1, 1))), Flatten(), Dense(np.ones((3, 1)))), (1, 3))\n"
+        "x = np.ones((1, 1, 3))\n"
+        "print(call_target(lambda layers, x, c: x.copy(), cnn, x, np.zeros(1, int)).shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "(1, 1, 3)", result.stderr
+
+
+def test_a_cnn_case_of_the_wrong_shapes_is_refused_when_made() -> None:
+    cnn = _small_cnn()
+    with pytest.raises(ValueError, match="x1"):
+        CNNGateCase(cnn, np.zeros((1, 4)), np.zeros((1, 4)), np.zeros(1, dtype=np.intp))

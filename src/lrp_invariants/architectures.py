@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from hypothesis import strategies as st
 
 from .claims import (
@@ -25,7 +26,9 @@ from .claims import (
 )
 from .cnn_cases import CNNGateCase, cnn_gate_cases
 from .defaults import ARCHITECTURES as DESCRIPTIONS
-from .files import load_batch, load_cnn_file, load_inputs, load_network
+from .defaults import ARITHMETICS as ARITHMETIC_NAMES
+from .defaults import DTYPES
+from .files import BadFile, load_batch, load_cnn_file, load_inputs, load_network
 from .strategies import cases_on, cnn_cases_on
 
 if TYPE_CHECKING:
@@ -46,6 +49,8 @@ class Architecture:
     """Cases on the user's own network file and inputs file (``--network``, ``--inputs``),
     at most ``max_batch`` samples, in ``dtype``."""
     probes_flushing: bool = True  # whether the flush-to-zero probe (a dense network) applies
+    dtypes: tuple[str, ...] = DTYPES  # the precisions its cases are drawn and bounded in
+    arithmetics: tuple[str, ...] = tuple(ARITHMETIC_NAMES)  # the models its bounds cover
 
     @property
     def description(self) -> str:
@@ -84,6 +89,8 @@ def _cnn_own(
     network: Path, inputs: Path | None, max_batch: int, dtype: str
 ) -> st.SearchStrategy[Any]:
     cnn = load_cnn_file(network)
+    if cnn.dtype != np.dtype(dtype):
+        raise BadFile(f"{network} holds a {cnn.dtype} CNN; CNN cases are {dtype}")
     taker = f"the CNN (input shape {cnn.input_shape})"
     x = None if inputs is None else load_batch(inputs, cnn.input_shape, cnn.dtype, taker)
     return cnn_cases_on(cnn, x, max_batch=max_batch).map(CNNGateCase.of)
@@ -106,6 +113,8 @@ ARCHITECTURES: dict[str, Architecture] = {
         _cnn_cases,
         _cnn_own,
         probes_flushing=False,
+        dtypes=("float64",),  # the CNN strategies draw float64
+        arithmetics=("ieee",),  # the CNN operator enclosures bound gradual underflow only
     ),
 }
 """Every architecture by name (the names and descriptions of

@@ -30,8 +30,10 @@ from .bounds import Ball, Precision, shifted_input
 from .cases import show
 from .cnn import CNN, Conv
 from .cnn.bounds import CNNBalls, enclose_cnn_forward
-from .cnn.constructions import compensate_shift
+from .cnn.constructions import check_shift, compensate_shift
+from .cnn.model import check_batch
 from .cnn.protocol import cnn_from_specs, describe_specs, layer_specs, save_cnn
+from .cnn.relevance import check_classes
 from .invariants.calling import checked_result, invoke, register_protocol, require_unmodified
 from .network import Array
 from .strategies import CNNSeedCase, cnn_seed_cases
@@ -113,6 +115,13 @@ class CNNGateCase:
         """The gate's case of a drawn :class:`~lrp_invariants.strategies.CNNSeedCase`."""
         return cls(case.net1, case.x1, case.m, np.asarray(case.classes))
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.net1.layers[0], Conv):
+            raise ValueError("net1's first layer must be a Conv (net2 and net3 change it)")
+        check_batch(self.net1, self.x1, "x1")
+        check_shift(self.net1, self.m)
+        check_classes(self.net1, self.classes, self.x1.shape[0])
+
     def under(self, flush: bool) -> CNNGateCase:
         return self if flush == self.flush else dataclasses.replace(self, flush=flush)
 
@@ -168,7 +177,10 @@ class CNNGateCase:
     @cached_property
     def balls2(self) -> CNNBalls:
         """net2 at ``x2``, enclosing net1's exact pass at ``x1``: ``x2`` and the compensated
-        bias each carry their rounding."""
+        bias each carry their rounding, the bias through the first layer's output balls only.
+        So these balls serve methods that read the bias only through the pre-activations (the
+        gradient family, the only ones claiming input-invariance on CNNs); an LRP enclosure on
+        them would read the rounded bias as exact."""
         p = self.precision
         first = self.net2.layers[0]
         assert isinstance(first, Conv) and first.bias is not None
@@ -228,10 +240,6 @@ class CNNGateCase:
                 f"classes = {show(self.classes)}"
             )
 
-    def position(self, column: int) -> tuple[int, ...]:
-        """An input's position ``(channel, *spatial)`` from its flattened column."""
-        return tuple(int(i) for i in np.unravel_index(column, self.net1.input_shape))
-
 
 def cnn_gate_cases(max_batch: int = 3, max_blocks: int = 3) -> st.SearchStrategy[CNNGateCase]:
     """The CNN cases the gate draws: :func:`~lrp_invariants.strategies.cnn_seed_cases` (every
@@ -254,24 +262,30 @@ def _call_cnn(
     if baseline is not None or data is not None:
         raise ValueError("a CNN target takes no baseline or data set")
     layers, kept = layer_specs(network), layer_specs(network)
+    passed = list(_arrays("layers", layers))  # the very arrays the target is handed
     x_in, classes_in = x.copy(), classes.copy()
     result = invoke(target, layers, x_in, classes_in)
+    copies = [array for _, array in _arrays("layers", kept)]
     require_unmodified(
-        [("x", x, x_in), ("classes", classes, classes_in), *_arrays("layers", kept, layers)]
+        [
+            ("x", x, x_in),
+            ("classes", classes, classes_in),
+            *((name, copy, array) for (name, array), copy in zip(passed, copies, strict=True)),
+        ]
     )
     return checked_result(result, x.shape, network.dtype)
 
 
-def _arrays(name: str, before: Any, after: Any) -> Iterator[tuple[str, Array, Array]]:
-    """Every array of two copies of a layer list, by its path (``layers[2]['weight']``)."""
-    if isinstance(before, np.ndarray):
-        yield name, before, after
-    elif isinstance(before, dict):
-        for key in before:
-            yield from _arrays(f"{name}[{key!r}]", before[key], after.get(key))
-    elif isinstance(before, list | tuple):
-        for i, (b, a) in enumerate(zip(before, after, strict=False)):
-            yield from _arrays(f"{name}[{i}]", b, a)
+def _arrays(name: str, specs: Any) -> Iterator[tuple[str, Array]]:
+    """Every array of a layer list, by its path (``layers[2]['weight']``), in a fixed order."""
+    if isinstance(specs, np.ndarray):
+        yield name, specs
+    elif isinstance(specs, dict):
+        for key in specs:
+            yield from _arrays(f"{name}[{key!r}]", specs[key])
+    elif isinstance(specs, list | tuple):
+        for i, item in enumerate(specs):
+            yield from _arrays(f"{name}[{i}]", item)
 
 
 def cnn_reference(method: str | Method) -> Callable[[list[dict[str, Any]], Array, Array], Array]:

@@ -17,6 +17,7 @@ import numpy as np
 from ..cases import SeedCase
 from ..cnn.protocol import load_cnn
 from ..cnn_cases import CNNGateCase
+from ..defaults import DEFAULT_ARCHITECTURE
 from ..invariants import PROPERTIES, Comparison, InvariantViolation, TargetMisbehaved
 from ..methods import Target, resolve_method
 from ..network import Network
@@ -197,7 +198,9 @@ def replay_command(prop: PropertyReport, gate: GateReport, examples: int) -> str
         return f"lrp-invariants replay {prop.saved} {gate.target}"
     seed = f" --seed {gate.seed}" if gate.seed is not None else ""
     arithmetic = f" --arithmetic {gate.arithmetic}" if gate.arithmetic != "ieee" else ""
-    architecture = f" --architecture {gate.architecture}" if gate.architecture != "mlp" else ""
+    architecture = (
+        f" --architecture {gate.architecture}" if gate.architecture != DEFAULT_ARCHITECTURE else ""
+    )
     return (
         f"lrp-invariants check {gate.target} --method {gate.method} --property {prop.name} "
         f"--examples {examples}{seed}{arithmetic}{architecture}"

@@ -135,10 +135,7 @@ class GateOptions:
             self._set("dtype", check_dtype(self.dtype).name)
         except ValueError as error:
             raise InvalidOption(str(error)) from None
-        if self.architecture == "cnn" and self.dtype != "float64":
-            _invalid(
-                "dtype", self.dtype, "float64 with architecture='cnn' (CNNs are drawn in float64)"
-            )
+        self._check_architecture()
         if self.target_name is not None and not isinstance(self.target_name, str):
             _invalid("target_name", self.target_name, "a string, or None for the qualified name")
         if self.cases is None:
@@ -151,6 +148,19 @@ class GateOptions:
                 raise InvalidOption(
                     f"{', '.join(changed)} size the default cases; the given cases strategy "
                     "carries its own sizes: pass one or the other"
+                )
+
+    def _check_architecture(self) -> None:
+        """The dtype and arithmetic must be ones the architecture's bounds are derived for."""
+        from ..architectures import ARCHITECTURES as KINDS  # they build on the gate's cases
+
+        kind = KINDS[self.architecture]
+        for name, allowed in (("dtype", kind.dtypes), ("arithmetic", kind.arithmetics)):
+            if getattr(self, name) not in allowed:
+                _invalid(
+                    name,
+                    getattr(self, name),
+                    f"{' or '.join(allowed)} with architecture={kind.name!r}",
                 )
 
     def _set(self, name: str, value: Any) -> None:

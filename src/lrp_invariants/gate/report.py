@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..cases import SeedCase
-from ..defaults import ARCHITECTURES, ARITHMETICS
+from ..defaults import ARCHITECTURES, ARITHMETICS, DEFAULT_ARCHITECTURE
 
 if TYPE_CHECKING:
     from ..cnn_cases import CNNGateCase
@@ -99,7 +99,7 @@ class GateReport:
             f"lrp-invariants gate: {self.target} claims {self.method}",
             *(
                 [f"networks: {ARCHITECTURES[self.architecture]}"]
-                if self.architecture != "mlp"
+                if self.architecture != DEFAULT_ARCHITECTURE
                 else []
             ),
             f"arithmetic: {ARITHMETICS[self.arithmetic]}",

@@ -45,6 +45,10 @@ def _call(
     baseline: Array | None,
     data: Array | None,
 ) -> Array:
+    from .. import cnn_cases  # noqa: F401  registers the CNN protocol (it builds on this module)
+
+    if _call.dispatch(type(network)) is not _call.dispatch(object):  # registered just now
+        return _call(network, target, x, classes, baseline, data)
     raise TypeError(f"no target protocol for a {type(network).__name__}")
 
 

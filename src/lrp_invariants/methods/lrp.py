@@ -72,7 +72,9 @@ class LRPMethod(NetworkMethod):
     @property
     def on_cnns(self) -> bool:
         composite = self.composite
-        rules = composite.layers or (composite.hidden, composite.first, composite.last)
+        if composite.layers is not None:  # one rule per layer of one depth: drawn CNNs vary
+            return False
+        rules = (composite.hidden, composite.first, composite.last)
         return all(rule.enclosed_on_cnns for rule in rules if rule is not None)
 
     def cnn_rules(self, cnn: CNN) -> CNNRules:

@@ -153,8 +153,12 @@ def enclose_cnn_forward(
     if ball.mid.shape[1:] != cnn.input_shape:
         raise ValueError(f"x must have shape (n, {cnn.input_shape}); got {ball.mid.shape}")
     radius = None if first_bias_radius is None else np.asarray(first_bias_radius, np.float64)
-    if radius is not None and isinstance(cnn.layers[0], Residual | MaxPool | ReLU | Flatten):
-        raise ValueError("first_bias_radius needs a first layer with a bias")
+    if radius is not None:
+        if not isinstance(cnn.layers[0], Conv | Dense):
+            raise ValueError("first_bias_radius needs a first Conv or Dense (a layer with a bias)")
+        out = (ball.mid.shape[0], *cnn.shapes[1])
+        if np.broadcast_shapes(radius.shape, out) != out:
+            raise ValueError(f"first_bias_radius has shape {radius.shape}; the first output {out}")
     return _run(cnn.layers, ball, p.grain(ball.mid), p, cnn.dtype, radius)
 
 
