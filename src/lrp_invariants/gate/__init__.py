@@ -23,12 +23,12 @@ API).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..architectures import ARCHITECTURES
 from ..defaults import ARITHMETICS, DTYPES
 from ..invariants import PROPERTIES, Property
-from ..methods import METHODS, Method, Target, resolve_method
+from ..methods import METHODS, CNNTarget, Method, Target, resolve_method
 from .arithmetic import probe_flushing
 from .draws import MissingChoices, Recorder, Replayer
 from .options import (
@@ -73,7 +73,7 @@ __all__ = [
 
 def run_property(
     prop: Property,
-    target: Target,
+    target: Target | CNNTarget,
     method: Method,
     *,
     options: GateOptions | None = None,
@@ -85,11 +85,11 @@ def run_property(
     chosen = gate_options(options, **keywords)
     if not chosen.deterministic:
         method = replace(method, deterministic=False)
-    return run_properties([prop], target, method, chosen)[0]
+    return run_properties([prop], _either(target), method, chosen)[0]
 
 
 def run_gate(
-    target: Target,
+    target: Target | CNNTarget,
     method: str | Method,
     *,
     options: GateOptions | None = None,
@@ -110,14 +110,16 @@ def run_gate(
     if not chosen_options.deterministic:
         chosen = replace(chosen, deterministic=False)
     names = _properties(chosen, chosen_options)
-    reports = run_properties([PROPERTIES[name] for name in names], target, chosen, chosen_options)
+    reports = run_properties(
+        [PROPERTIES[name] for name in names], _either(target), chosen, chosen_options
+    )
     label = chosen_options.target_name or str(getattr(target, "__qualname__", repr(target)))
     hung = any(report.hung for report in reports)
     drawn = next((r.dtype for r in reports if r.dtype is not None), chosen_options.dtype)
     flushes = None
     notes: tuple[str, ...] = ()
     if not hung:
-        limited = with_time_limit(target, chosen_options.time_limit)
+        limited = with_time_limit(_either(target), chosen_options.time_limit)
         if ARCHITECTURES[chosen_options.architecture].probes_flushing:
             flushes = probe_flushing(limited, chosen, drawn)
         examples = min(chosen_options.examples, NOTE_EXAMPLES)
@@ -141,6 +143,13 @@ def run_gate(
         chosen_options.first_failure,
         chosen_options.architecture,
     )
+
+
+def _either(target: Target | CNNTarget) -> Target:
+    """A target of either protocol as the search passes it on: the search never calls it
+    itself, :func:`~lrp_invariants.invariants.call_target` calls it in the protocol of the
+    drawn case's network."""
+    return cast(Target, target)
 
 
 def _properties(method: Method, options: GateOptions) -> tuple[str, ...]:
@@ -171,7 +180,7 @@ distance from the exact integral)."""
 
 
 def check(
-    target: Target,
+    target: Target | CNNTarget,
     method: str | Method,
     *,
     options: GateOptions | None = None,

@@ -8,7 +8,7 @@ ones, one registry row per family (:mod:`.registry`).
 """
 
 from ..claims import ALL_PROPERTIES
-from .base import Conservation, Family, Method, NetworkMethod, Target
+from .base import CNNTarget, Conservation, Family, Method, NetworkMethod, Target
 from .registry import (
     BASELINES,
     FAMILIES,
@@ -27,6 +27,7 @@ from .registry import (
 __all__ = [
     "ALL_PROPERTIES",
     "BASELINES",
+    "CNNTarget",
     "FAMILIES",
     "METHODS",
     "QUADRATURE_KIND",

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 Target = Callable[[Sequence[Array], Sequence[Array], Array, Array], ArrayLike]
 """The gate's protocol: ``fn(weights, biases, x, classes) -> relevance (n, d)``."""
 
+CNNTarget = Callable[[list[dict[str, Any]], Array, Array], ArrayLike]
+"""The gate's CNN protocol (``architecture="cnn"``): ``fn(layers, x, classes) -> relevance``
+of ``x``'s shape, ``layers`` the plain dicts of :func:`lrp_invariants.cnn.layer_specs`."""
+
 ALWAYS = ("determinism", "reference")
 """What every method implies: the same bits twice, and agreement with this package's own."""
 
