@@ -27,11 +27,11 @@ from .registry import (
 __all__ = [
     "ALL_PROPERTIES",
     "BASELINES",
-    "CNNTarget",
     "FAMILIES",
     "METHODS",
     "QUADRATURE_KIND",
     "REFERENCE_METHODS",
+    "CNNTarget",
     "Conservation",
     "Family",
     "Method",
