@@ -84,3 +84,68 @@ def test_captum_lrp_raises_on_a_conv1d_it_has_no_rule_for() -> None:
     assert "TypeError: Module of type <class 'torch.nn.modules.conv.Conv1d'> has no rule" in (
         failure
     )
+
+
+def zennit_gradient_with_merged_batch_norms(
+    model: torch.nn.Sequential, x: torch.Tensor, classes: torch.Tensor
+) -> Any:
+    """Zennit's gradient attributor with the canonizer its docs recommend for conv + batch
+    norm (``SequentialMergeBatchNorm``): a canonizer must not change the function."""
+    from zennit.attribution import Gradient
+    from zennit.canonizers import SequentialMergeBatchNorm
+    from zennit.core import Composite
+
+    outputs = model(x).shape[1]
+    one_hot = torch.nn.functional.one_hot(classes, outputs).to(x.dtype)
+    composite = Composite(canonizers=[SequentialMergeBatchNorm()])
+    with Gradient(model=model, composite=composite) as attributor:
+        _, gradient = attributor(x, one_hot)
+    return gradient
+
+
+def test_zennits_merged_batch_norm_changes_the_gradient_by_the_order_of_its_eps() -> None:
+    """Measured: the merged batch norm keeps ``eps`` (1e-5) where the model divides by
+    ``sqrt(var + eps)``, so the gradient of the explained network is off by about
+    ``eps / (2 var)`` relative; minimal witness (shrunk by the gate): conv 1x1 (weight w) ->
+    BatchNorm(weight w, running_var 0.25, eps 1e-5) -> Flatten -> Linear, x = 0."""
+    report = run_gate(
+        torch_cnn_target(zennit_gradient_with_merged_batch_norms),
+        "gradient",
+        architecture="cnn",
+        properties=["reference"],
+        first_failure=True,
+        shrink=False,
+    )
+    (reference,) = report.properties
+    assert not reference.ok and reference.size is not None
+    relative = reference.size[1]
+    assert 1e-7 < relative < 1e-4, relative  # a batch norm's eps, not a wrong layer
+
+
+def test_the_cli_gates_torch_code_on_cnns(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lrp_invariants.cli import main
+
+    module = tmp_path / "torch_saliency.py"
+    module.write_text(
+        "from captum.attr import Saliency\n\n"
+        "def saliency(model, x, classes):\n"
+        "    return Saliency(model).attribute(x, target=classes, abs=True)\n"
+    )
+    status = main(
+        [
+            "check",
+            f"{module}:saliency",
+            "--method",
+            "saliency",
+            "--architecture",
+            "cnn",
+            "--torch",
+            "--examples",
+            "5",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "networks: convolutional networks" in out

@@ -48,6 +48,7 @@ class Architecture:
     own: Callable[[Path, Path | None, int, str], st.SearchStrategy[Any]]
     """Cases on the user's own network file and inputs file (``--network``, ``--inputs``),
     at most ``max_batch`` samples, in ``dtype``."""
+    torch_protocol: str = "torch_target"  # the function of lrp_invariants.torch for --torch
     probes_flushing: bool = True  # whether the flush-to-zero probe (a dense network) applies
     dtypes: tuple[str, ...] = DTYPES  # the precisions its cases are drawn and bounded in
     arithmetics: tuple[str, ...] = tuple(ARITHMETIC_NAMES)  # the models its bounds cover
@@ -112,6 +113,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         lambda method: method.on_cnns,
         _cnn_cases,
         _cnn_own,
+        torch_protocol="torch_cnn_target",
         probes_flushing=False,
         dtypes=("float64",),  # the CNN strategies draw float64
         arithmetics=("ieee",),  # the CNN operator enclosures bound gradual underflow only

@@ -426,7 +426,8 @@ def _prepare(args: argparse.Namespace) -> PreparedTarget:
     if args.device is not None and not args.torch:
         raise UsageError("--device needs --torch: plain targets take numpy arrays")
     if args.torch:
-        target = _torch_target(target, args.device or "cpu")
+        protocol = ARCHITECTURES[options.architecture].torch_protocol
+        target = _torch_target(target, args.device or "cpu", protocol)
     folder = args.report if args.report is not None else _cases_folder(args.target, method.spec)
     return PreparedTarget(
         args.target, function, target, method, options, properties, folder, args.report is not None
@@ -583,18 +584,20 @@ def _summary(report: GateReport) -> str:
     )
 
 
-def _torch_target(fn: Target, device: str) -> Target:
-    """``fn`` under the torch protocol, or a usage error saying what is missing."""
+def _torch_target(fn: Target, device: str, protocol: str) -> Target:
+    """``fn`` under the torch protocol named ``protocol`` (a function of
+    :mod:`lrp_invariants.torch`: the architecture's), or a usage error saying what is missing."""
     try:
-        from .torch import DeviceUnavailable, torch_target
+        from . import torch as torch_protocols
     except ImportError as error:
         raise UsageError(
             f"--torch needs torch ({error}): pip install 'lrp-invariants[torch]'"
         ) from None
     try:
-        return torch_target(fn, device=device)  # type: ignore[arg-type]
-    except DeviceUnavailable as error:
+        wrapped: Target = getattr(torch_protocols, protocol)(fn, device=device)
+    except torch_protocols.DeviceUnavailable as error:
         raise UsageError(str(error)) from None
+    return wrapped
 
 
 def _replay(args: argparse.Namespace) -> int:
