@@ -22,8 +22,11 @@ No profile has a deadline: timing belongs in benchmarks, not in assertions.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +83,27 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """The demo at a small size, run once per test process: its folder, output and status."""
+
+    out: Path
+    printed: str
+    status: int
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The demo trained small (hidden 16-16, two epochs, seed 1): training and checking take
+    seconds, and three tests read the same run."""
+    from lrp_invariants import demo
+
+    out = tmp_path_factory.mktemp("demo")
+    stream = io.StringIO()
+    status = demo.run_demo(out=out, hidden=(16, 16), epochs=2, seed=1, stream=stream)
+    return DemoRun(out, stream.getvalue(), status)
 
 
 @pytest.fixture

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DemoRun
 
 from lrp_invariants import demo
 from lrp_invariants.network import Array, LayerTrace, Linear
 from lrp_invariants.rules import LRP0, LayerRelevance
 
 
-def test_demo_writes_both_figures_and_a_summary_of_passing_checks(tmp_path: Path) -> None:
-    out = io.StringIO()
-    status = demo.run_demo(out=tmp_path, hidden=(16, 16), epochs=2, seed=1, stream=out)
-    assert status == 0, out.getvalue()
+def test_demo_writes_both_figures_and_a_summary_of_passing_checks(small_demo: DemoRun) -> None:
+    tmp_path, text = small_demo.out, small_demo.printed
+    assert small_demo.status == 0, text
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["failed"] == []
     assert all(check["ok"] for check in summary["checks"])
@@ -26,14 +26,12 @@ def test_demo_writes_both_figures_and_a_summary_of_passing_checks(tmp_path: Path
     assert {"net1 (x1)", "net2 (x1 + m, compensated)"} <= set(summary["accuracy"][0])
     for name in ("relevance_and_sensitivity.png", "shift_decomposition.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    text = out.getvalue()
     assert "with bias proxies (constant total), net2" in text
     assert "every invariant holds on the trained network" in text
 
 
-def test_demo_prints_kindermans_table_in_agreement_with_the_paper(tmp_path: Path) -> None:
-    out = io.StringIO()
-    demo.run_demo(out=tmp_path, hidden=(16, 16), epochs=2, seed=1, stream=out)
+def test_demo_prints_kindermans_table_in_agreement_with_the_paper(small_demo: DemoRun) -> None:
+    tmp_path = small_demo.out
     rows = json.loads((tmp_path / "summary.json").read_text())["kindermans"]
     assert {row["method"] for row in rows} >= {
         "gradient (saliency)",
@@ -47,7 +45,7 @@ def test_demo_prints_kindermans_table_in_agreement_with_the_paper(tmp_path: Path
     }
     assert all(row["here"] == row["paper"] for row in rows), rows
     assert (tmp_path / "kindermans.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "Kindermans et al.'s table" in out.getvalue()
+    assert "Kindermans et al.'s table" in small_demo.printed
 
 
 class _Leaky(LRP0):

@@ -3,14 +3,14 @@ runs every property on that model, and a file that cannot be used exits 2 with t
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DemoRun
 from hypothesis.errors import InvalidArgument
 
-from lrp_invariants import Network, demo
+from lrp_invariants import Network
 from lrp_invariants import strategies as lst
 from lrp_invariants.cli import main
 from lrp_invariants.files import BadFile, load_inputs, load_network, save_network
@@ -26,13 +26,11 @@ def absolute(weights, biases, x, classes):
 """
 
 
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def digits(small_demo: DemoRun) -> Path:
     """The demo's trained digits network (small) and its test digits, as the demo saves them."""
-    out = tmp_path_factory.mktemp("demo")
-    status = demo.run_demo(out=out, hidden=(16, 16), epochs=2, seed=1, stream=io.StringIO())
-    assert status == 0
-    return out
+    assert small_demo.status == 0
+    return small_demo.out
 
 
 def test_the_demo_saves_its_network_and_inputs_as_plain_files(digits: Path) -> None:

@@ -3,6 +3,7 @@ size on, or next to a kink (tests/reach_mutants.py), and the strategies that tak
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -52,6 +53,13 @@ def _sample(strategy: st.SearchStrategy[SeedCase]) -> list[SeedCase]:
     return drawn
 
 
+@functools.cache
+def _seed_cases() -> list[SeedCase]:
+    """One derandomised sample of ``seed_cases()``, drawn once per test process: two tests
+    read it."""
+    return _sample(lst.seed_cases())
+
+
 def test_about_one_default_case_in_eight_is_in_the_large_size_tier() -> None:
     cases = _sample(default_cases())
     large = [c for c in cases if max(c.net1.widths) >= 16]
@@ -80,13 +88,13 @@ def test_some_hidden_units_sit_on_their_kink_for_one_sample() -> None:
                 return True
         return False
 
-    cases = [c for c in _sample(lst.seed_cases()) if c.net1.depth >= 2]
+    cases = [c for c in _seed_cases() if c.net1.depth >= 2]
     assert sum(map(on_a_kink, cases)) >= len(cases) // 10
 
 
 def test_scales_reach_both_ends_of_the_range_in_one_case() -> None:
     """Whole cases at the small or the large end: relevance beyond 2**30 and below 2**-30."""
-    logits = [np.abs(forward(c.net1, c.x1).logits).max() for c in _sample(lst.seed_cases())]
+    logits = [np.abs(forward(c.net1, c.x1).logits).max() for c in _seed_cases()]
     assert sum(1 for v in logits if v > 2.0**30) >= 10
     assert sum(1 for v in logits if 0 < v < 2.0**-30) >= 10
 
