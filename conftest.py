@@ -22,6 +22,7 @@ No profile has a deadline: timing belongs in benchmarks, not in assertions.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Iterator
@@ -117,13 +118,37 @@ pytest_plugins = ["pytester"]
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip tests marked ``full_tier`` unless the active profile draws at least the full counts
-    (``full``, ``thorough``, the campaigns): the fast tier reports them as skipped, by name."""
+    (``full``, ``thorough``, the campaigns): the fast tier reports them as skipped, by name.
+    With ``LRP_TIER_DEPENDENT_ONLY=1`` (tox's ``full`` env, after the fast tier ran on the same
+    Python) run only the modules whose outcome the tier can change: those that draw with
+    Hypothesis or scale their own counts (:data:`TIER_MARKERS` in their source)."""
     if settings().max_examples >= FULL_EXAMPLES:  # settings() reads the active profile
+        if os.environ.get("LRP_TIER_DEPENDENT_ONLY") == "1":
+            same = [item for item in items if not _tier_dependent(item)]
+            if same:
+                config.hook.pytest_deselected(items=same)
+                items[:] = [item for item in items if _tier_dependent(item)]
         return
     skip = pytest.mark.skip(reason="full tier only: run with HYPOTHESIS_PROFILE=full")
     for item in items:
         if item.get_closest_marker("full_tier") is not None:
             item.add_marker(skip)
+
+
+TIER_MARKERS = ("@given", "scaled(", "settings(", "find(", "full_tier", "HYPOTHESIS_PROFILE")
+"""Text in a test module that makes its outcome depend on the tier: a Hypothesis search, a
+count scaled to the profile, a search's own settings, a full-tier mark. A module without any
+runs the same cases in both tiers, so the full tier need not run it again."""
+
+
+@functools.cache
+def _module_depends_on_the_tier(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    return any(marker in text for marker in TIER_MARKERS)
+
+
+def _tier_dependent(item: pytest.Item) -> bool:
+    return _module_depends_on_the_tier(Path(str(item.path)))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
