@@ -18,10 +18,11 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from .config import Keys, Kind
 from .configuration import PRESETS, RULE_KINDS
@@ -413,7 +414,9 @@ def _prepare(args: argparse.Namespace) -> PreparedTarget:
             raise UsageError("--inputs needs --network: inputs belong to a network")
         elif args.large_batch is None:
             raise UsageError("--large-batch needs a range LOW:HIGH, not 'none'")
-        options = GateOptions(**chosen, target_name=args.target)
+        options = GateOptions(
+            **chosen, target_name=args.target, progress=progress_line(args.target, sys.stderr)
+        )
     except (InvalidArgument, InvalidOption, BadFile) as error:
         raise UsageError(str(error)) from None
     method = configured_method(args)
@@ -441,6 +444,8 @@ def _run(prepared: PreparedTarget) -> GateRun:
     from .gate.export import GateRun
 
     report = run_gate(prepared.target, prepared.method, options=prepared.options)
+    if isinstance(prepared.options.progress, ProgressLine):
+        prepared.options.progress.clear()
     for prop in report.properties:
         if not prop.ok and prop.case is not None:
             prop.saved = save_counterexample(prepared.folder, prop, report)
@@ -654,8 +659,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail_usage(str(error))
 
 
+class ProgressLine:
+    """A progress line on a terminal (``stage done/total, cases/s``), rewritten in place; the
+    report that follows starts on a clean line."""
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label, self.stream = label, stream
+        self.start = time.perf_counter()
+        self.width = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "search":
+            rate = done / max(time.perf_counter() - self.start, 1e-9)
+            text = f"{self.label}: searching, {done:,} of {total:,} cases ({rate:.1f} cases/s)"
+        else:
+            text = f"{self.label}: {stage.replace('shrink', 'shrinking')} ({done + 1} of {total})"
+        self.stream.write("\r" + text.ljust(self.width))
+        self.width = len(text)
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
+def progress_line(label: str | None, stream: TextIO) -> ProgressLine | None:
+    """A :class:`ProgressLine` if ``stream`` is a terminal; None (silent) when it is piped or
+    captured, where a rewritten line would only be noise."""
+    isatty = getattr(stream, "isatty", None)
+    return ProgressLine(label or "lrp-invariants", stream) if isatty and isatty() else None
+
+
 def run() -> NoReturn:
-    """The console script: exit with :func:`main`'s status."""
+    """The console script: exit with :func:`main`'s status. Output is line-buffered, so that
+    a CI log shows each report as it is printed even when piped."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(line_buffering=True)
     status = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -14,7 +14,7 @@ to pass instead, before any work.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
@@ -113,6 +113,10 @@ class GateOptions:
     """Samples per batch in the large size tier."""
     target_name: str | None = None
     """The target's name in the report (default: its qualified name)."""
+    progress: Callable[[str, int, int], None] | None = None
+    """Told ``(stage, done, total)`` as the run goes: ``search`` after each drawn case (of
+    ``examples``), ``shrink PROPERTY`` before minimising each failure (the CLI draws a
+    progress line on a terminal from it); None: silent."""
 
     def __post_init__(self) -> None:
         self._set("examples", _positive_integer("examples", self.examples))
@@ -136,6 +140,8 @@ class GateOptions:
         except ValueError as error:
             raise InvalidOption(str(error)) from None
         self._check_architecture()
+        if self.progress is not None and not callable(self.progress):
+            _invalid("progress", self.progress, "a function (stage, done, total), or None")
         if self.target_name is not None and not isinstance(self.target_name, str):
             _invalid("target_name", self.target_name, "a string, or None for the qualified name")
         if self.cases is None:
@@ -232,6 +238,7 @@ class GateKeywords(TypedDict, total=False):
     large_width: tuple[int, int] | None
     large_batch: tuple[int, int]
     target_name: str | None
+    progress: Callable[[str, int, int], None] | None
 
 
 def gate_options(

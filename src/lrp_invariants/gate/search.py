@@ -57,10 +57,15 @@ def run_properties(
     with suppress(TargetHung, _SearchDone):
         _search_all(trials, strategy, reports, found, options)
     share = (time.perf_counter() - start) / len(props)
+    failing = sum(record.error is not None for record in found)
+    shrunk = 0
     for trial, report, record in zip(trials, reports, found, strict=True):
         report.seconds = share
         if record.error is None or any(r.hung for r in reports):
             continue
+        if options.progress is not None:
+            options.progress(f"shrink {trial.prop.name}", shrunk, failing)
+        shrunk += 1
         began = time.perf_counter()
         try:
             minimise(trial, strategy, report, record, options)
@@ -136,6 +141,8 @@ def _search_all(
         for report in reports:  # counted once the case has run through every property
             report.examples += 1
             report.dtype = case.net1.dtype.name
+        if options.progress is not None:
+            options.progress("search", reports[0].examples, options.examples)
         failed = [record.error is not None for record in found]
         if all(failed) or (options.first_failure and any(failed)):
             raise _SearchDone  # nothing left to search for: shrinking takes it from here

@@ -1,0 +1,45 @@
+"""Progress as the gate runs: every drawn case and every shrink told to a ``progress`` callback,
+drawn as a line rewritten in place on a terminal, silent when piped."""
+
+from __future__ import annotations
+
+import io
+
+from lrp_invariants.cli import ProgressLine, progress_line
+from lrp_invariants.gate import run_gate
+from lrp_invariants.targets import lrp_epsilon
+
+
+def test_every_drawn_case_and_every_shrink_is_told_to_the_progress_callback() -> None:
+    told: list[tuple[str, int, int]] = []
+
+    def doubled(*args: object) -> object:
+        return 2 * lrp_epsilon(*args)  # type: ignore[arg-type]
+
+    properties = ["reference", "determinism"]
+    run_gate(
+        doubled,
+        "lrp-epsilon",
+        examples=4,
+        properties=properties,
+        progress=lambda *a: told.append(a),
+    )
+    searched = [done for stage, done, total in told if stage == "search"]
+    assert searched == sorted(searched) and all(t == 4 for s, _, t in told if s == "search")
+    assert ("shrink reference", 0, 1) in told  # the one failing property, before it shrinks
+
+
+def test_a_terminal_gets_a_line_rewritten_in_place_and_cleared_before_the_report() -> None:
+    stream = io.StringIO()
+    line = ProgressLine("explain.py:lrp", stream)
+    line("search", 10, 100)
+    line("shrink reference", 0, 2)
+    line.clear()
+    text = stream.getvalue()
+    assert text.startswith("\rexplain.py:lrp: searching, 10 of 100 cases (")
+    assert "\rexplain.py:lrp: shrinking reference (1 of 2)" in text
+    assert text.endswith("\r")  # the report starts on a clean line
+
+
+def test_a_piped_or_captured_stream_gets_no_progress_line() -> None:
+    assert progress_line("target", io.StringIO()) is None
