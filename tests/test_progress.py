@@ -1,5 +1,6 @@
 """Progress as the gate runs: every drawn case and every shrink told to a ``progress`` callback,
-drawn as a line rewritten in place on a terminal, silent when piped."""
+drawn as a line rewritten in place on a terminal, silent when piped; and the verdict sooner:
+the first failing property shrinks to the end, the others within a time budget."""
 
 from __future__ import annotations
 
@@ -43,3 +44,26 @@ def test_a_terminal_gets_a_line_rewritten_in_place_and_cleared_before_the_report
 
 def test_a_piped_or_captured_stream_gets_no_progress_line() -> None:
     assert progress_line("target", io.StringIO()) is None
+
+
+def test_the_first_failing_property_shrinks_to_the_end_and_the_others_within_the_budget() -> None:
+    def doubled(*args: object) -> object:
+        return 2 * lrp_epsilon(*args)  # type: ignore[arg-type]
+
+    properties = ["bias-proxy-conservation", "reference"]
+    report = run_gate(doubled, "lrp-epsilon", properties=properties, shrink_budget=0.0)
+    first, second = report.properties
+    assert not first.ok and not second.ok
+    assert first.minimised and not first.shrink_stopped
+    assert second.shrink_stopped and second.case is not None
+    assert "shrunk as far as its time budget allowed" in report.render()
+
+
+def test_without_a_budget_every_failing_property_shrinks_to_the_end() -> None:
+    def doubled(*args: object) -> object:
+        return 2 * lrp_epsilon(*args)  # type: ignore[arg-type]
+
+    properties = ["bias-proxy-conservation", "reference"]
+    report = run_gate(doubled, "lrp-epsilon", properties=properties, shrink_budget=None)
+    assert not any(p.shrink_stopped for p in report.properties)
+    assert all(p.minimised for p in report.properties)

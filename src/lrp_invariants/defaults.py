@@ -20,6 +20,10 @@ DEFAULT_EXAMPLES = 100
 DEFAULT_TIME_LIMIT = 10.0
 """Seconds one call of the target may take before the gate calls it hung."""
 
+DEFAULT_SHRINK_BUDGET = 2.0
+"""Seconds each failing property after the first may spend shrinking: the verdict and one
+minimal counterexample come at once, the others as small as that time allows."""
+
 DEFAULT_MAX_WIDTH = 4
 """Units per layer in most drawn networks: small cases shrink to something a person reads."""
 
@@ -68,6 +72,19 @@ def positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def seconds_or_none(text: str) -> float | None:
+    """A number of seconds >= 0, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or none, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
     return value
 
 
@@ -208,6 +225,14 @@ FLAGS: tuple[Flag, ...] = (
         True,
         "report the first failing case as found, without minimising it (faster)",
         {"action": "store_false"},
+    ),
+    Flag(
+        "shrink_budget",
+        "shrink-budget",
+        DEFAULT_SHRINK_BUDGET,
+        "seconds each failing property after the first may spend shrinking its case (the "
+        f"first shrinks to the end; default {DEFAULT_SHRINK_BUDGET:g}; 'none': no limit)",
+        {"type": seconds_or_none, "metavar": "SECONDS"},
     ),
     Flag(
         "first_failure",

@@ -4,6 +4,7 @@ does not need removed), with the largest error met along the way kept beside it.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -19,17 +20,26 @@ from .outcome import Found, Trial
 from .report import PropertyReport, WorstCase
 
 
+class _OutOfTime(BaseException):
+    """The property's shrinking budget is spent: a BaseException, so that Hypothesis stops
+    shrinking at once; the smallest failing case met so far is shown."""
+
+
 def minimise(
     trial: Trial,
     strategy: st.SearchStrategy[SeedCase],
     report: PropertyReport,
     record: Found,
     options: GateOptions,
+    deadline: float | None = None,
 ) -> None:
     """Turn a failure of the joint search into the report's cases: shrink it with Hypothesis
     (replaying the failing case's choices, then minimising them against this property alone),
-    keep the largest error seen along the way, and say whether the case is minimal."""
+    keep the largest error seen along the way, and say whether the case is minimal. Past
+    ``deadline`` (a ``time.perf_counter()`` reading; None: none) shrinking and reduction stop
+    and the smallest failing case met so far is shown, said to be so."""
     last: dict[str, Any] = {}
+    smallest: dict[str, Any] = {}  # the last failing case the shrinker accepted
     largest = record.largest
 
     @settings(
@@ -45,6 +55,8 @@ def minimise(
     )
     @given(case=strategy, data=st.data())
     def search(case: SeedCase, data: st.DataObject) -> None:
+        if deadline is not None and time.perf_counter() > deadline and smallest:
+            raise _OutOfTime
         recorder = Recorder(data)
         last.clear()
         last.update(case=case, draws=recorder.values)
@@ -53,6 +65,7 @@ def minimise(
         if error is None:
             return
         last["size"] = size
+        smallest.update(case=case, draws=list(recorder.values), size=size, error=error)
         if size is not None and size[0] > largest.get("size", (-1.0, 0.0))[0]:
             largest.update(case=case, draws=list(recorder.values), size=size)
         raise error
@@ -69,12 +82,17 @@ def minimise(
             error = raised
         except Flaky:  # it failed, then passed on the same case: shown as first found
             error = None
+        except _OutOfTime:
+            error = smallest["error"]
+            last.clear()
+            last.update(smallest)
+            report.shrink_stopped = True
     if error is None:  # not shrunk (--no-shrink), or the replay did not reproduce the failure
         error = record.error
         last.update(case=record.case, draws=record.draws, size=record.size)
         report.minimised = False
-    elif options.reduce:
-        error = _reduce(trial, report, last, error, options)
+    elif options.reduce and not report.shrink_stopped:
+        error = _reduce(trial, report, last, error, options, deadline)
     report.failure = str(error)
     report.misbehaved = isinstance(error, TargetMisbehaved)
     report.size = last.get("size") if not report.misbehaved else None
@@ -98,6 +116,7 @@ def _reduce(
     last: dict[str, Any],
     error: BaseException,
     options: GateOptions,
+    deadline: float | None = None,
 ) -> BaseException:
     """Remove samples, inputs and units from the shrunk case while it still fails the property
     the same way (:mod:`lrp_invariants.reduce`); ``last`` ends holding the smallest failing
@@ -106,6 +125,9 @@ def _reduce(
     reduced = True
     while reduced and checks < REDUCTION_CHECKS:
         reduced = False
+        if deadline is not None and time.perf_counter() > deadline:
+            report.shrink_stopped = True
+            break
         for candidate in last["case"].smaller():
             checks += 1
             failure = _fails_on(trial, candidate, options)

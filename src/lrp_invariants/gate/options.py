@@ -34,6 +34,7 @@ from ..defaults import (
     DEFAULT_LARGE_WIDTH,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_WIDTH,
+    DEFAULT_SHRINK_BUDGET,
     DEFAULT_TIME_LIMIT,
     SIZE_OPTIONS,
 )
@@ -83,6 +84,9 @@ class GateOptions:
     """Seconds a single call of the target may take; None waits for ever."""
     shrink: bool = True
     """Minimise each failing case (off: report it as first found, faster)."""
+    shrink_budget: float | None = DEFAULT_SHRINK_BUDGET
+    """Seconds each failing property after the first may spend shrinking (and reducing) its
+    case; the first always shrinks to the end. None: no limit."""
     first_failure: bool = False
     """End the search at the first case on which any property fails: the verdict sooner (the
     cases before it are those of the whole search), the other properties searched only that
@@ -125,6 +129,10 @@ class GateOptions:
                 _invalid("seed", self.seed, "an integer, or None for a fixed, derandomised search")
             self._set("seed", int(self.seed))
         self._set("properties", _properties(self.properties))
+        budget = self.shrink_budget
+        is_number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
+        if budget is not None and not (is_number and 0 <= budget < math.inf):
+            _invalid("shrink_budget", budget, "a number of seconds >= 0, or None for no limit")
         limit = self.time_limit
         number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
         if limit is not None and not (number and 0 < limit < math.inf):
@@ -225,6 +233,7 @@ class GateKeywords(TypedDict, total=False):
     properties: Sequence[str] | None
     time_limit: float | None
     shrink: bool
+    shrink_budget: float | None
     first_failure: bool
     reduce: bool
     architecture: str

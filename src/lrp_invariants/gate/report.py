@@ -60,6 +60,7 @@ class PropertyReport:
     size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
     worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
     minimised: bool = True  # whether the shown case was shrunk (not under --no-shrink)
+    shrink_stopped: bool = False  # shrinking ran out of its time budget (shrink_budget)
     dtype: str | None = None  # the precision of the cases it ran on (None: none ran)
 
     @property
@@ -162,7 +163,12 @@ class GateReport:
                 "them to zero: declare it with --arithmetic ftz (arithmetic='ftz' in Python)"
             )
         if report.case is not None:
-            if report.minimised:
+            if report.minimised and report.shrink_stopped:
+                kind = (
+                    "counterexample shrunk as far as its time budget allowed (--shrink-budget; "
+                    "the first failing property always shrinks to the end)"
+                )
+            elif report.minimised:
                 kind = "minimal counterexample"
             elif not self.shrunk:
                 kind = "counterexample as first found (not minimised: --no-shrink)"

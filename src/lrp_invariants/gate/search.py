@@ -65,10 +65,13 @@ def run_properties(
             continue
         if options.progress is not None:
             options.progress(f"shrink {trial.prop.name}", shrunk, failing)
-        shrunk += 1
         began = time.perf_counter()
+        # the first failing property shrinks to the end; the others within the budget
+        budget = options.shrink_budget
+        deadline = None if shrunk == 0 or budget is None else began + budget
+        shrunk += 1
         try:
-            minimise(trial, strategy, report, record, options)
+            minimise(trial, strategy, report, record, options, deadline)
         except TargetHung as error:
             report.failure, report.hung = str(error), True
             report.case, report.draws = record.case, record.draws
