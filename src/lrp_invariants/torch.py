@@ -79,15 +79,7 @@ def torch_target(fn: TorchFunction, *, device: str = "cpu") -> ArrayTarget:
     def target(
         weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
     ) -> Array:
-        import torch
-
-        model = torch_mlp(weights, biases, device=chosen)
-        inputs = from_numpy(x, chosen)
-        targets = torch.from_numpy(np.asarray(classes, dtype=np.int64)).to(chosen)
-        relevance = fn(model, inputs, targets)
-        if not isinstance(relevance, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor from {_name(fn)}; got {type(relevance)}")
-        return to_numpy(relevance)
+        return _call(fn, torch_mlp(weights, biases, device=chosen), x, classes, chosen)
 
     target.__qualname__ = f"torch_target({_name(fn)}, device={chosen!r})"
     return target
@@ -104,21 +96,26 @@ def torch_cnn_target(fn: TorchFunction, *, device: str = "cpu") -> CNNTarget:
     chosen = check_device(device)
 
     def target(layers: list[dict[str, Any]], x: ArrayLike, classes: ArrayLike) -> Array:
-        import torch
-
         from .adapters.torch_cnn import torch_cnn
 
         batch = np.asarray(x)
-        model = torch_cnn(layers, batch.shape[1:], device=chosen)
-        inputs = from_numpy(batch, chosen)
-        targets = torch.from_numpy(np.asarray(classes, dtype=np.int64)).to(chosen)
-        relevance = fn(model, inputs, targets)
-        if not isinstance(relevance, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor from {_name(fn)}; got {type(relevance)}")
-        return to_numpy(relevance)
+        return _call(fn, torch_cnn(layers, batch.shape[1:], device=chosen), batch, classes, chosen)
 
     target.__qualname__ = f"torch_cnn_target({_name(fn)}, device={chosen!r})"
     return target
+
+
+def _call(fn: TorchFunction, model: Any, x: ArrayLike, classes: ArrayLike, device: str) -> Array:
+    """``fn(model, x, classes)`` with ``x`` and ``classes`` as tensors on ``device``; its
+    relevance back as an array (a TypeError naming ``fn`` if it is no tensor)."""
+    import torch
+
+    inputs = from_numpy(x, device)
+    targets = torch.from_numpy(np.asarray(classes, dtype=np.int64)).to(device)
+    relevance = fn(model, inputs, targets)
+    if not isinstance(relevance, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor from {_name(fn)}; got {type(relevance)}")
+    return to_numpy(relevance)
 
 
 def _name(fn: TorchFunction) -> str:
