@@ -18,11 +18,10 @@ import importlib.util
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn
 
 from .config import Keys, Kind
 from .configuration import PRESETS, RULE_KINDS
@@ -38,6 +37,7 @@ from .defaults import (
 from .defaults import positive as _positive
 from .invariants import PROPERTIES
 from .methods import METHODS, Method, Target
+from .progress import ProgressLine, progress_line
 from .rules import BIAS_CONVENTIONS
 
 if TYPE_CHECKING:
@@ -657,39 +657,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except UsageError as error:
         _fail_usage(str(error))
-
-
-class ProgressLine:
-    """A progress line on a terminal (``stage done/total, cases/s``), rewritten in place; the
-    report that follows starts on a clean line."""
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self.label, self.stream = label, stream
-        self.start = time.perf_counter()
-        self.width = 0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage == "search":
-            rate = done / max(time.perf_counter() - self.start, 1e-9)
-            text = f"{self.label}: searching, {done:,} of {total:,} cases ({rate:.1f} cases/s)"
-        else:
-            text = f"{self.label}: {stage.replace('shrink', 'shrinking')} ({done + 1} of {total})"
-        self.stream.write("\r" + text.ljust(self.width))
-        self.width = len(text)
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-            self.width = 0
-
-
-def progress_line(label: str | None, stream: TextIO) -> ProgressLine | None:
-    """A :class:`ProgressLine` if ``stream`` is a terminal; None (silent) when it is piped or
-    captured, where a rewritten line would only be noise."""
-    isatty = getattr(stream, "isatty", None)
-    return ProgressLine(label or "lrp-invariants", stream) if isatty and isatty() else None
 
 
 def run() -> NoReturn:
