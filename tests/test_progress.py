@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 
-from lrp_invariants.progress import ProgressLine, progress_line
 from lrp_invariants.gate import run_gate
+from lrp_invariants.progress import ProgressLine, progress_line
 from lrp_invariants.targets import lrp_epsilon
 
 
