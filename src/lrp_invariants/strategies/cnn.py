@@ -132,6 +132,11 @@ def cnn_inputs(
     return st.composite(_inputs)(cnn, (min_batch, max_batch), values, float(scale))  # type: ignore[arg-type]
 
 
+_FLOOR = 2.0**-900
+"""The magnitude a kink placement measures its distance from where a unit is 0 everywhere:
+times ``2**-52`` (the closest distance) still a normal float64."""
+
+
 def _on_kinks(draw: st.DrawFn, cnn: CNN, x: Array) -> CNN:
     """``cnn`` with the bias of chosen channels of one convolution that feeds a ReLU moved so
     that one sample's pre-activation at one position is exactly 0, or a relative ``2**-k``
@@ -168,7 +173,11 @@ def _on_kinks(draw: st.DrawFn, cnn: CNN, x: Array) -> CNN:
         return cnn
     target = -flat[:, position]
     if distance:
-        target = target + side * 2.0**-distance * np.maximum(np.abs(flat).max(axis=1), 1e-300)
+        # beside a unit that is 0 everywhere, 2**-distance of a normal number far below any
+        # drawn value: never subnormal (a subnormal bias put the shares-first order of
+        # campaigns/cnn_alternatives.py past overflow, z_ij / z_j = inf, the only failing run of
+        # the 2026-12-07 soundness campaign), as the strategies promise
+        target = target + side * 2.0**-distance * np.maximum(np.abs(flat).max(axis=1), _FLOOR)
     bias = np.where(chosen, target, bias)
     layers = list(cnn.layers)
     layers[index] = Conv(
