@@ -21,8 +21,8 @@ DEFAULT_TIME_LIMIT = 10.0
 """Seconds one call of the target may take before the gate calls it hung."""
 
 DEFAULT_SHRINK_BUDGET = 2.0
-"""Seconds each failing property after the first may spend shrinking: the verdict and one
-minimal counterexample come at once, the others as small as that time allows."""
+"""Seconds the failing properties after the first may spend shrinking, all together: the
+verdict and one minimal counterexample come at once, the others as small as that time allows."""
 
 DEFAULT_MAX_WIDTH = 4
 """Units per layer in most drawn networks: small cases shrink to something a person reads."""
@@ -230,8 +230,9 @@ FLAGS: tuple[Flag, ...] = (
         "shrink_budget",
         "shrink-budget",
         DEFAULT_SHRINK_BUDGET,
-        "seconds each failing property after the first may spend shrinking its case (the "
-        f"first shrinks to the end; default {DEFAULT_SHRINK_BUDGET:g}; 'none': no limit)",
+        "seconds the failing properties after the first may spend shrinking their cases, "
+        f"together (the first shrinks to the end; default {DEFAULT_SHRINK_BUDGET:g}; 'none': "
+        "no limit)",
         {"type": seconds_or_none, "metavar": "SECONDS"},
     ),
     Flag(

@@ -85,8 +85,8 @@ class GateOptions:
     shrink: bool = True
     """Minimise each failing case (off: report it as first found, faster)."""
     shrink_budget: float | None = DEFAULT_SHRINK_BUDGET
-    """Seconds each failing property after the first may spend shrinking (and reducing) its
-    case; the first always shrinks to the end. None: no limit."""
+    """Seconds the failing properties after the first may spend shrinking (and reducing)
+    their cases, all of them together; the first always shrinks to the end. None: no limit."""
     first_failure: bool = False
     """End the search at the first case on which any property fails: the verdict sooner (the
     cases before it are those of the whole search), the other properties searched only that

@@ -59,6 +59,7 @@ def run_properties(
     share = (time.perf_counter() - start) / len(props)
     failing = sum(record.error is not None for record in found)
     shrunk = 0
+    others: float | None = None  # when the failing properties after the first began shrinking
     for trial, report, record in zip(trials, reports, found, strict=True):
         report.seconds = share
         if record.error is None or any(r.hung for r in reports):
@@ -66,9 +67,12 @@ def run_properties(
         if options.progress is not None:
             options.progress(f"shrink {trial.prop.name}", shrunk, failing)
         began = time.perf_counter()
-        # the first failing property shrinks to the end; the others within the budget
+        # the first failing property shrinks to the end; the others share one budget, so that
+        # a verdict waits for the search, one minimal case and at most the budget
         budget = options.shrink_budget
-        deadline = None if shrunk == 0 or budget is None else began + budget
+        if shrunk == 1:
+            others = began
+        deadline = None if others is None or budget is None else others + budget
         shrunk += 1
         try:
             minimise(trial, strategy, report, record, options, deadline)
