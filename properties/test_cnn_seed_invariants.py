@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from tests.cnn_helpers import conservation_bounds
 
 from lrp_invariants import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
+from lrp_invariants import strategies as lst
 from lrp_invariants.bounds import Precision
 from lrp_invariants.cnn import (
     CNN,
@@ -34,7 +35,7 @@ from lrp_invariants.cnn import (
     forward,
     gradient,
 )
-from lrp_invariants.cnn.constructions import compensate_shift, shift_as_input
+from lrp_invariants.cnn.constructions import compensate_shift, shift_as_input, without_sources
 from lrp_invariants.cnn.geometry import PADDING_MODES
 from lrp_invariants.network import Array
 
@@ -197,3 +198,11 @@ def test_net3_splits_net1s_heatmap_into_shifted_input_and_shift(
     # per-input factor and one sum differ by at most γ_4 of their magnitudes
     bound = P.gamma(4) * (np.abs(rx1) + np.abs(rx3) + np.abs(rm3))
     assert np.all(np.abs(rx1 - (rx3 + rm3)) <= bound)
+
+
+@given(lst.cnn_cases(values="integers"))
+def test_a_cnn_without_sources_is_positively_homogeneous_bit_for_bit(case: lst.CNNCase) -> None:
+    # with no bias, batch norm shift or padding constant, f(2 x) == 2 f(x): doubling is exact
+    # in every operation, so the sources the bias proxy would relay are all gone
+    cnn = without_sources(case.cnn)
+    assert np.array_equal(forward(cnn, 2 * case.x).logits, 2 * forward(cnn, case.x).logits)

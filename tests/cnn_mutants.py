@@ -98,6 +98,24 @@ def _unpooling(layer: Any) -> Any:
     return layer
 
 
+@dataclass(frozen=True, eq=False)
+class _TieToEveryMaximum(MaxPool):
+    def route(self, a: Array, R: Array) -> Array:
+        """A tie's whole relevance to *each* tied maximum (a ``==`` mask times ``R``, not
+        split): a window with k equal maxima hands on k times its relevance."""
+        axes = tuple(range(-self.dims, 0))
+        view = self.windows(a)
+        ties = (view == view.max(axis=axes, keepdims=True)).sum(axis=axes)
+        return super().route(a, R * ties)
+
+
+def _tie_to_every_maximum(layer: Any) -> Any:
+    if isinstance(layer, MaxPool) and not isinstance(layer, _TieToEveryMaximum):
+        kernel, stride, pads, dilation = layer._geometry
+        return _TieToEveryMaximum(kernel, stride, pads, dilation, layer.ceil_mode, layer.dims)
+    return layer
+
+
 # --------------------------------------------------------------------------------------------
 # Convolution backward passes with a geometry of their own.
 
@@ -234,6 +252,7 @@ def _fold_bias_per_channel(cnn: CNN, side: str = "left") -> CNN:
 
 EXPLAIN_MUTANTS: dict[str, Explain] = {
     "max_pool_through_max_unpool": _explaining(_unpooling),
+    "max_pool_tie_to_every_maximum": _explaining(_tie_to_every_maximum),
     "conv_backward_hard_codes_stride_1_padding_1": _explaining(_geometry(hard_coded=True)),
     "conv_backward_drops_dilation": _explaining(_geometry(hard_coded=False)),
     "flatten_channels_last": _explaining(_channels_last),

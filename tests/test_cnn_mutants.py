@@ -48,6 +48,7 @@ FOLDED_FUNCTION: Property = (
 
 CATCHES: dict[str, tuple[Property, ...]] = {
     "max_pool_through_max_unpool": (CONSERVATION, MAX_POOLING),
+    "max_pool_tie_to_every_maximum": (CONSERVATION, MAX_POOLING),
     "conv_backward_hard_codes_stride_1_padding_1": (CONSERVATION, UNROLLED_LINEAR),
     "conv_backward_drops_dilation": (CONSERVATION, UNROLLED_LINEAR),
     "flatten_channels_last": (UNROLLED_LINEAR, UNROLLED_LOCAL),

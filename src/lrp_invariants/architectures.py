@@ -8,8 +8,8 @@ network (:func:`lrp_invariants.invariants.calling.call_target`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from .claims import (
     ALL_PROPERTIES,
     BATCH_CONSISTENCY,
+    BIAS_PROXY_CONSERVATION,
     DETERMINISM,
     INPUT_INVARIANCE,
     REFERENCE,
@@ -57,9 +58,20 @@ class Architecture:
     def description(self) -> str:
         return DESCRIPTIONS[self.name]
 
+    requires: Mapping[str, Callable[[Method], bool]] = field(default_factory=dict)
+    """Properties checked here only for the methods that declare they can be (by name)."""
+
     def implied(self, method: Method) -> tuple[str, ...]:
         """The properties ``method`` implies that the gate checks on this architecture."""
-        return tuple(name for name in method.properties if name in self.properties)
+        return tuple(
+            name
+            for name in method.properties
+            if name in self.properties and self.requires.get(name, _anyone)(method)
+        )
+
+
+def _anyone(method: Method) -> bool:
+    return True
 
 
 def _mlp_cases(options: GateOptions) -> st.SearchStrategy[Any]:
@@ -99,11 +111,20 @@ def _cnn_own(
 
 CNN_PROPERTIES = tuple(
     claim.name
-    for claim in (INPUT_INVARIANCE, SHIFT_DECOMPOSITION, BATCH_CONSISTENCY, DETERMINISM, REFERENCE)
+    for claim in (
+        INPUT_INVARIANCE,
+        SHIFT_DECOMPOSITION,
+        BIAS_PROXY_CONSERVATION,
+        BATCH_CONSISTENCY,
+        DETERMINISM,
+        REFERENCE,
+    )
 )
-"""What the gate checks on CNNs: the seed's input invariance and shift decomposition, batches,
-determinism and the reference. Not yet: the bias proxy (every bias, batch norm shift and
-padding value an always-on input), permuted or rescaled channels, baselines and data."""
+"""What the gate checks on CNNs: the seed's input invariance and shift decomposition,
+bias-proxy conservation on net1 without sources (its own bias proxy: no bias, batch norm shift
+or padding constant to relay; for the methods that declare it, LRP), batches, determinism and
+the reference. Not yet: the proxy with the sources relayed (a relayed 1 cannot reach an output
+whose window sees padding only), permuted or rescaled channels, baselines and data."""
 
 ARCHITECTURES: dict[str, Architecture] = {
     "mlp": Architecture("mlp", ALL_PROPERTIES, lambda method: True, _mlp_cases, _mlp_own),
@@ -114,6 +135,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         _cnn_cases,
         _cnn_own,
         torch_protocol="torch_cnn_target",
+        requires={BIAS_PROXY_CONSERVATION.name: lambda method: method.conserves_on_cnns},
         probes_flushing=False,
         dtypes=("float64",),  # the CNN strategies draw float64
         arithmetics=("ieee",),  # the CNN operator enclosures bound gradual underflow only

@@ -36,6 +36,7 @@ from .patterns import check_data
 
 if TYPE_CHECKING:
     from .methods import Method
+    from .methods.base import Conservation
 
 
 SHOWN_WHOLE = 64
@@ -153,6 +154,10 @@ class SeedCase:
             "proxy": lambda: (self.proxy[0], self.proxy_balls),
         }[role]()
         return method.enclose(network, balls, self.classes, self.precision)
+
+    def conservation(self, method: Method) -> Conservation:
+        """What bias-proxy conservation holds ``method``'s targets to on this case's proxy."""
+        return method.conservation(self)
 
     def enclose_on(self, method: Method, network: Network) -> Ball:
         """``method``'s enclosure at ``x1`` on ``network``, a transformed net1."""

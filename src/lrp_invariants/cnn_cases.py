@@ -30,7 +30,7 @@ from .bounds import Ball, Precision, shifted_input
 from .cases import show
 from .cnn import CNN, Conv
 from .cnn.bounds import CNNBalls, enclose_cnn_forward
-from .cnn.constructions import check_shift, compensate_shift
+from .cnn.constructions import check_shift, compensate_shift, without_sources
 from .cnn.model import check_batch
 from .cnn.protocol import cnn_from_specs, describe_specs, layer_specs, save_cnn
 from .cnn.relevance import check_classes
@@ -40,6 +40,7 @@ from .strategies import CNNSeedCase, cnn_seed_cases
 
 if TYPE_CHECKING:
     from .methods import Method
+    from .methods.base import Conservation
 
 
 Columns = NDArray[np.intp]
@@ -210,6 +211,23 @@ class CNNGateCase:
         else:
             raise ValueError(f"no {role} on this CNN case")
         return method.enclose_cnn(network, balls, self.classes, self.precision)
+
+    @cached_property
+    def proxy(self) -> tuple[CNN, Array]:
+        """net1 without sources (:func:`~lrp_invariants.cnn.constructions.without_sources`),
+        its own bias proxy, and ``x1``: what bias-proxy conservation runs on for a CNN."""
+        return without_sources(self.net1), self.x1
+
+    @cached_property
+    def proxy_balls(self) -> CNNBalls:
+        return enclose_cnn_forward(self.proxy[0], Ball.exact(self.x1), self.precision)
+
+    def conservation(self, method: Method) -> Conservation:
+        """What bias-proxy conservation holds ``method``'s targets to on net1 without sources:
+        every bias, batch norm shift and padding constant is an always-on input; with none,
+        the input relevance adds up to the logit less what the rules keep back."""
+        network, balls = self.proxy[0], self.proxy_balls
+        return method.cnn_conservation(network, balls, self.classes, self.precision)
 
     def enclose_on(self, method: Method, network: Any) -> Ball:
         raise ValueError("the gate changes no CNN's channels yet: permutation and rescaling")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -83,3 +84,30 @@ def shift_as_input(cnn: CNN, m: ArrayLike) -> CNN:
     first = _first_conv(cnn)
     third = dataclasses.replace(first, constant=-shift)
     return CNN((third, *cnn.layers[1:]), cnn.input_shape)
+
+
+def without_sources(cnn: CNN) -> CNN:
+    """``cnn`` with every source of relevance removed: no bias (a convolution's, a bias map, a
+    dense layer's), no batch norm shift (its scale kept exactly), constant padding read as zero
+    padding. It is its own bias proxy (no bias to relay), so LRP on it adds up to the logit
+    less what the rules keep back (the gate's bias-proxy conservation on CNNs)."""
+    from .batchnorm import BatchNorm
+    from .residual import Residual
+    from .simple import Dense
+
+    def strip(layer: Any) -> Any:
+        if isinstance(layer, Conv):
+            mode = "zeros" if layer.padding_mode == "constant" else layer.padding_mode
+            return dataclasses.replace(
+                layer, bias=None, padding_mode=mode, padding_value=0.0, constant=None
+            )
+        if isinstance(layer, Dense):
+            return Dense(layer.W, None)
+        if isinstance(layer, BatchNorm):
+            return BatchNorm.affine(layer.scale, np.zeros_like(layer.scale))
+        if isinstance(layer, Residual):
+            down = None if layer.downsample is None else strip(layer.downsample)
+            return Residual(tuple(strip(inner) for inner in layer.branch), down)
+        return layer
+
+    return CNN(tuple(strip(layer) for layer in cnn.layers), cnn.input_shape)

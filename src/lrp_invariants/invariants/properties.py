@@ -18,7 +18,6 @@ from ..bounds import (
     Ball,
     add,
     agreement_tolerance,
-    conservation_tolerance,
 )
 from ..cases import SeedCase
 from ..claims import Claim
@@ -118,14 +117,13 @@ def _bias_proxy_conservation(
 ) -> list[Comparison]:
     p = case.precision
     proxy, xp = case.proxy
-    relevance = call_target(target, proxy, xp, case.classes).astype(np.float64)
-    held = method.conservation(case)
-    layers, unassigned, chain = held.layers, held.unassigned, held.chain
-    logit = _selected(case.proxy_balls.z[-1], case.classes)
+    returned = call_target(target, proxy, xp, case.classes)
+    relevance = returned.astype(np.float64).reshape(returned.shape[0], -1)
+    held = case.conservation(method)
+    logit, unassigned = held.logit, held.unassigned
     k = relevance.shape[1] + 2
-    tolerance = chain + (
-        conservation_tolerance(layers, p)[:, 0]
-        + logit.rad
+    tolerance = held.rounding + (
+        logit.rad
         + unassigned.rad
         + p.gamma(k)
         * (_finite_part(relevance).sum(axis=1) + np.abs(logit.mid) + np.abs(unassigned.mid))
@@ -349,6 +347,6 @@ def property_table(architecture: str = "mlp") -> str:
     for prop in PROPERTIES.values():
         if prop.name not in kind.properties:
             continue
-        cells = ["yes" if prop.name in METHODS[m].properties else "-" for m in names]
+        cells = ["yes" if prop.name in kind.implied(METHODS[m]) else "-" for m in names]
         lines.append(f"| {prop.name}: {prop.claim} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

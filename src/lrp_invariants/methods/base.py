@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
-from ..bounds import Ball, ForwardBalls, LayerBalls, Precision
+from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, conservation_tolerance
 from ..claims import ALL_PROPERTIES
 from ..network import Array, Network
 
@@ -45,13 +46,29 @@ def ordered(implied: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Conservation:
-    """What bias-proxy conservation is held to: each layer's balls on the proxy (their
-    conservation bound), the relevance the method keeps back (``Rs``, a ball per sample) and an
-    underflow allowance (n,) for products a layer-by-layer evaluation never forms."""
+    """What bias-proxy conservation is held to, per sample: the chosen logit on the proxy (a
+    ball), the relevance the method keeps back (``Rs``, a ball) and ``rounding`` (n,), a bound on
+    how far a correctly rounded pass strays from conservation (its layers' sums, and for chains
+    of products an underflow allowance for products a layer-by-layer evaluation never forms)."""
 
-    layers: tuple[LayerBalls, ...]
+    logit: Ball
     unassigned: Ball
-    chain: Array | float = 0.0
+    rounding: Array
+
+    @classmethod
+    def of_layers(
+        cls,
+        layers: Sequence[LayerBalls],
+        logits: Ball,
+        classes: Array,
+        unassigned: Ball,
+        p: Precision,
+        chain: Array | float = 0.0,
+    ) -> Conservation:
+        """From a dense network's per-layer balls and its logits' balls (n, classes)."""
+        rows = np.arange(logits.mid.shape[0])
+        logit = Ball(logits.mid[rows, classes], logits.rad[rows, classes])
+        return cls(logit, unassigned, chain + conservation_tolerance(layers, p)[:, 0])
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,18 @@ class Method(ABC):
         """Whether the gate can hold a CNN target to this method: this package computes it on
         CNNs and encloses its exact value there."""
         return False
+
+    @property
+    def conserves_on_cnns(self) -> bool:
+        """Whether the gate can hold this method's CNN targets to bias-proxy conservation
+        (:meth:`cnn_conservation` knows what it is held to)."""
+        return False
+
+    def cnn_conservation(
+        self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision
+    ) -> Conservation:
+        """What bias-proxy conservation holds a target to on ``cnn``, a CNN without sources."""
+        raise ValueError(f"{self.describe()} is not held to conservation on CNNs")
 
     def cnn_relevance(self, cnn: CNN, x: Array, classes: ArrayLike) -> Array:
         """This package's relevance on ``cnn`` at ``x``, ``(n, *cnn.input_shape)``."""

@@ -94,7 +94,10 @@ class GradientMethod(NetworkMethod):
             proxy, case.proxy_balls, case.classes, case.precision, times_input=True
         ).sum(axis=1)
         nothing = Ball.exact(np.zeros_like(chain))  # no rule keeps relevance back
-        return Conservation(self.proxy_layers(case), nothing, chain)
+        logits = case.proxy_balls.z[-1]
+        return Conservation.of_layers(
+            self.proxy_layers(case), logits, case.classes, nothing, case.precision, chain
+        )
 
 
 def _method(

@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import targets
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, add, enclose_relevance, total
 from ..cnn import CNN, CNNRules, explain
 from ..cnn.bounds import CNNBalls, enclose_cnn_relevance
+from ..cnn.bounds.conservation import cnn_conservation_bound
 from ..cnn.relevance import weighted_layers
 from ..configuration import (
     PRESETS,
@@ -90,8 +92,31 @@ class LRPMethod(NetworkMethod):
         return enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p)[0].R
 
     def conservation(self, case: SeedCase) -> Conservation:
-        layers = self.proxy_layers(case)
-        return Conservation(layers, _unassigned(layers, case.precision))
+        layers, p = self.proxy_layers(case), case.precision
+        logits = case.proxy_balls.z[-1]
+        return Conservation.of_layers(layers, logits, case.classes, _unassigned(layers, p), p)
+
+    @property
+    def conserves_on_cnns(self) -> bool:
+        return True
+
+    def cnn_conservation(
+        self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision
+    ) -> Conservation:
+        """On a CNN without sources: the chosen logit, every sink the rules keep back (the
+        stabilisers, empty sides) and the CNN layers' rounding bound."""
+        layers = enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p)
+        kept = layers[0].sinks
+        for layer in layers[1:]:
+            kept = add(kept, layer.sinks, p)
+        rows = np.arange(balls.logits.mid.shape[0])
+        chosen = np.asarray(classes)
+        logit = Ball(balls.logits.mid[rows, chosen], balls.logits.rad[rows, chosen])
+        # a ball with no bound (an unbounded share met a zero: NaN) bounds nothing: infinite
+        unbounded = np.isnan(kept.mid) | np.isnan(kept.rad)
+        kept = Ball(np.where(unbounded, 0.0, kept.mid), np.where(unbounded, np.inf, kept.rad))
+        rounding = cnn_conservation_bound(layers, p)
+        return Conservation(logit, kept, np.where(np.isnan(rounding), np.inf, rounding))
 
     def describe(self) -> str:
         if self.spec == self.name:  # a built-in method: its name says its configuration
