@@ -10,9 +10,10 @@ alarm of the gate: its report is printed and logged. One JSON line per run: seed
 method, drawn cases, property checks (one property on one drawn case), verdict, the worst
 error / tolerance per property.
 
-``python campaigns/cnn_soundness.py --mutants [--mutant-seeds 20]`` runs each CNN mutant of
-``tests/cnn_protocol_mutants.py`` with ``first_failure=True, shrink=False`` on the default
-derandomised search and on fresh random seeds, and reports caught k/20.
+``python campaigns/cnn_soundness.py --mutants [--mutant-seeds 20] [--mutant NAME ...]`` runs
+each CNN mutant of ``tests/cnn_protocol_mutants.py`` (or the named ones) with
+``first_failure=True, shrink=False`` on the default derandomised search and on fresh random
+seeds, and reports caught k/20.
 """
 
 from __future__ import annotations
@@ -122,12 +123,15 @@ def soundness(
     return 1 if totals["false_alarms"] else 0
 
 
-def mutants(count: int, log: Path | None) -> int:
-    """Each CNN mutant on the default search and on ``count`` fresh seeds."""
+def mutants(count: int, log: Path | None, only: Sequence[str] | None = None) -> int:
+    """Each CNN mutant (or those named in ``only``) on the default search and on ``count``
+    fresh seeds."""
     from tests.cnn_protocol_mutants import CNN_GATE_MUTANTS
 
     rows = []
     for name, (target, method) in CNN_GATE_MUTANTS.items():
+        if only and name not in only:
+            continue
         seeds = [None] + [secrets.randbelow(2**31) for _ in range(count)]
         caught, default = 0, False
         for seed in seeds:
@@ -161,12 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, default=LOG)
     parser.add_argument("--mutants", action="store_true")
     parser.add_argument("--mutant-seeds", type=int, default=20)
+    parser.add_argument("--mutant", action="append", help="only this mutant (repeatable)")
     args = parser.parse_args(argv)
     judged = {m for m in METHODS if ARCHITECTURES["cnn"].judges(METHODS[m])}
     if not set(JUDGED) <= judged:
         raise SystemExit(f"not judged on CNNs: {sorted(set(JUDGED) - judged)}")
     if args.mutants:
-        return mutants(args.mutant_seeds, args.log)
+        return mutants(args.mutant_seeds, args.log, args.mutant)
     until = None
     if args.until is not None:
         hour, minute = map(int, args.until.split(":"))

@@ -36,8 +36,8 @@ class Outcome:
         scores above every case that holds."""
         if self.error is None:
             return math.log2(self.ratio) if 0 < self.ratio < math.inf else -1100.0
-        if self.size is None:  # NaN, a wrong shape, an exception: nothing to climb
-            return 2200.0
+        if self.size is None or math.isnan(self.size[0]):  # NaN, a wrong shape, an exception:
+            return 2200.0  # nothing to climb
         return 1100.0 + min(math.log2(max(self.size[0], 2.0**-1074)), 1100.0)
 
 

@@ -33,6 +33,13 @@ class Comparison:
     tolerance: Array
     expected_is: str | None = None  # what "expected" is, where it is not a reference value
 
+    def __post_init__(self) -> None:
+        # a NaN bound (an enclosure's infinite radius met a zero: inf * 0) bounds nothing: it
+        # reads as inf, vacuous, never as a failure of a target that matched exactly
+        tolerance = np.asarray(self.tolerance, np.float64)
+        if np.any(np.isnan(tolerance)):
+            object.__setattr__(self, "tolerance", np.where(np.isnan(tolerance), np.inf, tolerance))
+
     @cached_property
     def error(self) -> Array:
         """``|actual - expected|``, 0 where they are equal (also two equal infinities)."""
