@@ -98,7 +98,9 @@ class LRPMethod(NetworkMethod):
 
     @property
     def conserves_on_cnns(self) -> bool:
-        return True
+        composite = self.composite
+        rules = (composite.hidden, composite.first, composite.last)
+        return all(rule.conservation_on_cnns for rule in rules if rule is not None)
 
     def cnn_conservation(
         self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision

@@ -182,6 +182,10 @@ class Rule(ABC):
     """Whether :mod:`lrp_invariants.cnn.bounds` encloses the rule at every convolution of every
     drawn CNN, so that the gate can judge CNN code claiming it."""
 
+    conservation_on_cnns: ClassVar[bool] = True
+    """Whether the gate holds CNN code claiming the rule to bias-proxy conservation (on net1
+    without sources, :func:`lrp_invariants.cnn.constructions.without_sources`)."""
+
     @abstractmethod
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         """The relevance of each of ``layer``'s sources, from its input ``a``, ``z`` and ``R``."""
