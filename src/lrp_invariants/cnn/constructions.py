@@ -19,8 +19,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..network import Array, _check_finite
+from .batchnorm import BatchNorm
 from .conv import Conv
 from .model import CNN
+from .residual import Residual
+from .simple import Dense
 
 
 def _first_conv(cnn: CNN) -> Conv:
@@ -91,9 +94,6 @@ def without_sources(cnn: CNN) -> CNN:
     dense layer's), no batch norm shift (its scale kept exactly), constant padding read as zero
     padding. It is its own bias proxy (no bias to relay), so LRP on it adds up to the logit
     less what the rules keep back (the gate's bias-proxy conservation on CNNs)."""
-    from .batchnorm import BatchNorm
-    from .residual import Residual
-    from .simple import Dense
 
     def strip(layer: Any) -> Any:
         if isinstance(layer, Conv):

@@ -15,7 +15,6 @@ from numpy.typing import ArrayLike
 
 from .. import claims
 from ..bounds import (
-    Ball,
     add,
     agreement_tolerance,
 )
@@ -29,11 +28,6 @@ from .calling import call_target
 from .comparison import Comparison, require
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
-
-
-def _selected(balls: Ball, classes: Array) -> Ball:
-    rows = np.arange(balls.mid.shape[0])
-    return Ball(balls.mid[rows, classes], balls.rad[rows, classes])
 
 
 def _relevance(

@@ -66,9 +66,14 @@ class Conservation:
         chain: Array | float = 0.0,
     ) -> Conservation:
         """From a dense network's per-layer balls and its logits' balls (n, classes)."""
-        rows = np.arange(logits.mid.shape[0])
-        logit = Ball(logits.mid[rows, classes], logits.rad[rows, classes])
-        return cls(logit, unassigned, chain + conservation_tolerance(layers, p)[:, 0])
+        rounding = chain + conservation_tolerance(layers, p)[:, 0]
+        return cls(chosen_logit(logits, classes), unassigned, rounding)
+
+
+def chosen_logit(logits: Ball, classes: ArrayLike) -> Ball:
+    """Each sample's ball of its chosen class's logit, (n,) from (n, classes)."""
+    rows, chosen = np.arange(logits.mid.shape[0]), np.asarray(classes, dtype=np.intp)
+    return Ball(logits.mid[rows, chosen], logits.rad[rows, chosen])
 
 
 @dataclass(frozen=True)

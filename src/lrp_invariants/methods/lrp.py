@@ -36,7 +36,7 @@ from ..configuration import (
 )
 from ..network import Array, Network
 from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
-from .base import Conservation, Family, Method, NetworkMethod
+from .base import Conservation, Family, Method, NetworkMethod, chosen_logit
 
 if TYPE_CHECKING:
     from ..cases import SeedCase
@@ -111,9 +111,7 @@ class LRPMethod(NetworkMethod):
         kept = layers[0].sinks
         for layer in layers[1:]:
             kept = add(kept, layer.sinks, p)
-        rows = np.arange(balls.logits.mid.shape[0])
-        chosen = np.asarray(classes)
-        logit = Ball(balls.logits.mid[rows, chosen], balls.logits.rad[rows, chosen])
+        logit = chosen_logit(balls.logits, classes)
         # a ball with no bound (an unbounded share met a zero: NaN) bounds nothing: infinite
         unbounded = np.isnan(kept.mid) | np.isnan(kept.rad)
         kept = Ball(np.where(unbounded, 0.0, kept.mid), np.where(unbounded, np.inf, kept.rad))
