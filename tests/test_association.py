@@ -19,9 +19,11 @@ P = Precision.of(np.float64)
 ETA = P.eta
 
 
-def test_the_grain_of_normal_numbers_is_the_ulp_of_the_smallest() -> None:
-    assert P.grain([1.0, -3.0, 0.0]) == 2.0**-52
-    assert P.grain([0.75]) == 2.0**-53
+def test_the_grain_of_normal_numbers_is_their_least_lowest_set_bit() -> None:
+    assert P.grain([1.0, -3.0, 0.0]) == 1.0
+    assert P.grain([0.75, 6.0]) == 0.25
+    assert P.grain([0.1]) == 2.0**-55  # 0.1 = 3602879701896397 x 2**-55
+    assert P.grain([0.1, 1e-3]) < P.grain([0.1]) and P.grain([2.0**40 + 1]) == 1.0
 
 
 def test_the_grain_of_subnormal_numbers_is_the_smallest_subnormal() -> None:
@@ -32,8 +34,9 @@ def test_the_grain_of_nothing_but_zeros_is_infinite() -> None:
     assert P.grain([0.0, -0.0]) == math.inf
 
 
-def test_float32_grains_are_float32_ulps() -> None:
-    assert Precision.of(np.float32).grain(np.float32([1.0])) == 2.0**-23
+def test_float32_grains_are_read_off_float32_values() -> None:
+    assert Precision.of(np.float32).grain(np.float32([1.0])) == 1.0
+    assert Precision.of(np.float32).grain(np.float32([0.1])) == 2.0**-27  # 13421773 x 2**-27
 
 
 def test_a_sum_that_cancels_stays_on_the_grain_of_its_terms(rng: np.random.Generator) -> None:

@@ -57,6 +57,7 @@ from lrp_invariants.cnn.bounds.relevance import _rescaling_loss
 from lrp_invariants.cnn.canonize import fold_into_left
 from lrp_invariants.cnn.relevance import weighted_layers
 from lrp_invariants.cnn.unroll import unroll
+from lrp_invariants.methods.lrp import lrp_method
 from lrp_invariants.rules import (
     LRP0,
     AlphaBeta,
@@ -573,3 +574,23 @@ def test_the_enclosure_is_no_wider_than_the_unrolled_dense_one(seed: int, rule: 
         _rescaling_loss(R_upper, i + o + 8, np.dtype(np.float64), F64) for i, o in widths
     )
     assert np.all(cnn_R <= 2 * dense_R + 8 * F64.eta + len(widths) * rescaling[:, None])
+
+
+@pytest.mark.parametrize("rule", [LRP0(), Epsilon(1e-9)], ids=lambda r: r.describe())
+def test_conservation_is_bounded_where_a_pre_activation_cancels_to_zero(rule: Rule) -> None:
+    """x1 - x2 with x1 == x2: the pre-activation's ball holds 0 (its sign and, for LRP-0, its
+    size are unknown), yet the unit's share is at most its relevance over ``|z| + ε`` (or the
+    grain of the sum): conservation keeps a bound near the logit's rounding, and the core's
+    own pass lies within it."""
+    difference, copy = Conv(np.array([[[1.0, -1.0]]]), None), Conv(np.array([[[1.0]]]), None)
+    layers = (difference, copy, ReLU(), Flatten())  # no ReLU between: the sign is unknown
+    cnn = CNN((*layers, Dense(np.ones((2, 1)), np.zeros(1))), (1, 3))
+    x = np.array([[[0.1, 0.1, -0.4]]])
+    balls = enclose_cnn_forward(cnn, Ball.exact(x), F64)
+    assert balls.outputs[0].mid[0, 0, 0] == 0 and balls.outputs[0].rad[0, 0, 0] > 0
+    held = lrp_method(rule).cnn_conservation(cnn, balls, np.array([0]), F64)
+    logit = held.logit.mid[0]
+    assert held.rounding[0] < 1e-12 * logit and held.unassigned.rad[0] < 1e-12 * logit
+    relevance = lrp(cnn, forward(cnn, x), logit_relevance(cnn, forward(cnn, x), [0]), rule)
+    allowed = held.rounding[0] + held.unassigned.rad[0]
+    assert abs(relevance.input[0].sum() - (logit - held.unassigned.mid[0])) <= allowed

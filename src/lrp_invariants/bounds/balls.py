@@ -78,8 +78,9 @@ class Precision:
         return np.where(rad > 0, rad * (1 + 2 * self.gamma(k + 2)) + (k + 2) * RADIUS_ETA, rad)
 
     def grain(self, values: ArrayLike) -> float:
-        """The largest power of two that every number in ``values`` is a multiple of: the ulp of
-        the smallest nonzero magnitude (inf if all are zero).
+        """The largest power of two that every number in ``values`` is a multiple of: the least
+        of their lowest set bits (inf if all are zero). Weights and inputs with short mantissas
+        (``1.0``, ``0.75``) sit on a far coarser grid than their ulp.
 
         Sums and products of floating-point numbers stay on their grid: a correctly rounded sum
         of multiples of ``g`` is a multiple of ``g``, a product of multiples of ``g1`` and ``g2``
@@ -94,8 +95,12 @@ class Precision:
         nonzero = magnitude[read & (magnitude > 0)]
         if not nonzero.size:
             return math.inf
-        _, exponent = np.frexp(nonzero.min())  # 2**(exponent - 1) <= smallest < 2**exponent
-        return max(self.u * 2.0 ** int(exponent), self.eta)
+        # x = m 2**e with 0.5 <= m < 1: m 2**53 is an integer (exact), whose lowest set bit
+        # times 2**(e - 53) is x's
+        mantissa, exponent = np.frexp(nonzero)
+        integer = np.ldexp(mantissa, 53).astype(np.int64)
+        lowest = np.ldexp((integer & -integer).astype(np.float64), exponent - 53)
+        return max(float(lowest.min()), self.eta)
 
     def product_grain(self, *grains: float) -> float:
         """The grain of a product of numbers with these grains."""

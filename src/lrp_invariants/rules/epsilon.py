@@ -221,6 +221,20 @@ def _sign(v: F64) -> F64:
     return np.where(v >= 0, 1.0, -1.0)
 
 
+def _capped(s: Ball, R: Ball, den_low: F64, p: Precision) -> Ball:
+    """``s = R / (z + ε sign z)`` where ``z``'s ball holds 0: which sign the code reads is
+    unknown (and for ε = 0 how close to 0 it is), so the quotient's ball is unbounded; but
+    ``|z + ε sign z| = |z| + ε`` whatever the sign, and a computed ``z`` that is not 0 is at
+    least its grain (one that is 0 passes nothing), so ``|s| <= max|R| / den_low``: the ball
+    around 0 of that radius (rounded outward: the denominator's sum, the quotient, and a
+    subnormal quotient's rounding)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = p.widen(R.upper / den_low, 4) + p.eta
+    cap = np.where(np.isnan(cap), np.inf, cap)
+    tighter = cap < s.rad
+    return Ball(np.where(tighter, 0.0, s.mid), np.where(tighter, cap, s.rad))
+
+
 def _two_evaluations(
     same: Ball, z: Ball, delta: F64, eps: float, top: bool, grain: float, p: Precision
 ) -> Ball:
@@ -327,6 +341,7 @@ def enclose_stabilised(
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), z, p, 0)
         denominator = add(z, scale(sign, eps, p), p)
         s = bounded(divide(R, denominator, p))
+        s = _capped(s, R, den_low, p)
         Rs = scale(mul(sign, s, p), eps, p)
         # a zero denominator (ε = 0; a unit below an input-blind rule may hold relevance with
         # z = 0) passes nothing: its R_j is kept back, all of it where z is exactly 0, and

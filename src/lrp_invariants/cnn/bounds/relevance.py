@@ -308,10 +308,17 @@ def _linear(
 
 
 def _sum(
-    rule: Rule, block: ResidualBalls, state: _State, p: Precision, name: str, dtype: np.dtype
+    rule: Rule,
+    block: ResidualBalls,
+    grain: float,
+    state: _State,
+    p: Precision,
+    name: str,
+    dtype: np.dtype,
 ) -> tuple[CNNLayerBalls, Enclosed]:
     """The residual sum as a layer of ones over (branch, shortcut), the rule's own enclosure;
-    the block's ReLU sits between it and the layer above."""
+    the block's ReLU sits between it and the layer above. ``grain``: the sum's (at most either
+    summand's)."""
     shape = block.total.mid.shape
     n, size = shape[0], int(np.prod(shape[1:]))
     both = Ball(
@@ -320,7 +327,7 @@ def _sum(
     )
     W = np.vstack([np.eye(size), np.eye(size)])
     inputs = LayerInput(
-        W, Ball.exact(np.zeros(size)), None, both, _flat(block.total), False, p, (0.0, 0.0)
+        W, Ball.exact(np.zeros(size)), None, both, _flat(block.total), False, p, (grain, grain)
     )
     chosen = _dense_rule(
         rule, "residual sum", _Local(W, inputs.bias, None, None), (2 * size,), name
@@ -384,7 +391,8 @@ def _relevance(
             block = balls.inner[i]
             assert block is not None
             branch_plan, down_rule, sum_rule = plan[i]
-            at_sum, below = _sum(sum_rule, block, state, p, name, dtype)
+            grain_in = balls.grains[i - 1] if i > 0 else balls.input_grain
+            at_sum, below = _sum(sum_rule, block, balls.grains[i], state, p, name, dtype)
             R_both = at_sum.R
             branch_state = _State(Enclosed(_flat(R_both[:, 0])), False)
             branch, after = _relevance(
@@ -405,7 +413,7 @@ def _relevance(
                     down_rule,
                     a,
                     block.shortcut,
-                    (0.0, 0.0),
+                    (grain_in, balls.grains[i]),
                     _State(Enclosed(_flat(R_short)), False),
                     False,
                     p,
