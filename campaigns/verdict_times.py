@@ -56,9 +56,18 @@ def measure(
 ) -> dict[str, Any]:
     """One default gate run of a mutant: its time to the verdict and what the report shows."""
     reset()
+    stages: dict[str, float] = {}  # when each stage of the run began
+
+    def progress(stage: str, done: int, total: int) -> None:
+        stages.setdefault(stage, time.perf_counter())
+
     start = time.perf_counter()
-    report = run_gate(target, method, architecture=architecture)
-    seconds = time.perf_counter() - start
+    report = run_gate(target, method, architecture=architecture, progress=progress)
+    end = time.perf_counter()
+    seconds = end - start
+    # the search, the first failing property's shrink, the rest (other shrinks, the notes)
+    shrinks = sorted(t for stage, t in stages.items() if stage.startswith("shrink")) or [end]
+    first_shrink_end = shrinks[1] if len(shrinks) > 1 else end
     failed = [p for p in report.properties if not p.ok]
     first = failed[0] if failed else None
     return {
@@ -68,6 +77,9 @@ def measure(
         "first": None if first is None else first.name,
         "first_minimal": bool(first and first.minimised and not first.shrink_stopped),
         "budget_stopped": [p.name for p in failed[1:] if p.shrink_stopped],
+        "search_seconds": round(shrinks[0] - start, 2),
+        "first_shrink_seconds": round(first_shrink_end - shrinks[0], 2),
+        "search_ended": report.search_ended,
     }
 
 

@@ -50,6 +50,8 @@ def test_the_default_options_are_the_documented_defaults() -> None:
         ({"properties": []}, r"properties=\[\]: pass at least one property name"),
         ({"time_limit": 0}, "time_limit=0: pass a positive number of seconds, or None"),
         ({"shrink": "no"}, "shrink='no': pass True or False"),
+        ({"shrink_budget": -1}, "shrink_budget=-1: pass a number of seconds >= 0, or None"),
+        ({"search_budget": "1s"}, "search_budget='1s': pass a number of seconds >= 0, or None"),
         ({"arithmetic": "fast"}, "unknown arithmetic 'fast'; choose one of ieee, ftz"),
         ({"dtype": "float16"}, "unknown dtype 'float16'; choose one of float64, float32"),
         ({"max_width": 65}, "max_width"),

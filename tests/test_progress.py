@@ -1,6 +1,7 @@
 """Progress as the gate runs: every drawn case and every shrink told to a ``progress`` callback,
 drawn as a line rewritten in place on a terminal, silent when piped; and the verdict sooner:
-the first failing property shrinks to the end, the others within a time budget."""
+the search goes on for a time budget after the first failure, the first failing property
+shrinks to the end, the others within a time budget."""
 
 from __future__ import annotations
 
@@ -67,3 +68,26 @@ def test_without_a_budget_every_failing_property_shrinks_to_the_end() -> None:
     report = run_gate(doubled, "lrp-epsilon", properties=properties, shrink_budget=None)
     assert not any(p.shrink_stopped for p in report.properties)
     assert all(p.minimised for p in report.properties)
+
+
+def _doubled(*args: object) -> object:
+    return 2 * lrp_epsilon(*args)  # type: ignore[arg-type]
+
+
+def test_the_search_ends_its_budget_after_the_first_failure_and_the_report_says_so() -> None:
+    """Doubled LRP-ε fails the reference on the first case and keeps determinism (it compares
+    the target with itself): with no time after the first failure, determinism is checked
+    on the cases searched so far, and the report says where the search ended."""
+    properties = ["reference", "determinism"]
+    report = run_gate(_doubled, "lrp-epsilon", properties=properties, search_budget=0.0)
+    reference, determinism = report.properties
+    assert not reference.ok and determinism.ok
+    assert determinism.examples < 100 and report.search_ended == 0.0
+    assert "the search ended 0 s after the first failure (--search-budget)" in report.render()
+
+
+def test_without_a_search_budget_every_example_is_searched() -> None:
+    properties = ["reference", "determinism"]
+    report = run_gate(_doubled, "lrp-epsilon", properties=properties, search_budget=None)
+    assert [p.examples for p in report.properties] == [100, 100]
+    assert report.search_ended is None and "--search-budget" not in report.render()

@@ -24,6 +24,10 @@ DEFAULT_SHRINK_BUDGET = 2.0
 """Seconds the failing properties after the first may spend shrinking, all together: the
 verdict and one minimal counterexample come at once, the others as small as that time allows."""
 
+DEFAULT_SEARCH_BUDGET = 1.0
+"""Seconds the search goes on after the first failure, for the other properties' failures: the
+verdict is decided at the first; what follows only adds rows to the report."""
+
 DEFAULT_MAX_WIDTH = 4
 """Units per layer in most drawn networks: small cases shrink to something a person reads."""
 
@@ -233,6 +237,15 @@ FLAGS: tuple[Flag, ...] = (
         "seconds the failing properties after the first may spend shrinking their cases, "
         f"together (the first shrinks to the end; default {DEFAULT_SHRINK_BUDGET:g}; 'none': "
         "no limit)",
+        {"type": seconds_or_none, "metavar": "SECONDS"},
+    ),
+    Flag(
+        "search_budget",
+        "search-budget",
+        DEFAULT_SEARCH_BUDGET,
+        "seconds the search goes on after the first failing case, for the other properties' "
+        f"failures (the verdict is decided at the first; default {DEFAULT_SEARCH_BUDGET:g}; "
+        "'none': every example)",
         {"type": seconds_or_none, "metavar": "SECONDS"},
     ),
     Flag(

@@ -85,7 +85,7 @@ def run_property(
     chosen = gate_options(options, **keywords)
     if not chosen.deterministic:
         method = replace(method, deterministic=False)
-    return run_properties([prop], _either(target), method, chosen)[0]
+    return run_properties([prop], _either(target), method, chosen)[0][0]
 
 
 def run_gate(
@@ -110,7 +110,7 @@ def run_gate(
     if not chosen_options.deterministic:
         chosen = replace(chosen, deterministic=False)
     names = _properties(chosen, chosen_options)
-    reports = run_properties(
+    reports, budget_ended = run_properties(
         [PROPERTIES[name] for name in names], _either(target), chosen, chosen_options
     )
     label = chosen_options.target_name or str(getattr(target, "__qualname__", repr(target)))
@@ -142,6 +142,7 @@ def run_gate(
         notes,
         chosen_options.first_failure,
         chosen_options.architecture,
+        chosen_options.search_budget if budget_ended else None,
     )
 
 

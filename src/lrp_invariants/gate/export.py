@@ -168,6 +168,8 @@ def _settings(report: GateReport) -> dict[str, Any]:
         "arithmetic": report.arithmetic,
         "seed": report.seed,
         "deterministic": report.deterministic,
+        # seconds after the first failure at which the search ended (null: every example)
+        "search_ended": report.search_ended,
     }
 
 

@@ -34,6 +34,7 @@ from ..defaults import (
     DEFAULT_LARGE_WIDTH,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_WIDTH,
+    DEFAULT_SEARCH_BUDGET,
     DEFAULT_SHRINK_BUDGET,
     DEFAULT_TIME_LIMIT,
     SIZE_OPTIONS,
@@ -87,6 +88,10 @@ class GateOptions:
     shrink_budget: float | None = DEFAULT_SHRINK_BUDGET
     """Seconds the failing properties after the first may spend shrinking (and reducing)
     their cases, all of them together; the first always shrinks to the end. None: no limit."""
+    search_budget: float | None = DEFAULT_SEARCH_BUDGET
+    """Seconds the search goes on after the first failing case, for the other properties'
+    failures (the verdict is decided at the first; the report says where the search ended).
+    None: every example."""
     first_failure: bool = False
     """End the search at the first case on which any property fails: the verdict sooner (the
     cases before it are those of the whole search), the other properties searched only that
@@ -129,10 +134,11 @@ class GateOptions:
                 _invalid("seed", self.seed, "an integer, or None for a fixed, derandomised search")
             self._set("seed", int(self.seed))
         self._set("properties", _properties(self.properties))
-        budget = self.shrink_budget
-        is_number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
-        if budget is not None and not (is_number and 0 <= budget < math.inf):
-            _invalid("shrink_budget", budget, "a number of seconds >= 0, or None for no limit")
+        for name in ("shrink_budget", "search_budget"):
+            budget = getattr(self, name)
+            is_number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
+            if budget is not None and not (is_number and 0 <= budget < math.inf):
+                _invalid(name, budget, "a number of seconds >= 0, or None for no limit")
         limit = self.time_limit
         number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
         if limit is not None and not (number and 0 < limit < math.inf):
@@ -234,6 +240,7 @@ class GateKeywords(TypedDict, total=False):
     time_limit: float | None
     shrink: bool
     shrink_budget: float | None
+    search_budget: float | None
     first_failure: bool
     reduce: bool
     architecture: str

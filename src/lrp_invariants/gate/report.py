@@ -90,6 +90,7 @@ class GateReport:
     notes: tuple[str, ...] = ()  # measurements beside the verdict (a quadrature's error)
     first_failure: bool = False  # whether the search ended at the first failing case
     architecture: str = "mlp"  # the networks drawn (a key of defaults.ARCHITECTURES)
+    search_ended: float | None = None  # the search budget, where the search ended at it
 
     @property
     def ok(self) -> bool:
@@ -141,6 +142,12 @@ class GateReport:
             lines.append(
                 "the search ended at the first failure (--first-failure): each property that "
                 "passes was checked on the cases shown, not on every example asked for"
+            )
+        elif self.search_ended is not None and not self.ok:
+            lines.append(
+                f"the search ended {self.search_ended:g} s after the first failure "
+                "(--search-budget): each property that passes was checked on the cases shown, "
+                "not on every example asked for"
             )
         lines += list(self.notes)
         for report in self.properties:

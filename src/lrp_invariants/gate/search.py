@@ -43,9 +43,10 @@ class _SearchDone(BaseException):
 
 def run_properties(
     props: Sequence[Property], target: Target, method: Method, options: GateOptions
-) -> list[PropertyReport]:
+) -> tuple[list[PropertyReport], bool]:
     """Search for counterexamples to every property at once, then minimise each failure
-    (unless a call hung) and say whether it is only a flushed subnormal."""
+    (unless a call hung) and say whether it is only a flushed subnormal; and whether the search
+    ended at ``options.search_budget`` after the first failure."""
     flush = check_arithmetic(options.arithmetic)
     limited = with_time_limit(target, options.time_limit)
     trials = [Trial(prop, limited, method) for prop in props]
@@ -53,9 +54,10 @@ def run_properties(
     reports = [PropertyReport(prop.name, prop.sentence) for prop in props]
     found = [Found() for _ in props]
     start = time.perf_counter()
+    ended: list[str] = []
     # a hung target ends the search: every further call would wait out the limit again
     with suppress(TargetHung, _SearchDone):
-        _search_all(trials, strategy, reports, found, options)
+        _search_all(trials, strategy, reports, found, options, ended)
     share = (time.perf_counter() - start) / len(props)
     failing = sum(record.error is not None for record in found)
     shrunk = 0
@@ -84,7 +86,7 @@ def run_properties(
                 trial.prop, report.case, report.draws, limited, method
             )
         report.seconds += time.perf_counter() - began
-    return reports
+    return reports, ended == ["budget"]
 
 
 def _search_all(
@@ -93,6 +95,7 @@ def _search_all(
     reports: Sequence[PropertyReport],
     found: Sequence[Found],
     options: GateOptions,
+    ended: list[str],
 ) -> None:
     """One search for every property: each drawn case is checked against all of them, so the
     case and everything derived from it (net2, net3, the balls) is built once, not once per
@@ -101,7 +104,10 @@ def _search_all(
     A hang (:class:`TargetHung`) ends the search, with ``report.hung`` set on its property.
     ``options.guided`` spends part of the examples climbing each property's error / tolerance
     (Hypothesis' targeting phase) instead of drawing fresh cases. Without ``options.seed`` the
-    search is the fixed one of :data:`DERANDOMISED_SEED`."""
+    search is the fixed one of :data:`DERANDOMISED_SEED`. Once a property has failed, the
+    search goes on for ``options.search_budget`` seconds at most (``ended`` then holds
+    ``"budget"``)."""
+    first_failed: list[float] = []  # when the first failure was met
 
     @settings(
         max_examples=options.examples,
@@ -153,6 +159,14 @@ def _search_all(
         failed = [record.error is not None for record in found]
         if all(failed) or (options.first_failure and any(failed)):
             raise _SearchDone  # nothing left to search for: shrinking takes it from here
+        if any(failed):
+            clock = time.perf_counter()
+            if not first_failed:
+                first_failed.append(clock)
+            budget = options.search_budget
+            if budget is not None and clock - first_failed[0] >= budget:
+                ended.append("budget")  # the verdict is decided; the rest would add rows
+                raise _SearchDone
 
     seed = options.seed if options.seed is not None else DERANDOMISED_SEED
     quietly(hypothesis_seed(seed)(search))
