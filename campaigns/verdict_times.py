@@ -6,11 +6,11 @@ runs :func:`~lrp_invariants.gate.run_gate` once per mutant (the MLP mutants of
 ``tests/mutants.py`` and ``tests/reach_mutants.py``, the pattern mutants of
 ``tests/test_pattern_gate.py``, the CNN mutants of ``tests/cnn_protocol_mutants.py``), each
 with nothing but its claimed method and architecture, as ``lrp-invariants check`` runs it, and
-prints one JSON line per mutant: seconds to the verdict, caught or not, the failing
-properties, whether the first failing property's case is minimal (shrunk to the end) and which
-other properties stopped at the shrink budget. The last line sums up: median and slowest time,
-mutants caught, cases minimal. Timings are wall-clock on whatever the machine is doing: run it
-alone for the figures in docs/performance.md.
+prints one JSON line per mutant: seconds to the verdict (the search, the first shrink), caught
+or not, the failing properties, whether one failing property's case is minimal (shrunk to the
+end: the smallest failing case) and which others stopped at the shrink budget. The last line
+sums up: median and slowest time, mutants caught, cases minimal. Timings are wall-clock on
+whatever the machine is doing: run it alone for the figures in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -69,14 +69,15 @@ def measure(
     shrinks = sorted(t for stage, t in stages.items() if stage.startswith("shrink")) or [end]
     first_shrink_end = shrinks[1] if len(shrinks) > 1 else end
     failed = [p for p in report.properties if not p.ok]
-    first = failed[0] if failed else None
+    # the one failing property shrunk to the end (its case was the smallest)
+    first = next((p for p in failed if p.minimised and not p.shrink_stopped), None)
     return {
         "seconds": round(seconds, 2),
         "caught": not report.ok,
         "failed": [p.name for p in failed],
         "first": None if first is None else first.name,
-        "first_minimal": bool(first and first.minimised and not first.shrink_stopped),
-        "budget_stopped": [p.name for p in failed[1:] if p.shrink_stopped],
+        "first_minimal": first is not None,
+        "budget_stopped": [p.name for p in failed if p.shrink_stopped],
         "search_seconds": round(shrinks[0] - start, 2),
         "first_shrink_seconds": round(first_shrink_end - shrinks[0], 2),
         "search_ended": report.search_ended,

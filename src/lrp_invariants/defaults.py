@@ -235,7 +235,8 @@ FLAGS: tuple[Flag, ...] = (
         "shrink-budget",
         DEFAULT_SHRINK_BUDGET,
         "seconds the failing properties after the first may spend shrinking their cases, "
-        f"together (the first shrinks to the end; default {DEFAULT_SHRINK_BUDGET:g}; 'none': "
+        "together (the first, the one whose failing case is smallest, shrinks to the end; "
+        f"default {DEFAULT_SHRINK_BUDGET:g}; 'none': "
         "no limit)",
         {"type": seconds_or_none, "metavar": "SECONDS"},
     ),

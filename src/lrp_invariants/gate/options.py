@@ -87,7 +87,8 @@ class GateOptions:
     """Minimise each failing case (off: report it as first found, faster)."""
     shrink_budget: float | None = DEFAULT_SHRINK_BUDGET
     """Seconds the failing properties after the first may spend shrinking (and reducing)
-    their cases, all of them together; the first always shrinks to the end. None: no limit."""
+    their cases, all of them together; the first (the one whose failing case is smallest)
+    always shrinks to the end. None: no limit."""
     search_budget: float | None = DEFAULT_SEARCH_BUDGET
     """Seconds the search goes on after the first failing case, for the other properties'
     failures (the verdict is decided at the first; the report says where the search ended).

@@ -173,7 +173,7 @@ class GateReport:
             if report.minimised and report.shrink_stopped:
                 kind = (
                     "counterexample shrunk as far as its time budget allowed (--shrink-budget; "
-                    "the first failing property always shrinks to the end)"
+                    "one failing property, the smallest case, always shrinks to the end)"
                 )
             elif report.minimised:
                 kind = "minimal counterexample"

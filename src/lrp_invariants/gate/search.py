@@ -3,6 +3,7 @@ each property's failure is minimised on its own (:mod:`.minimise`)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -62,8 +63,17 @@ def run_properties(
     failing = sum(record.error is not None for record in found)
     shrunk = 0
     others: float | None = None  # when the failing properties after the first began shrinking
-    for trial, report, record in zip(trials, reports, found, strict=True):
+    for report in reports:
         report.seconds = share
+
+    def smallest_first(k: int) -> tuple[float, int]:
+        case = found[k].case
+        return (math.inf if case is None else case.bulk, k)
+
+    # the smallest failing case shrinks first, to the end: the verdict's minimal case comes
+    # soonest from it (report order breaks ties)
+    order = sorted(range(len(trials)), key=smallest_first)
+    for trial, report, record in ((trials[k], reports[k], found[k]) for k in order):
         if record.error is None or any(r.hung for r in reports):
             continue
         if options.progress is not None:
