@@ -13,7 +13,7 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis.errors import InvalidArgument
 
-from lrp_invariants.cnn import Conv, Dense, Flatten, ReLU, Residual, forward
+from lrp_invariants.cnn import CNN, Conv, Dense, Flatten, ReLU, Residual, forward
 from lrp_invariants.cnn.pooling import MaxPool as MaxPoolLayer
 from lrp_invariants.gate.compat import quietly
 from lrp_invariants.strategies import (
@@ -24,6 +24,7 @@ from lrp_invariants.strategies import (
     cnn_seed_cases,
     cnns,
 )
+from lrp_invariants.strategies.cnn import _revived
 
 
 @pytest.mark.parametrize(
@@ -85,6 +86,25 @@ def _has_pooling_tie(case: CNNCase) -> bool:
     return False
 
 
+def _has_live_pooling_tie(case: CNNCase) -> bool:
+    """Two maxima of one window equal and above 0: a tie that relevance passes through."""
+    trace = forward(case.cnn, case.x)
+    for i, layer in enumerate(case.cnn.layers):
+        if isinstance(layer, MaxPoolLayer):
+            view = layer.windows(trace.inputs[i])
+            axes = tuple(range(-layer.dims, 0))
+            top = view.max(axis=axes, keepdims=True)
+            ties = ((view == top) & (top > 0)).sum(axis=axes)
+            if np.any(ties > 1):
+                return True
+    return False
+
+
+def _has_periodic_input(case: CNNCase) -> bool:
+    x = case.x
+    return x.shape[-1] > 2 and bool(np.any(x)) and np.array_equal(x[..., 2:], x[..., :-2])
+
+
 def _has_exact_kink(case: CNNCase) -> bool:
     trace = forward(case.cnn, case.x)
     layers = case.cnn.layers
@@ -132,6 +152,8 @@ def _large(case: CNNCase) -> bool:
 
 FEATURES = {
     "pooling tie": _has_pooling_tie,
+    "pooling tie above 0": _has_live_pooling_tie,
+    "periodic input": _has_periodic_input,
     "unit exactly on its kink": _has_exact_kink,
     "stride leaves a remainder": _stride_leaves_a_remainder,
     "extreme scales": _extreme,
@@ -161,3 +183,30 @@ def tally() -> Counter[str]:
 @pytest.mark.parametrize("feature", FEATURES)
 def test_each_hard_case_is_drawn_in_a_short_run(feature: str) -> None:
     assert tally()[feature] > 0, tally()
+
+
+def _cnn(first: Conv) -> CNN:
+    return CNN((first, ReLU(), Flatten(), Dense(np.ones((2, 1)), None)), (1, 3))
+
+
+def test_a_layer_dead_as_a_whole_is_negated() -> None:
+    """Every pre-activation below 0 at every sample: the layer and all above it are dead."""
+    cnn, x = _cnn(Conv(np.array([[[-1.0, -2.0]]]))), np.array([[[1.0, 2.0, 3.0]]])
+    revived = _revived(cnn, x)
+    assert np.all(forward(revived, x).outputs[0] > 0)
+    assert np.array_equal(forward(revived, x).outputs[0], -forward(cnn, x).outputs[0])
+
+
+def test_a_layer_alive_at_one_position_of_one_sample_is_kept() -> None:
+    cnn, x = _cnn(Conv(np.array([[[-1.0, 1.0]]]))), np.array([[[1.0, 2.0, 0.0]], [[0.0, 0.0, 0.0]]])
+    assert _revived(cnn, x) is not cnn and _revived(cnn, x).layers == cnn.layers
+
+
+def test_a_residual_block_that_is_zero_everywhere_has_its_branch_negated() -> None:
+    """relu(branch(a) + a) with branch(a) = -2 a: 0 everywhere; negated, 3 a."""
+    block = Residual((Conv(np.array([[[-2.0]]])),))
+    head = Dense(np.ones((3, 1)), None)
+    cnn = CNN((Conv(np.array([[[1.0]]])), ReLU(), block, Flatten(), head), (1, 3))
+    x = np.array([[[1.0, 2.0, 3.0]]])
+    assert not np.any(forward(cnn, x).outputs[2])
+    assert np.array_equal(forward(_revived(cnn, x), x).outputs[2], 3 * x)
