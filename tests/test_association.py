@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lrp_invariants import LRP0, Epsilon, Network, explain
+from lrp_invariants import LRP0, Epsilon, Flat, Network, WSquare, explain
 from lrp_invariants.bounds import Ball, Precision, enclose_forward, enclose_relevance
 from lrp_invariants.bounds.balls import Factor, association_slack, product_of
 
@@ -131,3 +131,31 @@ def test_subnormal_weights_widen_the_enclosure_only_by_multiples_of_eta(rule: LR
     # from 1 and scales by the logit at the end (Captum's order) loses per rounding
     assert radius[0, 1] <= 32 * 65536 * ETA
     assert radius[0, 0] <= 1e-9  # the normal-range feature is untouched
+
+
+def test_under_flush_to_zero_a_grain_stays_a_grid_not_the_smallest_normal() -> None:
+    """x = [1.5 tiny, tiny] and W = [2, -2]: z = tiny exactly, a multiple of the inputs' grid
+    (2**-1023) but not of 2 tiny: a grain floored at the smallest normal would claim z >= 2 tiny."""
+    ftz = Precision.of(np.float64, flush=True)
+    x = np.array([1.5 * ftz.tiny, ftz.tiny])
+    assert ftz.grain(x) == ftz.tiny / 2 and ftz.product_grain(ftz.grain(x), 2.0) == ftz.tiny
+    assert ftz.finest == ETA and Precision.of(np.float32).finest == 2.0**-149
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("above", [Flat(), WSquare()], ids=lambda r: r.describe())
+def test_a_stabilised_unit_whose_z_is_exactly_zero_may_pass_its_relevance_over_epsilon(
+    dtype: Any, above: Any
+) -> None:
+    """x1 - x2 with x1 == x2 under LRP-ε, relevance from an input-blind rule above (which
+    sends it whatever the activation): the code divides by ε itself, ``s = R / ε``; the
+    enclosure, whose ``z`` ball holds 0, must allow that much (not ``R / (grain + ε)``)."""
+    W0, W1 = np.array([[1.0], [-1.0]], dtype), np.array([[1.0]], dtype)
+    network = Network.from_arrays([W0, W1], [np.zeros(1, dtype), np.ones(1, dtype)])
+    x = np.array([[1.0, 1.0]], dtype)
+    rules = [Epsilon(1e-9), above]
+    relevance = explain(network, x, [0], rules)[1].layers[0]
+    p = Precision.of(dtype)
+    balls = enclose_relevance(network, enclose_forward(network, Ball.exact(x), p=p), [0], rules, p)
+    assert np.all(np.abs(relevance.R) > 1e8)  # R / ε, with R = 1 from the unit above
+    assert np.all(np.abs(relevance.R - balls[0].R.mid) <= balls[0].R.rad)

@@ -84,11 +84,12 @@ class Precision:
 
         Sums and products of floating-point numbers stay on their grid: a correctly rounded sum
         of multiples of ``g`` is a multiple of ``g``, a product of multiples of ``g1`` and ``g2``
-        a multiple of ``max(g1 g2, η)``. A computed value that is not zero is therefore at least
-        its grain in magnitude, however much the sum cancelled: a pre-activation within rounding
-        of zero is 0 or far above the subnormal range (see :func:`association_slack`). Under
-        flush-to-zero, subnormal values are read as 0 and every nonzero result is at least the
-        smallest normal number, which ``eta`` then is.
+        a multiple of ``max(g1 g2, finest)`` (:attr:`finest`, the smallest subnormal). A computed
+        value that is not zero is therefore at least its grain in magnitude, however much the
+        sum cancelled: a pre-activation within rounding of zero is 0 or far above the subnormal
+        range (see :func:`association_slack`). Under flush-to-zero, subnormal values are read
+        (and results flushed) as 0, which is a multiple of every grain; every nonzero result is
+        also at least the smallest normal number, which ``eta`` then is.
         """
         magnitude = np.abs(np.asarray(values, dtype=np.float64))
         read = magnitude >= self.tiny if self.flush else magnitude > 0
@@ -100,13 +101,21 @@ class Precision:
         mantissa, exponent = np.frexp(nonzero)
         integer = np.ldexp(mantissa, 53).astype(np.int64)
         lowest = np.ldexp((integer & -integer).astype(np.float64), exponent - 53)
-        return max(float(lowest.min()), self.eta)
+        return max(float(lowest.min()), self.finest)
 
     def product_grain(self, *grains: float) -> float:
         """The grain of a product of numbers with these grains."""
         if math.inf in grains:
             return math.inf
-        return max(float(np.prod(grains)), self.eta)
+        return max(float(np.prod(grains)), self.finest)
+
+    @property
+    def finest(self) -> float:
+        """The smallest subnormal number of the precision: every number is a multiple of it. A
+        grain is floored here, not at ``eta``: under flush-to-zero ``eta`` is the smallest
+        normal number, which a computed value is at least in magnitude but not a multiple of
+        (1.5 x tiny is not), and a grain must stay a grid for the products built on it."""
+        return 2 * self.u * self.tiny
 
 
 @dataclass(frozen=True, eq=False)

@@ -224,9 +224,10 @@ def _sign(v: F64) -> F64:
 def _capped(s: Ball, R: Ball, den_low: F64, p: Precision) -> Ball:
     """``s = R / (z + ε sign z)`` where ``z``'s ball holds 0: which sign the code reads is
     unknown (and for ε = 0 how close to 0 it is), so the quotient's ball is unbounded; but
-    ``|z + ε sign z| = |z| + ε`` whatever the sign, and a computed ``z`` that is not 0 is at
-    least its grain (one that is 0 passes nothing), so ``|s| <= max|R| / den_low``: the ball
-    around 0 of that radius (rounded outward: the denominator's sum, the quotient, and a
+    ``|z + ε sign z| = |z| + ε`` whatever the sign: at least ε for ε > 0 (a computed ``z`` of
+    exactly 0 gives ε), and for ε = 0 at least the grain of ``z`` (a computed ``z`` that is
+    not 0 lies on it; one that is 0 passes nothing); so ``|s| <= max|R| / den_low``: the
+    ball around 0 of that radius (rounded outward: the denominator's sum, the quotient, and a
     subnormal quotient's rounding)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         cap = p.widen(R.upper / den_low, 4) + p.eta
@@ -296,8 +297,12 @@ def enclose_stabilised(
     R, h, carry, grains = incoming.R, incoming.h, incoming.carry, layer.grains
     low, high = magnitude(z, p).bounds(p)
     grain_a, grain_z = grains
-    # |z + ε sign z| = |z| + ε; a z that is not 0 is at least its grain (a zero passes nothing)
-    den_low, den_high = np.maximum(np.maximum(low, 0), grain_z) + eps, high + eps
+    # |z + ε sign z| = |z| + ε: where z is surely not 0, |z| is at least its grain (a computed
+    # nonzero z lies on it); where it may be 0, an exact 0 gives ε (and passes nothing where
+    # ε = 0: then the grain again)
+    may_be_zero = grain_z if eps == 0 else 0.0
+    den_low = np.where(low > 0, np.maximum(low, grain_z), may_be_zero) + eps
+    den_high = high + eps
     # how far two evaluations of z from the same activations may differ: one sum's rounding
     summed = bound_matmul(a.upper, np.abs(W)) + np.abs(bias.mid) + bias.rad
     if c is not None:
