@@ -37,6 +37,7 @@ from .defaults import (
 from .defaults import positive as _positive
 from .invariants import PROPERTIES
 from .methods import METHODS, Method, Target
+from .network import STARTS
 from .progress import ProgressLine, progress_line
 from .rules import BIAS_CONVENTIONS
 
@@ -320,6 +321,13 @@ def _add_configuration(parser: argparse.ArgumentParser, required: bool = True) -
         default=None,
         help=f"a library's preset: {', '.join(PRESETS)}",
     )
+    group.add_argument(
+        "--start",
+        choices=STARTS,
+        default=None,
+        help="where LRP's relevance starts at the chosen class: its logit (default) or one "
+        "(a one-hot, as Zennit's attributor(x, one_hot) starts it); also start=one in a spec",
+    )
     parser.set_defaults(configuration_required=required)
 
 
@@ -336,9 +344,10 @@ def configured_method(args: argparse.Namespace) -> Method | None:
         parameters["sign_aware"] = False
     roles = {role: getattr(args, role) for role in ("first", "hidden", "last")}
     try:
-        return method_from_options(
+        method = method_from_options(
             args.method, parameters, args.composite, roles, args.configuration_required
         )
+        return method if method is None or args.start is None else method.with_start(args.start)
     except ValueError as error:
         raise UsageError(
             str(error).replace("_", "-") if "takes" in str(error) else str(error)
@@ -468,7 +477,7 @@ CONFIG_KEYS: dict[str, Kind] = {
     "low": Kind.BOUNDS,
     "high": Kind.BOUNDS,
     "weights-once": Kind.FLAG,
-    **dict.fromkeys(("first", "hidden", "last", "composite"), Kind.VALUE),
+    **dict.fromkeys(("first", "hidden", "last", "composite", "start"), Kind.VALUE),
     **{
         flag.name: (
             Kind.FLAG

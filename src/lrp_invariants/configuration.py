@@ -269,16 +269,18 @@ def implied_properties(composite: Composite) -> tuple[str, ...]:
     return tuple(p for p in ALL_PROPERTIES if p in always or holds.get(p, False))
 
 
-def composite_target(composite: Composite) -> Callable[..., Array]:
-    """This package's reference in the gate's protocol: LRP with ``composite``'s rules."""
+def composite_target(composite: Composite, start: str = "logit") -> Callable[..., Array]:
+    """This package's reference in the gate's protocol: LRP with ``composite``'s rules, started
+    at the chosen logit (or at one)."""
 
     def reference(
         weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
     ) -> Array:
         network = Network.from_arrays(weights, biases)
-        return explain(network, x, classes, composite.rules_for(network.depth))[1].input
+        rules = composite.rules_for(network.depth)
+        return explain(network, x, classes, rules, start)[1].input
 
-    reference.__doc__ = f"LRP with {composite.describe()}."
+    reference.__doc__ = f"LRP with {composite.describe()}, started at the {start}."
     return reference
 
 

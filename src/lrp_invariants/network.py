@@ -368,6 +368,26 @@ def forward(network: Network, x: ArrayLike, sign_split: bool | Sequence[bool] = 
     return Trace(tuple(inputs), tuple(pre), tuple(splits))
 
 
+STARTS = ("logit", "one")
+"""Where LRP's relevance starts at the chosen class: its ``logit`` (the paper's convention, the
+default) or ``one`` (a one-hot of the class: Zennit's documented ``attributor(x, one_hot)``)."""
+
+
+def check_start(start: str) -> str:
+    """``start``, or ValueError naming the starts there are."""
+    if start not in STARTS:
+        raise ValueError(f"unknown start {start!r}; choose one of {', '.join(STARTS)}")
+    return start
+
+
+def starting_relevance(classes: NDArray[np.intp], logits: Array, start: str = "logit") -> Array:
+    """(n, outputs): the chosen class's logit (``start="logit"``) or 1 (``"one"``), zero for the
+    other outputs."""
+    selector = one_hot(classes, logits.shape[1], logits.dtype)
+    result: Array = selector * logits if check_start(start) == "logit" else selector
+    return result
+
+
 def one_hot(classes: NDArray[np.intp], n_outputs: int, dtype: np.dtype[np.floating]) -> Array:
     selector = np.zeros((classes.shape[0], n_outputs), dtype=dtype)
     selector[np.arange(classes.shape[0]), classes] = 1

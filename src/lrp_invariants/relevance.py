@@ -15,7 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .network import Array, Network, Trace, check_classes, check_shape, forward, one_hot
+from .network import (
+    Array,
+    Network,
+    Trace,
+    check_classes,
+    check_shape,
+    check_start,
+    forward,
+    starting_relevance,
+)
 from .rules import LayerRelevance, Rule
 
 
@@ -62,10 +71,13 @@ def _rules_per_layer(network: Network, rules: Rule | Sequence[Rule]) -> tuple[Ru
     return chosen
 
 
-def logit_relevance(network: Network, trace: Trace, classes: ArrayLike) -> Array:
-    """The starting relevance: the chosen class's logit, zero for the other outputs."""
+def logit_relevance(
+    network: Network, trace: Trace, classes: ArrayLike, start: str = "logit"
+) -> Array:
+    """The starting relevance: the chosen class's logit (or 1, ``start="one"``), zero for the
+    other outputs."""
     chosen = check_classes(network, classes, trace.logits.shape[0])
-    return one_hot(chosen, network.n_outputs, network.dtype) * trace.logits
+    return starting_relevance(chosen, trace.logits, start)
 
 
 def lrp(
@@ -92,11 +104,17 @@ def lrp(
 
 
 def explain(
-    network: Network, x: ArrayLike, classes: ArrayLike, rules: Rule | Sequence[Rule]
+    network: Network,
+    x: ArrayLike,
+    classes: ArrayLike,
+    rules: Rule | Sequence[Rule],
+    start: str = "logit",
 ) -> tuple[Trace, Relevance]:
-    """Forward ``x``, then propagate the chosen class logits back with ``rules``."""
+    """Forward ``x``, then propagate the chosen class logits (or ones, ``start="one"``) back
+    with ``rules``."""
+    check_start(start)
     per_layer = _rules_per_layer(network, rules)
     batch = check_shape(network, x)  # the values are checked once, by forward
     chosen = check_classes(network, classes, batch.shape[0])
     trace = forward(network, batch, sign_split=[rule.uses_sign_split for rule in per_layer])
-    return trace, lrp(network, trace, logit_relevance(network, trace, chosen), per_layer)
+    return trace, lrp(network, trace, logit_relevance(network, trace, chosen, start), per_layer)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..network import Network
+from ..network import Network, check_start
 from .balls import (
     F64,
     Ball,
@@ -97,8 +97,10 @@ def enclose_relevance(
     classes: ArrayLike,
     rules: RuleLike | Sequence[RuleLike],
     p: Precision | None = None,
+    start: str = "logit",
 ) -> tuple[LayerBalls, ...]:
-    """Enclose LRP from the chosen class logit, layer by layer (index 0 is the input layer).
+    """Enclose LRP from the chosen class logit (or from 1, ``start="one"``), layer by layer
+    (index 0 is the input layer).
 
     Each rule encloses its own layer (``rule.enclose``). LRP-0 and LRP-ε are evaluated in the
     form ``s_j = φ(z_j) h_j`` with ``R_j = act(z_j) h_j``, ``φ = act(z) / (z + ε sign z)``: the
@@ -112,6 +114,8 @@ def enclose_relevance(
     per_layer = _per_layer(network, rules)
     z_top = forward.z[-1]
     selector = class_selector(classes, z_top.mid.shape)
+    if check_start(start) == "one":  # exact ones: no logit to factor out
+        return _enclose_from(network, forward, per_layer, Enclosed(Ball.exact(selector)), p)
     # R = act(z) * h with act = identity at the logits
     incoming = Enclosed(mul(Ball.exact(selector), z_top, p), Ball.exact(selector))
     from_logit = _enclose_from(network, forward, per_layer, incoming, p)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..network import Array, one_hot
+from ..network import Array, check_start, one_hot, starting_relevance
 from ..rules import LRP0, Rule
 from ..rules.operator import OperatorRelevance, propagate_repaired
 from .batchnorm import BatchNorm
@@ -236,22 +236,23 @@ def check_classes(cnn: CNN, classes: ArrayLike, n: int) -> np.ndarray:
     return array.astype(np.intp)
 
 
-def logit_relevance(cnn: CNN, trace: CNNTrace, classes: ArrayLike) -> Array:
-    """The chosen class's logit, zero for the other outputs."""
+def logit_relevance(cnn: CNN, trace: CNNTrace, classes: ArrayLike, start: str = "logit") -> Array:
+    """The chosen class's logit (or 1, ``start="one"``), zero for the other outputs."""
     chosen = check_classes(cnn, classes, trace.logits.shape[0])
-    result: Array = one_hot(chosen, cnn.n_outputs, cnn.dtype) * trace.logits
-    return result
+    return starting_relevance(chosen, trace.logits, start)
 
 
 def explain(
-    cnn: CNN, x: ArrayLike, classes: ArrayLike, rules: Rule | CNNRules
+    cnn: CNN, x: ArrayLike, classes: ArrayLike, rules: Rule | CNNRules, start: str = "logit"
 ) -> tuple[CNNTrace, CNNRelevance]:
-    """Forward ``x``, then propagate the chosen class logits back with ``rules``."""
+    """Forward ``x``, then propagate the chosen class logits (or ones, ``start="one"``) back
+    with ``rules``."""
+    check_start(start)
     rule_plan(cnn, rules)  # bad rules fail before any work
     batch = check_batch(cnn, x)
     chosen = check_classes(cnn, classes, batch.shape[0])
     trace = forward(cnn, batch)
-    return trace, lrp(cnn, trace, logit_relevance(cnn, trace, chosen), rules)
+    return trace, lrp(cnn, trace, logit_relevance(cnn, trace, chosen, start), rules)
 
 
 def _gradient(layers: tuple[Layer, ...], trace: CNNTrace, g: Array, dtype: np.dtype) -> Array:

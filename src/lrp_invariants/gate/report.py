@@ -56,6 +56,7 @@ class PropertyReport:
     saved: Path | None = None
     hung: bool = False  # a call did not return within the time limit
     only_subnormal: bool = False  # the failing case holds under flush-to-zero arithmetic
+    holding_start: str | None = None  # the failing case holds with relevance started here
     misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
     size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
     worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
@@ -150,12 +151,33 @@ class GateReport:
                 "not on every example asked for"
             )
         lines += list(self.notes)
+        lines += self.start_lines()
         for report in self.properties:
             if not report.ok:
                 lines += ["", *self.failure_lines(report, replay)]
         lines.append("")
         lines.append("all claimed properties hold" if self.ok else "the target FAILED the gate")
         return "\n".join(lines)
+
+    def start_lines(self) -> list[str]:
+        """One line where every failing case holds with LRP's relevance started elsewhere:
+        the target's start is then the only difference, and the line says how to declare it."""
+        failing = [report for report in self.properties if not report.ok]
+        starts = {report.holding_start for report in failing}
+        if not failing or len(starts) != 1 or None in starts:
+            return []
+        start = starts.pop()
+        if start == "one":
+            return [
+                "every failing case holds when relevance starts at one, not at the logit: the "
+                "target seems to start LRP from a one-hot of the class (as Zennit's "
+                "attributor(x, one_hot) does); if it does by design, declare it with --start "
+                "one (start=one in a method spec)"
+            ]
+        return [
+            f"every failing case holds when relevance starts at the {start}: the target "
+            f"seems to start there; declare it with --start {start}"
+        ]
 
     def failure_lines(
         self, report: PropertyReport, replay: Callable[[PropertyReport], str] | None = None

@@ -23,6 +23,7 @@ from .minimise import minimise
 from .options import GateOptions
 from .outcome import Found, Trial
 from .report import PropertyReport
+from .starts import holding_start
 from .timeout import TargetHung, with_time_limit
 
 DERANDOMISED_SEED = int(
@@ -93,6 +94,9 @@ def run_properties(
             report.case, report.draws = record.case, record.draws
         if isinstance(record.error, InvariantViolation) and not flush and report.case is not None:
             report.only_subnormal = holds_when_flushing(
+                trial.prop, report.case, report.draws, limited, method
+            )
+            report.holding_start = holding_start(
                 trial.prop, report.case, report.draws, limited, method
             )
         report.seconds += time.perf_counter() - began

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, conservation_tolerance
 from ..claims import ALL_PROPERTIES
-from ..network import Array, Network
+from ..network import Array, Network, check_start
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -64,15 +64,20 @@ class Conservation:
         unassigned: Ball,
         p: Precision,
         chain: Array | float = 0.0,
+        start: str = "logit",
     ) -> Conservation:
-        """From a dense network's per-layer balls and its logits' balls (n, classes)."""
+        """From a dense network's per-layer balls and its logits' balls (n, classes); the
+        relevance adds up to the logit, or to 1 where it starts there (``start="one"``)."""
         rounding = chain + conservation_tolerance(layers, p)[:, 0]
-        return cls(chosen_logit(logits, classes), unassigned, rounding)
+        return cls(chosen_logit(logits, classes, start), unassigned, rounding)
 
 
-def chosen_logit(logits: Ball, classes: ArrayLike) -> Ball:
-    """Each sample's ball of its chosen class's logit, (n,) from (n, classes)."""
+def chosen_logit(logits: Ball, classes: ArrayLike, start: str = "logit") -> Ball:
+    """Each sample's ball of its chosen class's logit, (n,) from (n, classes); exact ones for
+    relevance that starts at one (``start="one"``)."""
     rows, chosen = np.arange(logits.mid.shape[0]), np.asarray(classes, dtype=np.intp)
+    if check_start(start) == "one":
+        return Ball.exact(np.ones(rows.shape[0]))
     return Ball(logits.mid[rows, chosen], logits.rad[rows, chosen])
 
 
@@ -229,6 +234,22 @@ class Method(ABC):
         """This method with parameters given as options (``--epsilon 0.01``); ValueError if it
         takes none."""
         raise ValueError(f"{self.name} takes no parameters; got --{', --'.join(parameters)}")
+
+    @property
+    def start(self) -> str:
+        """Where the method's relevance starts at the chosen class (:data:`~lrp_invariants.
+        network.STARTS`): its logit, unless a method says otherwise."""
+        return "logit"
+
+    def with_start(self, start: str) -> Method:
+        """This method started from ``start`` (``--start one``, ``start=one`` in a spec);
+        ValueError where it cannot start elsewhere than at the logit."""
+        if check_start(start) == self.start:
+            return self
+        raise ValueError(
+            f"{self.name} has no start but the chosen logit; a start ({start}) is part of an "
+            "LRP claim"
+        )
 
 
 class NetworkMethod(Method):

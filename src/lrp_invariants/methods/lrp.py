@@ -34,7 +34,7 @@ from ..configuration import (
     rule_spec,
     with_parameters,
 )
-from ..network import Array, Network
+from ..network import Array, Network, check_start
 from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
 from .base import Conservation, Family, Method, NetworkMethod, chosen_logit
 
@@ -44,9 +44,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class LRPMethod(NetworkMethod):
-    """LRP with ``composite``'s rule on each Linear layer."""
+    """LRP with ``composite``'s rule on each Linear layer, its relevance started at the chosen
+    logit or at one (``start``, :data:`~lrp_invariants.network.STARTS`)."""
 
     composite: Composite
+    start: str = "logit"
+
+    def with_start(self, start: str) -> Method:
+        if check_start(start) == self.start:
+            return self
+        spec = self.spec.removesuffix(f" start={self.start}")
+        return replace(
+            self,
+            start=start,
+            spec=spec if start == "logit" else f"{spec} start={start}",
+            reference=composite_target(self.composite, start),
+        )
 
     @property
     def multiplies_by_inputs(self) -> bool:
@@ -64,7 +77,7 @@ class LRPMethod(NetworkMethod):
     def _enclose_layers(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
     ) -> tuple[LayerBalls, ...]:
-        return enclose_relevance(network, forward, classes, self.rules_for(network), p)
+        return enclose_relevance(network, forward, classes, self.rules_for(network), p, self.start)
 
     def _enclose_role(self, case: SeedCase, role: str) -> Ball:
         if role == "proxy":  # the input layer of the per-layer balls conservation needs anyway
@@ -86,15 +99,16 @@ class LRPMethod(NetworkMethod):
         return CNNRules(weighted=self.composite.rules_for(len(weighted_layers(cnn.layers))))
 
     def cnn_relevance(self, cnn: CNN, x: Array, classes: ArrayLike) -> Array:
-        return explain(cnn, x, classes, self.cnn_rules(cnn))[1].input
+        return explain(cnn, x, classes, self.cnn_rules(cnn), self.start)[1].input
 
     def enclose_cnn(self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision) -> Ball:
-        return enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p)[0].R
+        return enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p, self.start)[0].R
 
     def conservation(self, case: SeedCase) -> Conservation:
         layers, p = self.proxy_layers(case), case.precision
         logits = case.proxy_balls.z[-1]
-        return Conservation.of_layers(layers, logits, case.classes, _unassigned(layers, p), p)
+        unassigned = _unassigned(layers, p)
+        return Conservation.of_layers(layers, logits, case.classes, unassigned, p, start=self.start)
 
     @property
     def conserves_on_cnns(self) -> bool:
@@ -107,11 +121,11 @@ class LRPMethod(NetworkMethod):
     ) -> Conservation:
         """On a CNN without sources: the chosen logit, every sink the rules keep back (the
         stabilisers, empty sides) and the CNN layers' rounding bound."""
-        layers = enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p)
+        layers = enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p, self.start)
         kept = layers[0].sinks
         for layer in layers[1:]:
             kept = add(kept, layer.sinks, p)
-        logit = chosen_logit(balls.logits, classes)
+        logit = chosen_logit(balls.logits, classes, self.start)
         # a ball with no bound (an unbounded share met a zero: NaN) bounds nothing: infinite
         unbounded = np.isnan(kept.mid) | np.isnan(kept.rad)
         kept = Ball(np.where(unbounded, 0.0, kept.mid), np.where(unbounded, np.inf, kept.rad))
@@ -119,14 +133,17 @@ class LRPMethod(NetworkMethod):
         return Conservation(logit, kept, np.where(np.isnan(rounding), np.inf, rounding))
 
     def describe(self) -> str:
+        start = "" if self.start == "logit" else f", started at {self.start}"
         if self.spec == self.name:  # a built-in method: its name says its configuration
             return self.name
-        return f"{self.name} ({self.composite.describe()})"
+        if self.spec == f"{self.name} start={self.start}":
+            return f"{self.name} ({start.removeprefix(', ')})"
+        return f"{self.name} ({self.composite.describe()}{start})"
 
     def with_parameters(self, parameters: dict[str, Any]) -> Method:
         if self.composite.first or self.composite.last:
             return super().with_parameters(parameters)
-        return lrp_method(with_parameters(self.composite.hidden, parameters))
+        return lrp_method(with_parameters(self.composite.hidden, parameters)).with_start(self.start)
 
 
 def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:
@@ -163,6 +180,16 @@ def parse(text: str) -> Method | None:
     """A rule spec (``lrp-epsilon:0.01``), a composite (``lrp-composite first=flat
     hidden=epsilon``) or a preset (``lrp-composite zennit-epsilon-plus-flat``); None if
     ``text`` names no LRP configuration."""
+    words = text.split()
+    starts = [word for word in words if word.startswith("start=")]
+    if starts:  # ``lrp-epsilon start=one``: the method, then where it starts
+        if not text.startswith("lrp-"):
+            raise ValueError(f"{text!r}: a start (start=one) is part of an LRP claim")
+        rest = " ".join(word for word in words if not word.startswith("start="))
+        method = next((m for m in METHODS if m.spec == rest), None) or parse(rest)
+        if method is None:
+            raise ValueError(f"{text!r}: unknown LRP method {rest!r}")
+        return method.with_start(starts[-1].removeprefix("start="))
     if text.startswith("lrp-composite"):
         rest = text.removeprefix("lrp-composite").strip()
         if not rest:

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 from ...bounds.balls import F64, Ball, Precision, add, bound_matmul, mul, total
 from ...bounds.forward import class_selector
 from ...bounds.relevance import Enclosed, LayerBalls, LayerInput
+from ...network import check_start
 from ...rules import Flat, Rule, ZBox
 from ...rules.base import Rule as RuleBase
 from ..conv import Conv
@@ -463,17 +464,22 @@ def enclose_cnn_relevance(
     classes: ArrayLike,
     rules: RuleBase | CNNRules,
     p: Precision | None = None,
+    start: str = "logit",
 ) -> tuple[CNNLayerBalls, ...]:
-    """Enclose LRP from the chosen class logit, layer by layer (index 0: the input layer):
-    every layer's input relevance and sinks as balls, as :func:`~lrp_invariants.cnn.lrp`
-    computes them (``lrp(cnn, trace, logit_relevance(...), rules)``)."""
+    """Enclose LRP from the chosen class logit (or from 1, ``start="one"``), layer by layer
+    (index 0: the input layer): every layer's input relevance and sinks as balls, as
+    :func:`~lrp_invariants.cnn.lrp` computes them (``lrp(cnn, trace, logit_relevance(...),
+    rules)``)."""
     p = p or Precision.of(cnn.dtype)
     plan = rule_plan(cnn, rules)
     n = balls.logits.mid.shape[0]
     chosen = check_classes(cnn, classes, n)
     selector = class_selector(chosen, balls.logits.mid.shape)
     top = _top_linear(cnn.layers)
-    R = mul(Ball.exact(selector), balls.logits, p)
+    if check_start(start) == "one":  # exact ones: no logit to factor out of the top layer
+        top, R = None, Ball.exact(selector)
+    else:
+        R = mul(Ball.exact(selector), balls.logits, p)
     incoming = Enclosed(R, Ball.exact(selector)) if top is not None else Enclosed(R)
     layers, _ = _relevance(
         cnn.layers, plan, balls, _State(incoming, False), top, p, cnn.dtype, "layer "

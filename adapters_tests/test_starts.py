@@ -1,0 +1,40 @@
+"""Code written as Zennit's documentation writes it starts LRP from a one-hot of the class
+(``attributor(x, one_hot)``), not from the logit: declared (``start=one``) it keeps every
+claim; undeclared it fails, and the report says the start is the whole difference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from lrp_invariants.gate import run_gate
+from lrp_invariants.torch import torch_target
+
+pytest.importorskip("zennit.composites")
+
+PRESET = "lrp-composite zennit-epsilon-plus-flat"
+
+
+def zennit_as_documented(model: torch.nn.Sequential, x: torch.Tensor, classes: torch.Tensor) -> Any:
+    """EpsilonPlusFlat as Zennit's README runs it: the attributor's output relevance is the
+    one-hot of the chosen class."""
+    from zennit.attribution import Gradient
+    from zennit.composites import EpsilonPlusFlat
+
+    one_hot = torch.eye(model[-1].out_features, dtype=x.dtype, device=x.device)[classes]
+    with Gradient(model=model, composite=EpsilonPlusFlat()) as attributor:
+        _, relevance = attributor(x.clone().requires_grad_(True), one_hot)
+    return relevance
+
+
+def test_zennit_as_documented_keeps_every_claim_once_its_start_is_declared() -> None:
+    report = run_gate(torch_target(zennit_as_documented), f"{PRESET} start=one")
+    assert report.ok, report.render()
+
+
+def test_zennit_as_documented_undeclared_fails_and_the_report_names_the_start() -> None:
+    report = run_gate(torch_target(zennit_as_documented), PRESET, shrink_budget=0.0)
+    assert not report.ok
+    assert "declare it with --start one" in report.render()

@@ -1,0 +1,118 @@
+"""Where LRP's relevance starts is part of the claim: at the chosen logit (the default) or at
+one (a one-hot of the class, Zennit's documented usage). A target started at one keeps every
+claim once declared and fails the neighbouring declaration; the report names the start where
+it is the whole difference, and not on a real defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from lrp_invariants import AlphaBeta, Epsilon, Gamma, Network, explain, targets
+from lrp_invariants.bounds import Ball, Precision, enclose_forward, enclose_relevance
+from lrp_invariants.cli import main
+from lrp_invariants.cnn import explain as cnn_explain
+from lrp_invariants.cnn.bounds import enclose_cnn_relevance
+from lrp_invariants.cnn_cases import cnn_reference
+from lrp_invariants.gate import run_gate
+from lrp_invariants.gate.counterexamples import load_counterexample
+from lrp_invariants.methods import resolve_method
+from lrp_invariants.strategies import cnn_seed_cases, seed_cases
+
+RULES = [Epsilon(1e-9), AlphaBeta(2.0, 1.0), Gamma(0.25)]
+
+
+def lrp_epsilon_from_one(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
+    """LRP-ε from a one-hot of the class, as Zennit's ``attributor(x, one_hot)`` starts it."""
+    network = Network.from_arrays(weights, biases)
+    return explain(network, x, classes, Epsilon(targets.EPSILON), start="one")[1].input
+
+
+def off_by_a_millionth(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
+    return targets.lrp_epsilon(weights, biases, x, classes) * (1 + 1e-6)
+
+
+@given(seed_cases())
+def test_relevance_from_one_lies_in_its_enclosure(case: Any) -> None:
+    p = Precision.of(case.net1.dtype)
+    forward = enclose_forward(case.net1, Ball.exact(case.x1), p=p)
+    for rule in RULES:
+        relevance = explain(case.net1, case.x1, case.classes, rule, start="one")[1].input
+        ball = enclose_relevance(case.net1, forward, case.classes, rule, p, start="one")[0].R
+        assert np.all(np.abs(relevance - ball.mid) <= ball.rad)
+
+
+@given(cnn_seed_cases())
+def test_cnn_relevance_from_one_lies_in_its_enclosure(case: Any) -> None:
+    from lrp_invariants.cnn_cases import CNNGateCase
+
+    gate_case = CNNGateCase.of(case)
+    relevance = cnn_explain(case.net1, case.x1, case.classes, Epsilon(1e-9), start="one")[1]
+    ball = enclose_cnn_relevance(
+        case.net1, gate_case.balls1, case.classes, Epsilon(1e-9), gate_case.precision, start="one"
+    )[0].R
+    assert np.all(np.abs(relevance.input - ball.mid) <= ball.rad)
+
+
+def test_an_unknown_start_is_refused_naming_the_starts() -> None:
+    with pytest.raises(ValueError, match="unknown start 'softmax'; choose one of logit, one"):
+        resolve_method("lrp-epsilon start=softmax")
+
+
+def test_a_start_is_refused_where_relevance_is_a_gradient() -> None:
+    with pytest.raises(ValueError, match=r"a start .* is part of an LRP claim"):
+        resolve_method("gradient start=one")
+
+
+def test_the_start_is_part_of_the_spec_and_the_spec_rebuilds_the_method() -> None:
+    method = resolve_method("lrp-epsilon:1e-6 start=one")
+    assert method.start == "one" and method.spec.endswith(" start=one")
+    assert resolve_method(method.spec).spec == method.spec
+    assert method.with_start("logit").spec == resolve_method("lrp-epsilon:1e-6").spec
+
+
+def test_a_target_started_at_one_keeps_every_claim_once_declared() -> None:
+    report = run_gate(lrp_epsilon_from_one, "lrp-epsilon start=one")
+    assert report.ok, report.render()
+
+
+def test_a_target_started_at_the_logit_fails_a_claim_started_at_one() -> None:
+    report = run_gate(targets.lrp_epsilon, "lrp-epsilon start=one", shrink=False)
+    assert not report.ok
+
+
+def test_a_cnn_target_started_at_one_keeps_every_claim_once_declared() -> None:
+    target = cnn_reference("lrp-epsilon start=one")
+    report = run_gate(target, "lrp-epsilon start=one", architecture="cnn")
+    assert report.ok, report.render()
+
+
+def test_the_report_names_the_start_where_it_is_the_whole_difference() -> None:
+    report = run_gate(lrp_epsilon_from_one, "lrp-epsilon", shrink_budget=0.0)
+    assert not report.ok
+    assert all(p.holding_start == "one" for p in report.properties if not p.ok)
+    assert "declare it with --start one" in report.render()
+
+
+@pytest.mark.parametrize("target", [off_by_a_millionth, targets.lrp_0])
+def test_the_report_names_no_start_on_a_real_defect(target: Any) -> None:
+    report = run_gate(target, "lrp-epsilon", shrink_budget=0.0)
+    assert not report.ok and "--start" not in report.render()
+
+
+def test_the_cli_takes_the_start_and_a_saved_case_keeps_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "zennit_style.py"
+    module.write_text("from tests.test_starts import lrp_epsilon_from_one as lrp  # noqa: F401\n")
+    target = f"{module}:lrp"
+    assert main(["check", target, "--method", "lrp-epsilon", "--start", "one"]) == 0
+    failing = ["check", target, "--method", "lrp-epsilon", "--property", "reference"]
+    assert main([*failing, "--no-shrink", "--report", str(tmp_path)]) == 1
+    saved = load_counterexample(tmp_path / "reference.npz")
+    assert saved.method == "lrp-epsilon"
+    assert "declare it with --start one" in capsys.readouterr().out
