@@ -4,6 +4,8 @@ claim; undeclared it fails, and the report says the start is the whole differenc
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,3 +40,14 @@ def test_zennit_as_documented_undeclared_fails_and_the_report_names_the_start() 
     report = run_gate(torch_target(zennit_as_documented), PRESET, shrink_budget=0.0)
     assert not report.ok
     assert "declare it with --start one" in report.render()
+
+
+def test_the_readmes_zennit_example_keeps_every_claim_with_its_start_declared() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (block,) = [
+        b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL) if "zennit" in b
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    target = torch_target(namespace["zennit_epsilon_plus_flat"])
+    assert run_gate(target, f"{PRESET} start=one").ok
