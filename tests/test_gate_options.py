@@ -51,7 +51,7 @@ def test_the_default_options_are_the_documented_defaults() -> None:
         ({"time_limit": 0}, "time_limit=0: pass a positive number of seconds, or None"),
         ({"shrink": "no"}, "shrink='no': pass True or False"),
         ({"shrink_budget": -1}, "shrink_budget=-1: pass a number of seconds >= 0, or None"),
-        ({"search_budget": "1s"}, "search_budget='1s': pass a number of seconds >= 0, or None"),
+        ({"cases_after_failure": 1.5}, "cases_after_failure=1.5: pass a whole number >= 0"),
         ({"arithmetic": "fast"}, "unknown arithmetic 'fast'; choose one of ieee, ftz"),
         ({"dtype": "float16"}, "unknown dtype 'float16'; choose one of float64, float32"),
         ({"max_width": 65}, "max_width"),

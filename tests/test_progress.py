@@ -82,20 +82,20 @@ def _doubled(*args: object) -> object:
     return 2 * lrp_epsilon(*args)  # type: ignore[arg-type]
 
 
-def test_the_search_ends_its_budget_after_the_first_failure_and_the_report_says_so() -> None:
+def test_the_search_draws_its_count_of_cases_after_the_first_failure_and_says_so() -> None:
     """Doubled LRP-ε fails the reference on the first case and keeps determinism (it compares
-    the target with itself): with no time after the first failure, determinism is checked
-    on the cases searched so far, and the report says where the search ended."""
+    the target with itself): three cases after the first failure, determinism is checked on
+    the cases searched so far, and the report says where the search ended."""
     properties = ["reference", "determinism"]
-    report = run_gate(_doubled, "lrp-epsilon", properties=properties, search_budget=0.0)
+    report = run_gate(_doubled, "lrp-epsilon", properties=properties, cases_after_failure=3)
     reference, determinism = report.properties
     assert not reference.ok and determinism.ok
-    assert determinism.examples < 100 and report.search_ended == 0.0
-    assert "the search ended 0 s after the first failure (--search-budget)" in report.render()
+    assert determinism.examples == 4 and report.search_ended == 3
+    assert "ended 3 cases after the first failing one (--cases-after-failure)" in report.render()
 
 
-def test_without_a_search_budget_every_example_is_searched() -> None:
+def test_without_a_count_after_the_failure_every_example_is_searched() -> None:
     properties = ["reference", "determinism"]
-    report = run_gate(_doubled, "lrp-epsilon", properties=properties, search_budget=None)
+    report = run_gate(_doubled, "lrp-epsilon", properties=properties, cases_after_failure=None)
     assert [p.examples for p in report.properties] == [100, 100]
-    assert report.search_ended is None and "--search-budget" not in report.render()
+    assert report.search_ended is None and "--cases-after-failure" not in report.render()

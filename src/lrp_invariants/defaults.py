@@ -24,9 +24,11 @@ DEFAULT_SHRINK_BUDGET = 2.0
 """Seconds the failing properties after the first may spend shrinking, all together: the
 verdict and one minimal counterexample come at once, the others as small as that time allows."""
 
-DEFAULT_SEARCH_BUDGET = 1.0
-"""Seconds the search goes on after the first failure, for the other properties' failures: the
-verdict is decided at the first; what follows only adds rows to the report."""
+DEFAULT_CASES_AFTER_FAILURE = 20
+"""Cases the search still draws after the first failing one, for the other properties'
+failures: the verdict is decided at the first; what follows only adds rows to the report. A
+count, not seconds, so that a default run draws the same cases, and shrinks the same one, on
+any machine."""
 
 DEFAULT_MAX_WIDTH = 4
 """Units per layer in most drawn networks: small cases shrink to something a person reads."""
@@ -89,6 +91,19 @@ def seconds_or_none(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"expected seconds or none, got {text!r}") from None
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def count_or_none(text: str) -> int | None:
+    """A whole number >= 0, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or none, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a count >= 0, got {text!r}")
     return value
 
 
@@ -241,13 +256,13 @@ FLAGS: tuple[Flag, ...] = (
         {"type": seconds_or_none, "metavar": "SECONDS"},
     ),
     Flag(
-        "search_budget",
-        "search-budget",
-        DEFAULT_SEARCH_BUDGET,
-        "seconds the search goes on after the first failing case, for the other properties' "
-        f"failures (the verdict is decided at the first; default {DEFAULT_SEARCH_BUDGET:g}; "
+        "cases_after_failure",
+        "cases-after-failure",
+        DEFAULT_CASES_AFTER_FAILURE,
+        "cases the search still draws after the first failing one, for the other properties' "
+        f"failures (the verdict is decided at the first; default {DEFAULT_CASES_AFTER_FAILURE}; "
         "'none': every example)",
-        {"type": seconds_or_none, "metavar": "SECONDS"},
+        {"type": count_or_none, "metavar": "N"},
     ),
     Flag(
         "first_failure",

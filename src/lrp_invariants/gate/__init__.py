@@ -142,7 +142,7 @@ def run_gate(
         notes,
         chosen_options.first_failure,
         chosen_options.architecture,
-        chosen_options.search_budget if budget_ended else None,
+        chosen_options.cases_after_failure if budget_ended else None,
     )
 
 

@@ -168,7 +168,7 @@ def _settings(report: GateReport) -> dict[str, Any]:
         "arithmetic": report.arithmetic,
         "seed": report.seed,
         "deterministic": report.deterministic,
-        # seconds after the first failure at which the search ended (null: every example)
+        # cases drawn after the first failing one where the search ended (null: every example)
         "search_ended": report.search_ended,
     }
 

@@ -28,13 +28,13 @@ from ..defaults import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
     DEFAULT_ARITHMETIC,
+    DEFAULT_CASES_AFTER_FAILURE,
     DEFAULT_DTYPE,
     DEFAULT_EXAMPLES,
     DEFAULT_LARGE_BATCH,
     DEFAULT_LARGE_WIDTH,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_WIDTH,
-    DEFAULT_SEARCH_BUDGET,
     DEFAULT_SHRINK_BUDGET,
     DEFAULT_TIME_LIMIT,
     SIZE_OPTIONS,
@@ -89,8 +89,8 @@ class GateOptions:
     """Seconds the failing properties after the first may spend shrinking (and reducing)
     their cases, all of them together; the first (the one whose failing case is smallest)
     always shrinks to the end. None: no limit."""
-    search_budget: float | None = DEFAULT_SEARCH_BUDGET
-    """Seconds the search goes on after the first failing case, for the other properties'
+    cases_after_failure: int | None = DEFAULT_CASES_AFTER_FAILURE
+    """Cases the search still draws after the first failing one, for the other properties'
     failures (the verdict is decided at the first; the report says where the search ended).
     None: every example."""
     first_failure: bool = False
@@ -135,11 +135,13 @@ class GateOptions:
                 _invalid("seed", self.seed, "an integer, or None for a fixed, derandomised search")
             self._set("seed", int(self.seed))
         self._set("properties", _properties(self.properties))
-        for name in ("shrink_budget", "search_budget"):
-            budget = getattr(self, name)
-            is_number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
-            if budget is not None and not (is_number and 0 <= budget < math.inf):
-                _invalid(name, budget, "a number of seconds >= 0, or None for no limit")
+        budget = self.shrink_budget
+        is_number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
+        if budget is not None and not (is_number and 0 <= budget < math.inf):
+            _invalid("shrink_budget", budget, "a number of seconds >= 0, or None for no limit")
+        after = self.cases_after_failure
+        if after is not None and not (_is_integer(after) and after >= 0):
+            _invalid("cases_after_failure", after, "a whole number >= 0, or None for every example")
         limit = self.time_limit
         number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
         if limit is not None and not (number and 0 < limit < math.inf):
@@ -241,7 +243,7 @@ class GateKeywords(TypedDict, total=False):
     time_limit: float | None
     shrink: bool
     shrink_budget: float | None
-    search_budget: float | None
+    cases_after_failure: int | None
     first_failure: bool
     reduce: bool
     architecture: str

@@ -91,7 +91,7 @@ class GateReport:
     notes: tuple[str, ...] = ()  # measurements beside the verdict (a quadrature's error)
     first_failure: bool = False  # whether the search ended at the first failing case
     architecture: str = "mlp"  # the networks drawn (a key of defaults.ARCHITECTURES)
-    search_ended: float | None = None  # the search budget, where the search ended at it
+    search_ended: int | None = None  # cases drawn after the first failure, where it ended there
 
     @property
     def ok(self) -> bool:
@@ -146,9 +146,9 @@ class GateReport:
             )
         elif self.search_ended is not None and not self.ok:
             lines.append(
-                f"the search ended {self.search_ended:g} s after the first failure "
-                "(--search-budget): each property that passes was checked on the cases shown, "
-                "not on every example asked for"
+                f"the search ended {self.search_ended} cases after the first failing one "
+                "(--cases-after-failure): each property that passes was checked on the cases "
+                "shown, not on every example asked for"
             )
         lines += list(self.notes)
         lines += self.start_lines()

@@ -48,7 +48,7 @@ def run_properties(
 ) -> tuple[list[PropertyReport], bool]:
     """Search for counterexamples to every property at once, then minimise each failure
     (unless a call hung) and say whether it is only a flushed subnormal; and whether the search
-    ended at ``options.search_budget`` after the first failure."""
+    ended ``options.cases_after_failure`` cases after the first failure."""
     flush = check_arithmetic(options.arithmetic)
     limited = with_time_limit(target, options.time_limit)
     trials = [Trial(prop, limited, method) for prop in props]
@@ -119,9 +119,9 @@ def _search_all(
     ``options.guided`` spends part of the examples climbing each property's error / tolerance
     (Hypothesis' targeting phase) instead of drawing fresh cases. Without ``options.seed`` the
     search is the fixed one of :data:`DERANDOMISED_SEED`. Once a property has failed, the
-    search goes on for ``options.search_budget`` seconds at most (``ended`` then holds
+    search draws ``options.cases_after_failure`` more cases at most (``ended`` then holds
     ``"budget"``)."""
-    first_failed: list[float] = []  # when the first failure was met
+    first_failed: list[int] = []  # the case the first failure was met on
 
     @settings(
         max_examples=options.examples,
@@ -174,11 +174,11 @@ def _search_all(
         if all(failed) or (options.first_failure and any(failed)):
             raise _SearchDone  # nothing left to search for: shrinking takes it from here
         if any(failed):
-            clock = time.perf_counter()
+            drawn = reports[0].examples
             if not first_failed:
-                first_failed.append(clock)
-            budget = options.search_budget
-            if budget is not None and clock - first_failed[0] >= budget:
+                first_failed.append(drawn)
+            after = options.cases_after_failure
+            if after is not None and drawn - first_failed[0] >= after:
                 ended.append("budget")  # the verdict is decided; the rest would add rows
                 raise _SearchDone
 
