@@ -21,7 +21,12 @@ from lrp_invariants.cnn import CNN, BatchNorm, Conv, Dense, Flatten, ReLU, forwa
 from lrp_invariants.cnn.constructions import without_sources
 from lrp_invariants.cnn_cases import CNNGateCase, cnn_reference, plain_net3
 from lrp_invariants.gate import InvalidOption, run_gate
-from lrp_invariants.gate.counterexamples import load_counterexample, replay, save_counterexample
+from lrp_invariants.gate.counterexamples import (
+    draw_counterexample,
+    load_counterexample,
+    replay,
+    save_counterexample,
+)
 from lrp_invariants.methods import METHODS
 from lrp_invariants.network import Array
 from lrp_invariants.strategies import cnn_seed_cases
@@ -138,6 +143,15 @@ def test_a_saved_cnn_counterexample_replays_against_the_target(tmp_path: Path) -
     assert saved.case.describe() == failed.case.describe()  # type: ignore[union-attr]
     assert not replay(path, target).ok
     assert replay(path, cnn_reference(method)).ok
+
+
+def test_a_saved_cnn_counterexample_is_drawn_sample_by_sample(tmp_path: Path) -> None:
+    """The picture of a case whose relevance is (n, C, H, W): sample 0, flattened."""
+    target, method = CNN_GATE_MUTANTS["flatten_channels_last"]
+    options = {"properties": ["reference"], "shrink": False}
+    report = run_gate(target, method, architecture="cnn", **options)  # type: ignore[arg-type]
+    path = save_counterexample(tmp_path, report.properties[0], report)
+    assert draw_counterexample(path, target).is_file()
 
 
 @pytest.mark.parametrize("method", ["lrp-flat", "integrated-gradients", "lrp-zbox:low=0,high=1"])

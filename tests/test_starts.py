@@ -36,6 +36,13 @@ def off_by_a_millionth(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
     return targets.lrp_epsilon(weights, biases, x, classes) * (1 + 1e-6)
 
 
+def normalised_heatmap(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
+    """LRP-0 divided by its own sum per sample: LRP from one on a 1-1-1 network, not beyond."""
+    relevance = targets.lrp_0(weights, biases, x, classes)
+    total = relevance.sum(axis=1, keepdims=True)
+    return relevance / np.where(total == 0, 1.0, total)
+
+
 @given(seed_cases())
 def test_relevance_from_one_lies_in_its_enclosure(case: Any) -> None:
     p = Precision.of(case.net1.dtype)
@@ -98,10 +105,47 @@ def test_the_report_names_the_start_where_it_is_the_whole_difference() -> None:
     assert "declare it with --start one" in report.render()
 
 
-@pytest.mark.parametrize("target", [off_by_a_millionth, targets.lrp_0])
-def test_the_report_names_no_start_on_a_real_defect(target: Any) -> None:
-    report = run_gate(target, "lrp-epsilon", shrink_budget=0.0)
+@pytest.mark.parametrize(
+    ("target", "method"),
+    [
+        (off_by_a_millionth, "lrp-epsilon"),
+        (targets.lrp_0, "lrp-epsilon"),
+        (normalised_heatmap, "lrp-0"),
+    ],
+)
+def test_the_report_names_no_start_on_a_real_defect(target: Any, method: str) -> None:
+    """A normalised heatmap holds from one on its minimal case: the start must also explain
+    the case as first found, the largest error and fresh cases."""
+    report = run_gate(target, method, properties=["reference"], shrink_budget=0.0)
     assert not report.ok and "--start" not in report.render()
+
+
+def test_under_flush_to_zero_the_report_names_the_start_too() -> None:
+    report = run_gate(lrp_epsilon_from_one, "lrp-epsilon", arithmetic="ftz", shrink_budget=0.0)
+    assert not report.ok and "declare it with --start one" in report.render()
+
+
+def test_the_json_results_carry_the_start_that_explains_a_failure() -> None:
+    from lrp_invariants.gate.export import property_row
+
+    report = run_gate(lrp_epsilon_from_one, "lrp-epsilon", properties=["reference"])
+    row = property_row(report, report.properties[0], None)
+    assert row["holding_start"] == "one" and "--start one" in row["details"]
+
+
+@pytest.mark.parametrize(
+    "spec", ["lrp-epsilon start=one start=logit", "integrated-gradients start=one"]
+)
+def test_two_starts_or_a_start_outside_lrp_are_refused(spec: str) -> None:
+    with pytest.raises(ValueError, match=r"one start, not|part of an LRP claim"):
+        resolve_method(spec)
+
+
+def test_a_rule_built_from_options_keeps_the_start_of_its_spec() -> None:
+    from lrp_invariants.methods import method_from_options
+
+    method = method_from_options("lrp-zbox start=one", {"low": [0.0], "high": [1.0]})
+    assert method is not None and method.start == "one"
 
 
 def test_the_cli_takes_the_start_and_a_saved_case_keeps_it(

@@ -44,7 +44,8 @@ BIAS_PROXY_CONSERVATION = Claim(
     "sum(R) on the bias proxy == logit - unassigned",
     (
         "With every bias an always-on input relayed to its layer (the reply's preferred treatment "
-        "of biases), the input relevance adds up to the logit, less what the rule keeps back (ε's "
+        "of biases), the input relevance adds up to the logit (to 1 where it starts at one), less "
+        "what the rule keeps back (ε's "
         "stabiliser, αβ's empty sides)."
     ),
 )

@@ -347,7 +347,11 @@ def configured_method(args: argparse.Namespace) -> Method | None:
         method = method_from_options(
             args.method, parameters, args.composite, roles, args.configuration_required
         )
-        return method if method is None or args.start is None else method.with_start(args.start)
+        if method is None or args.start is None:
+            return method
+        if method.start != "logit" and method.start != args.start:
+            raise ValueError(f"the method says start={method.start}, --start says {args.start}")
+        return method.with_start(args.start)
     except ValueError as error:
         raise UsageError(
             str(error).replace("_", "-") if "takes" in str(error) else str(error)

@@ -30,6 +30,11 @@ failures: the verdict is decided at the first; what follows only adds rows to th
 count, not seconds, so that a default run draws the same cases, and shrinks the same one, on
 any machine."""
 
+START_CHECK_CASES = 20
+"""Fresh cases a start must also explain before a failing report names it as the difference:
+a minimal case alone is too small to tell (a heatmap divided by its own sum is LRP from one on
+a 1-1-1 network)."""
+
 DEFAULT_MAX_WIDTH = 4
 """Units per layer in most drawn networks: small cases shrink to something a person reads."""
 

@@ -142,7 +142,8 @@ def replay(path: Path, target: Target) -> ReplayOutcome:
     prop, method = PROPERTIES[saved.property], resolve_method(saved.method)
     arithmetic = "flush-to-zero" if saved.case.flush else "IEEE gradual underflow"
     header = (
-        f"replaying {saved.property} ({method.name}, {arithmetic}) on {describe_case(saved.case)}"
+        f"replaying {saved.property} ({method.describe()}, {arithmetic}) on "
+        f"{describe_case(saved.case)}"
     )
     try:
         comparisons = prop.check(saved.case, target, method, Replayer(saved.draws))
@@ -168,10 +169,9 @@ def draw_counterexample(path: Path, target: Target) -> Path:
         ("x1 (sample 0)", np.ravel(saved.case.x1[0]), None),
         ("m", np.ravel(saved.case.m), None),
     ]
-    for comparison in outcome.comparisons:
-        actual = np.atleast_2d(np.asarray(comparison.actual, float))
-        expected = np.atleast_2d(np.asarray(comparison.expected, float))
-        panels.append((comparison.claim, actual[0], expected[0]))
+    for comparison in outcome.comparisons:  # sample 0, flattened (a CNN's is (C, H, W))
+        actual, expected = _sample_0(comparison.actual), _sample_0(comparison.expected)
+        panels.append((comparison.claim, actual, expected))
     figure, axes = plt.subplots(len(panels), 1, figsize=(7, 1.8 * len(panels)), squeeze=False)
     for axis, (title, first, second) in zip(axes[:, 0], panels, strict=True):
         index = np.arange(np.size(first))
@@ -190,6 +190,12 @@ def draw_counterexample(path: Path, target: Target) -> Path:
     figure.savefig(out, dpi=110)
     plt.close(figure)
     return out
+
+
+def _sample_0(values: Any) -> np.ndarray:
+    """The first sample's values as a flat row (a scalar or a row per sample alike)."""
+    array = np.asarray(values, dtype=float)
+    return array.reshape(-1) if array.ndim <= 1 else array.reshape(array.shape[0], -1)[0]
 
 
 def replay_command(prop: PropertyReport, gate: GateReport, examples: int) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..cases import SeedCase
-from ..defaults import ARCHITECTURES, ARITHMETICS, DEFAULT_ARCHITECTURE
+from ..defaults import ARCHITECTURES, ARITHMETICS, DEFAULT_ARCHITECTURE, START_CHECK_CASES
 
 if TYPE_CHECKING:
     from ..cnn_cases import CNNGateCase
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 class GateFailure(AssertionError):
     """A target broke an invariant or the protocol; the message is the full report."""
+
+
+_START_NAMES = {"one": "one (a one-hot of the class)", "logit": "the logit"}
 
 
 @dataclass
@@ -186,6 +189,13 @@ class GateReport:
         (minimal, or as first found), where it is saved, how to replay it, and the largest
         error found (the text a CI system shows beside the test)."""
         lines = [f"FAILED {report.name}: {report.sentence}", str(report.failure)]
+        if report.holding_start is not None:
+            lines.append(
+                f"this case, as first found and at its largest error, and {START_CHECK_CASES} "
+                f"fresh ones hold when relevance starts at "
+                f"{_START_NAMES[report.holding_start]}: declare it with --start "
+                f"{report.holding_start} if the target starts there by design"
+            )
         if report.only_subnormal:
             lines.append(
                 "this case differs only where values are subnormal; the target seems to flush "

@@ -92,13 +92,18 @@ def run_properties(
         except TargetHung as error:
             report.failure, report.hung = str(error), True
             report.case, report.draws = record.case, record.draws
-        if isinstance(record.error, InvariantViolation) and not flush and report.case is not None:
-            report.only_subnormal = holds_when_flushing(
-                trial.prop, report.case, report.draws, limited, method
-            )
-            report.holding_start = holding_start(
-                trial.prop, report.case, report.draws, limited, method
-            )
+        if isinstance(record.error, InvariantViolation) and report.case is not None:
+            if not flush:
+                report.only_subnormal = holds_when_flushing(
+                    trial.prop, report.case, report.draws, limited, method
+                )
+            # the shown case, the case as first found and the largest error met: the start
+            # must explain them all (a normalised heatmap matches LRP from one on a 1-1-1 case)
+            seen = [(report.case, report.draws), (record.case, record.draws)]
+            if "case" in record.largest:
+                seen.append((record.largest["case"], record.largest["draws"]))
+            seed = options.seed if options.seed is not None else DERANDOMISED_SEED
+            report.holding_start = holding_start(trial.prop, seen, limited, method, strategy, seed)
         report.seconds += time.perf_counter() - began
     return reports, ended == ["budget"]
 

@@ -4,30 +4,84 @@ fails every property whose values scale with the start, by one factor per sample
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
 from ..cases import SeedCase
+from ..defaults import START_CHECK_CASES
 from ..invariants import InvariantViolation, Property, TargetMisbehaved
 from ..methods import Method, Target
 from ..network import STARTS
-from .draws import Replayer
+from .compat import quietly
+from .draws import Recorder, Replayer
+from .outcome import Trial
 from .timeout import TargetHung
 
 
+class _Fails(Exception):
+    """A fresh case the other start does not explain."""
+
+
 def holding_start(
-    prop: Property, case: SeedCase, draws: list[Any], target: Target, method: Method
+    prop: Property,
+    failing: Sequence[tuple[SeedCase | None, list[Any]]],
+    target: Target,
+    method: Method,
+    strategy: st.SearchStrategy[SeedCase],
+    seed: int,
 ) -> str | None:
-    """The start, other than ``method``'s, under which the failing case holds ``prop`` (the
-    target's relevance is the reference's from that start); None if none does, or the method
-    has no other start (only LRP's relevance starts anywhere but the logit)."""
+    """The start, other than ``method``'s, under which every one of the ``failing`` cases
+    (with their draws) and ``START_CHECK_CASES`` fresh cases of ``strategy`` hold ``prop``:
+    the target's relevance is then the reference's from that start. None if no start does, or
+    the method has no other (only LRP's relevance starts anywhere but the logit)."""
+    cases = [(case, draws) for case, draws in failing if case is not None]
     for start in STARTS:
-        if start == method.start:
+        if start == method.start or not cases:
             continue
         try:
             other = method.with_start(start)
-            comparisons = prop.check(case, target, other, Replayer(draws))
-        except (InvariantViolation, TargetMisbehaved, TargetHung, ValueError):
-            continue
-        if all(c.holds() for c in comparisons):
+        except ValueError:
+            return None
+        if all(_holds(prop, case, draws, target, other) for case, draws in cases) and _fresh(
+            Trial(prop, target, other), strategy, seed
+        ):
             return start
     return None
+
+
+def _holds(
+    prop: Property, case: SeedCase, draws: list[Any], target: Target, method: Method
+) -> bool:
+    try:
+        comparisons = prop.check(case, target, method, Replayer(draws))
+    except (InvariantViolation, TargetMisbehaved, TargetHung, ValueError):
+        return False
+    return all(c.holds() for c in comparisons)
+
+
+def _fresh(trial: Trial, strategy: st.SearchStrategy[SeedCase], seed: int) -> bool:
+    """Whether ``START_CHECK_CASES`` cases of ``strategy`` all hold ``trial``'s property."""
+
+    @settings(
+        max_examples=START_CHECK_CASES,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    @given(case=strategy, data=st.data())
+    def search(case: SeedCase, data: st.DataObject) -> None:
+        if trial.run(case, Recorder(data)).error is not None:
+            raise _Fails
+
+    try:
+        quietly(hypothesis_seed(seed)(search))
+    except (_Fails, TargetMisbehaved, TargetHung):
+        return False
+    return True

@@ -124,12 +124,17 @@ def _bias_proxy_conservation(
     )
     return [
         Comparison(
-            "sum of relevance on the bias-proxy network == logit - unassigned",
+            f"sum of relevance on the bias-proxy network == {_started(method)} - unassigned",
             relevance.sum(axis=1),
             logit.mid - unassigned.mid,
             tolerance,
         )
     ]
+
+
+def _started(method: Method) -> str:
+    """What relevance adds up to, less the sinks: the logit, or 1 where it starts there."""
+    return "logit" if method.start == "logit" else "1"
 
 
 def _finite_part(values: np.ndarray) -> np.ndarray:
@@ -265,7 +270,7 @@ def _reference(case: SeedCase, target: Target, method: Method, draw: Draw) -> li
     ball = method.enclosure(case, "net1")
     return [
         Comparison(
-            f"target == lrp-invariants' {method.name}",
+            f"target == lrp-invariants' {method.describe()}",
             actual,
             expected,
             agreement_tolerance(ball, ball),

@@ -180,16 +180,12 @@ def parse(text: str) -> Method | None:
     """A rule spec (``lrp-epsilon:0.01``), a composite (``lrp-composite first=flat
     hidden=epsilon``) or a preset (``lrp-composite zennit-epsilon-plus-flat``); None if
     ``text`` names no LRP configuration."""
-    words = text.split()
-    starts = [word for word in words if word.startswith("start=")]
-    if starts:  # ``lrp-epsilon start=one``: the method, then where it starts
-        if not text.startswith("lrp-"):
-            raise ValueError(f"{text!r}: a start (start=one) is part of an LRP claim")
-        rest = " ".join(word for word in words if not word.startswith("start="))
+    rest, start = split_start(text)
+    if start is not None:  # ``lrp-epsilon start=one``: the method, then where it starts
         method = next((m for m in METHODS if m.spec == rest), None) or parse(rest)
         if method is None:
             raise ValueError(f"{text!r}: unknown LRP method {rest!r}")
-        return method.with_start(starts[-1].removeprefix("start="))
+        return method.with_start(start)
     if text.startswith("lrp-composite"):
         rest = text.removeprefix("lrp-composite").strip()
         if not rest:
@@ -204,13 +200,30 @@ def parse(text: str) -> Method | None:
     return None
 
 
+def split_start(text: str) -> tuple[str, str | None]:
+    """``text`` without its ``start=...`` word, and that start (None if it has none);
+    ValueError for a start outside LRP or two different starts."""
+    words = text.split()
+    starts = {word.removeprefix("start=") for word in words if word.startswith("start=")}
+    if not starts:
+        return text, None
+    if not text.strip().startswith("lrp-"):
+        raise ValueError(f"{text!r}: a start (start=one) is part of an LRP claim")
+    if len(starts) > 1:
+        raise ValueError(f"{text!r}: one start, not {', '.join(sorted(starts))}")
+    (start,) = starts
+    return " ".join(word for word in words if not word.startswith("start=")), check_start(start)
+
+
 def from_rule_options(text: str, parameters: dict[str, Any]) -> Method | None:
     """``--method lrp-zbox --low 0 --high 1``: the rule ``text`` names built from options
     alone (a rule without defaults for every parameter has no method to start from); None if
     ``text`` names no rule or no options are given."""
-    name = text.strip().removeprefix("lrp-")
+    rest, start = split_start(text)
+    name = rest.strip().removeprefix("lrp-")
     if parameters and name in RULE_KINDS:
-        return lrp_method(build_rule(name, parameters))
+        method = lrp_method(build_rule(name, parameters))
+        return method if start is None else method.with_start(start)
     return None
 
 
