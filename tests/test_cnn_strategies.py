@@ -24,7 +24,7 @@ from lrp_invariants.strategies import (
     cnn_seed_cases,
     cnns,
 )
-from lrp_invariants.strategies.cnn import _revived
+from lrp_invariants.strategies.cnn_placement import _revived
 
 
 @pytest.mark.parametrize(
