@@ -105,7 +105,7 @@ def run_properties(
             seed = options.seed if options.seed is not None else DERANDOMISED_SEED
             report.holding_start = holding_start(trial.prop, seen, limited, method, strategy, seed)
         report.seconds += time.perf_counter() - began
-    return reports, ended == ["budget"]
+    return reports, ended == ["cases after failure"]
 
 
 def _search_all(
@@ -124,8 +124,7 @@ def _search_all(
     ``options.guided`` spends part of the examples climbing each property's error / tolerance
     (Hypothesis' targeting phase) instead of drawing fresh cases. Without ``options.seed`` the
     search is the fixed one of :data:`DERANDOMISED_SEED`. Once a property has failed, the
-    search draws ``options.cases_after_failure`` more cases at most (``ended`` then holds
-    ``"budget"``)."""
+    search draws ``options.cases_after_failure`` more cases at most (``ended`` then says so)."""
     first_failed: list[int] = []  # the case the first failure was met on
 
     @settings(
@@ -184,7 +183,7 @@ def _search_all(
                 first_failed.append(drawn)
             after = options.cases_after_failure
             if after is not None and drawn - first_failed[0] >= after:
-                ended.append("budget")  # the verdict is decided; the rest would add rows
+                ended.append("cases after failure")  # the verdict is decided; more adds rows
                 raise _SearchDone
 
     seed = options.seed if options.seed is not None else DERANDOMISED_SEED
