@@ -35,16 +35,7 @@ def _on_kinks(draw: st.DrawFn, cnn: CNN, x: Array) -> CNN:
     conv = cnn.layers[index]
     assert isinstance(conv, Conv)
     a = forward(cnn, x).inputs[index]
-    unbiased = Conv(
-        conv.weight,
-        None,
-        stride=conv.strides,
-        padding=conv.pads,
-        padding_mode=conv.padding_mode,
-        padding_value=conv.padding_value,
-        dilation=conv.dilations,
-        groups=conv.groups,
-    ).forward(a)
+    unbiased = dataclasses.replace(conv, bias=None, constant=None).forward(a)
     row = draw(_integers(0, x.shape[0] - 1), label="sample on the kinks")
     flat = unbiased[row].reshape(unbiased.shape[1], -1)
     position = draw(_integers(0, flat.shape[1] - 1), label="position on the kinks")
@@ -63,16 +54,7 @@ def _on_kinks(draw: st.DrawFn, cnn: CNN, x: Array) -> CNN:
         target = target + side * 2.0**-distance * np.maximum(np.abs(flat).max(axis=1), _FLOOR)
     bias = np.where(chosen, target, bias)
     layers = list(cnn.layers)
-    layers[index] = Conv(
-        conv.weight,
-        bias,
-        stride=conv.strides,
-        padding=conv.pads,
-        padding_mode=conv.padding_mode,
-        padding_value=conv.padding_value,
-        dilation=conv.dilations,
-        groups=conv.groups,
-    )
+    layers[index] = dataclasses.replace(conv, bias=bias, constant=None)
     return CNN(tuple(layers), cnn.input_shape)
 
 
