@@ -1,7 +1,8 @@
 """Small convolutional networks drawn with the care the dense strategies take: every
 convolution geometry of the core, pooling windows larger than their stride, batch norms with
 negative scales, residual blocks, parameters as mantissas times one power of two per layer (up
-to ``2**±60``). :mod:`.cnn` draws their inputs and the reply's cases on them.
+to ``2**±60``; :mod:`.cnn_values` draws the arrays). :mod:`.cnn` draws their inputs and the
+reply's cases on them.
 
 >>> cnns(max_blocks=1, values="integers").example()  # doctest: +SKIP
 CNN(layers=(Conv(...), ReLU(), Flatten(), Dense(...)), input_shape=(1, 3, 3))
@@ -12,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -30,14 +31,13 @@ from ..cnn import (
     Residual,
 )
 from ..cnn.geometry import PADDING_MODES
-from ..network import Array
-from .primitives import _check_range, _integers
 
-CNN_VALUES = ("floats", "integers")
-"""``floats``: mantissas 0 or of magnitude in [2**-24, 2] (small integers among them) times a
-power of two per layer; ``integers``: integers in -3..3 times a power of two per layer, so
-that every forward sum of a small CNN is exact (properties that claim bit-for-bit equality draw
-these)."""
+# re-exported: strategies.cnn imports them from here
+from .cnn_values import CNN_VALUES as CNN_VALUES
+from .cnn_values import Values as Values
+from .cnn_values import _array as _array
+from .cnn_values import _lists
+from .primitives import _check_range, _integers
 
 CNN_SCALE_REGIMES = ("unit", "free", "small", "large", "extreme")
 """The power of two of each layer's parameters and of the inputs: ``unit`` (all ``2**0``),
@@ -49,8 +49,6 @@ POOLING_KINDS: tuple[str, ...] = ("max", "avg")
 """Pooling layers :func:`cnns` may put at the end of a block (``pooling=True``: both)."""
 
 _EXTREME = 60
-
-Values = Literal["floats", "integers"]
 
 
 @dataclass(frozen=True)
@@ -194,75 +192,6 @@ def _scale(draw: st.DrawFn, options: _Options, regime: str, index: int) -> float
     elif regime == "large":
         low = high - quarter
     return float(2.0 ** draw(_integers(low, high), label="layer scale"))
-
-
-_ENTRIES = 48
-"""Arrays up to this size may be drawn entry by entry; larger ones from a palette or a seed
-(Hypothesis' buffer holds a few thousand choices, and a draw per entry of a 300-pixel image
-would leave no room for the rest)."""
-
-_ARRAY_KINDS = ("entries", "palette", "dense")
-
-_MAGNITUDES = st.floats(2.0**-24, 2.0)
-
-
-@st.composite
-def _mantissa(draw: st.DrawFn) -> float:
-    """A float parameter's mantissa: 0 in one draw in nine, or a magnitude in [2**-24, 2],
-    negative in half of the others (one draw says which of the three; it shrinks to positive
-    magnitudes, which shrink to 1); the layer's power of two gives the scale, so no drawn
-    value is subnormal or near it (the CNN conservation bounds of tests/cnn_helpers.py do not
-    count gradual underflow; tests/test_cnn_overflow.py and the dense suite's enclosures do).
-
-    Zero is rarer than a third (as ``one_of(just(0.0), ...)`` would draw it), and is not what
-    draws shrink to: a zero palette or head column kills the whole network, and a dead
-    network's relevance is zero for right and wrong code alike (measured on 400 of the gate's
-    CNN cases: with a third, about half had no relevance at the input; with zero as the
-    simplest draw, Hypothesis' zero-extended draws were dead networks; docs/soundness.md "CNN
-    campaigns"). Two draws per entry, not three: a CNN case holds hundreds of them, and the
-    shrinker draws the case anew at every step."""
-    kind = draw(_integers(0, 8), label="mantissa")
-    if kind == 8:
-        return 0.0
-    magnitude = draw(_MAGNITUDES, label="mantissa")
-    return -magnitude if kind % 2 else magnitude
-
-
-_MANTISSAS = _mantissa()
-
-
-def _array(
-    draw: st.DrawFn,
-    shape: tuple[int, ...],
-    values: Values,
-    scale: float,
-    kinds: tuple[str, ...] = _ARRAY_KINDS,
-) -> Array:
-    """Integers in -3..3, or mantissas in [-2, 2], times ``scale``. ``entries``: drawn one by
-    one (they shrink to zeros and small integers); ``palette``: up to six drawn values, repeated
-    over the array by a seeded choice (ties on purpose: equal maxima in a pooling window);
-    ``dense``: every entry from a seeded generator (full mantissas, a tenth of them 0)."""
-    size = int(np.prod(shape))
-    offered = [k for k in kinds if k != "entries" or size <= _ENTRIES]
-    kind = offered[draw(_integers(0, len(offered) - 1), label="array kind")]
-    element = _integers(-3, 3) if values == "integers" else _MANTISSAS
-    if kind == "entries":
-        entries = draw(_lists(element, size), label="entries")
-        return np.array(entries, dtype=np.float64).reshape(shape) * scale
-    rng = np.random.default_rng(draw(_integers(0, 2**32 - 1), label="array seed"))
-    if kind == "palette":
-        palette = np.array(draw(st.lists(element, min_size=2, max_size=6), label="palette"))
-        return palette[rng.integers(0, len(palette), size)].reshape(shape) * scale
-    if values == "integers":
-        dense = rng.integers(-3, 4, size).astype(np.float64)
-    else:
-        dense = np.where(rng.random(size) < 0.1, 0.0, rng.uniform(-2.0, 2.0, size))
-    return dense.reshape(shape) * scale
-
-
-@functools.cache
-def _lists(element: st.SearchStrategy[Any], size: int) -> st.SearchStrategy[list[Any]]:
-    return st.lists(element, min_size=size, max_size=size)
 
 
 def _conv(

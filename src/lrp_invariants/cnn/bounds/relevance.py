@@ -1,10 +1,10 @@
 """Enclosures of a CNN's LRP relevance and every sink.
 
 Relevance at a linear layer is the rule's own dense enclosure (``Rule.enclose``, written once
-per rule) on the layer's *local* dense matrix: the matrix of the layer for its input shape,
-where every weight a rule reads is its own entry. Copying padding (reflect, replicate,
-circular) and a non-zero constant padding are first made explicit: the input gathered into its
-padded image (a copy per tap; the constant's positions inputs of that value), so that
+per rule) on the layer's *local* dense matrix (:mod:`.local`): the matrix of the layer for its
+input shape, where every weight a rule reads is its own entry. Copying padding (reflect,
+replicate, circular) and a non-zero constant padding are first made explicit: the input gathered
+into its padded image (a copy per tap; the constant's positions inputs of that value), so that
 sign-split and squared rules see each tap alone, as the layer's ``propagate`` does; the
 relevance of the copies is added back onto their inputs, the frame's is a sink (``Rp``). Where
 the local matrix cannot express what a rule reads (the flat rule's connections outside a dense
@@ -31,11 +31,9 @@ from ...bounds.balls import F64, Ball, Precision, add, bound_matmul, mul, total
 from ...bounds.forward import class_selector
 from ...bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ...network import check_start
-from ...rules import Flat, Rule, ZBox
+from ...rules import Rule
 from ...rules.base import Rule as RuleBase
-from ..conv import Conv
-from ..geometry import pad_linear
-from ..model import CNN, LINEAR_KINDS, Layer, operator
+from ..model import CNN, LINEAR_KINDS, Layer
 from ..pooling import MaxPool
 from ..relevance import CNNRules, check_classes, rule_plan
 from ..residual import Residual
@@ -48,6 +46,7 @@ from .forward import (
     reshaped,
     route_max_pool,
 )
+from .local import LocalMatrix, copies_onehot, dense_rule, gathered, local_matrix, scatter_ball
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,109 +91,6 @@ def _row_total(ball: Ball, p: Precision) -> Ball:
 
 def _no_sinks(n: int) -> Ball:
     return Ball.exact(np.zeros(n))
-
-
-@dataclass(frozen=True)
-class _Local:
-    """A linear layer as a dense matrix over its (possibly padded) input: ``W`` (in, out), the
-    bias per output, the constant input, and where the input is padded explicitly, the
-    gather from the layer's input (-1: a constant padding's position, holding ``value``)."""
-
-    W: F64
-    bias: Ball
-    c: F64 | None
-    gather: np.ndarray | None
-    value: float = 0.0
-
-    @property
-    def frame(self) -> bool:
-        """Whether some inputs of the matrix are a constant padding's (non-zero) frame."""
-        return self.gather is not None and bool(np.any(self.gather < 0))
-
-
-def _matrix(op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype) -> F64:
-    """The operator's weights as a matrix (in, out), as it holds them in ``dtype``."""
-    basis = np.eye(size, dtype=dtype).reshape(size, *in_shape)
-    return np.asarray(op.product(basis, "W"), dtype=np.float64).reshape(size, -1)
-
-
-def _local(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype) -> _Local:
-    """Copying padding (reflect, replicate, circular) and a non-zero constant padding are made
-    explicit: the matrix is the convolution's on the padded input, one entry per tap, and a
-    constant padding's positions are inputs of that value (each tap a source of its own, as
-    the layer's ``propagate`` reads its frame)."""
-    op = operator(layer, in_shape, dtype)
-    size = int(np.prod(in_shape))
-    bias = np.asarray(np.broadcast_to(op.bias, op.out_shape), dtype=np.float64).reshape(-1)
-    c = None if op.constant is None else np.asarray(op.constant, dtype=np.float64).reshape(-1)
-    if not isinstance(layer, Conv) or not any(b or e for b, e in layer.pads):
-        return _Local(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
-    value = layer.padding_value if layer.padding_mode == "constant" else 0.0
-    if layer.padding_mode == "zeros" or (layer.padding_mode == "constant" and value == 0):
-        return _Local(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
-    # positions 1..size (exact integers in floats); a constant padding pads them with 0
-    positions = np.arange(1, size + 1, dtype=np.float64).reshape(1, *in_shape)
-    mode = "zeros" if layer.padding_mode == "constant" else layer.padding_mode
-    gather = pad_linear(positions, layer.pads, mode).astype(np.intp).reshape(-1) - 1
-    padded_shape = tuple(s + b + e for s, (b, e) in zip(in_shape[1:], layer.pads, strict=True))
-    padded_shape = (in_shape[0], *padded_shape)
-    inner = dataclasses.replace(
-        layer, bias=None, padding=0, padding_mode="zeros", padding_value=0.0, constant=None
-    )
-    W = _matrix(inner.operator(padded_shape), int(np.prod(padded_shape)), padded_shape, dtype)
-    padded_c = None if c is None else np.where(gather >= 0, c[np.maximum(gather, 0)], 0.0)
-    return _Local(W, Ball.exact(bias), padded_c, gather, value)
-
-
-def _gathered(a: Ball, local: _Local) -> Ball:
-    """The layer's input (n, size) as the matrix reads it: copies, and the frame's value."""
-    if local.gather is None:
-        return a
-    index, pad = np.maximum(local.gather, 0), local.gather < 0
-    return Ball(np.where(pad, local.value, a.mid[:, index]), np.where(pad, 0.0, a.rad[:, index]))
-
-
-def _onehot(gather: np.ndarray, size: int) -> F64:
-    """(padded, size): 1 where a padded position copies an input (none for the frame)."""
-    onehot = np.zeros((gather.size, size))
-    real = np.flatnonzero(gather >= 0)
-    onehot[real, gather[real]] = 1.0
-    return onehot
-
-
-def _scatter_ball(ball: Ball, gather: np.ndarray, size: int, p: Precision) -> Ball:
-    """The relevance of every copy added onto its input, in any order."""
-    copies = int(np.bincount(gather[gather >= 0], minlength=size).max(initial=1))
-    onehot = _onehot(gather, size)
-    with np.errstate(over="ignore", invalid="ignore"):
-        rad = bound_matmul(ball.rad, onehot) + 2 * p.gamma(copies + 1) * bound_matmul(
-            ball.upper, onehot
-        )
-    rad = np.where(np.isnan(rad), np.inf, rad)
-    mid: F64 = ball.mid @ onehot
-    return Ball(mid, p.widen(rad, 2 * copies))
-
-
-def _dense_rule(rule: Rule, kind: str, local: _Local, in_shape: tuple[int, ...], i: str) -> Rule:
-    """The rule as it reads the local matrix of a layer of ``kind``, or NotImplementedError
-    where it cannot."""
-    if isinstance(rule, Flat) and kind != "Dense":
-        raise NotImplementedError(
-            f"{i}: the flat rule counts connections, which the dense matrix of a {kind} does "
-            "not tell apart from zero weights"
-        )
-    if isinstance(rule, ZBox):
-        if local.frame:
-            raise NotImplementedError(
-                f"{i}: z^B reads a constant padding as an ordinary source, which the matrix "
-                "holds as inputs (with bounds)"
-            )
-        low, high = rule.operator_bounds(in_shape, np.dtype(np.float64))
-        lows, highs = low.reshape(-1), high.reshape(-1)
-        if local.gather is not None:
-            lows, highs = lows[local.gather], highs[local.gather]
-        return ZBox(tuple(map(float, lows)), tuple(map(float, highs)), rule.epsilon, rule.bias)
-    return rule
 
 
 def _rescaling_loss(R_upper: F64, terms: int, dtype: np.dtype, p: Precision) -> F64:
@@ -265,9 +161,9 @@ def _linear(
 ) -> tuple[CNNLayerBalls, Enclosed]:
     in_shape = a.mid.shape[1:]
     n, size = a.mid.shape[0], int(np.prod(in_shape))
-    local = _local(layer, in_shape, dtype)
-    chosen = _dense_rule(rule, type(layer).__name__, local, in_shape, name)
-    a_flat = _gathered(_flat(a), local)
+    local = local_matrix(layer, in_shape, dtype)
+    chosen = dense_rule(rule, type(layer).__name__, local, in_shape, name)
+    a_flat = gathered(_flat(a), local)
     if local.frame:  # the frame's value is an input too
         grains = (min(grains[0], p.grain(local.value)), grains[1])
     keep_h = top or state.relu
@@ -283,11 +179,11 @@ def _linear(
         pad = local.gather < 0
         frame = total(Ball(R.mid[:, pad], R.rad[:, pad]), 1, p)
     if local.gather is not None:
-        R = _scatter_ball(R, local.gather, size, p)
-        Rm = None if Rm is None else _scatter_ball(Rm, local.gather, size, p)
-        h = None if h is None else _scatter_ball(h, local.gather, size, p)
+        R = scatter_ball(R, local.gather, size, p)
+        Rm = None if Rm is None else scatter_ball(Rm, local.gather, size, p)
+        h = None if h is None else scatter_ball(h, local.gather, size, p)
         if carry is not None:
-            onehot = _onehot(local.gather, size)
+            onehot = copies_onehot(local.gather, size)
             carry = (bound_matmul(carry[0], onehot), bound_matmul(carry[1], onehot))
     out_shape = z.mid.shape
     sink_parts = [balls.Rb, balls.Rs] + ([] if Rm is None else [Rm])
@@ -330,8 +226,8 @@ def _sum(
     inputs = LayerInput(
         W, Ball.exact(np.zeros(size)), None, both, _flat(block.total), False, p, (grain, grain)
     )
-    chosen = _dense_rule(
-        rule, "residual sum", _Local(W, inputs.bias, None, None), (2 * size,), name
+    chosen = dense_rule(
+        rule, "residual sum", LocalMatrix(W, inputs.bias, None, None), (2 * size,), name
     )
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, state.incoming)

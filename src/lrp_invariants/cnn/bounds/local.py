@@ -1,0 +1,129 @@
+"""A CNN's linear layer as the dense matrix a rule's enclosure reads: the layer's *local* matrix
+for its input shape, where every weight a rule reads is its own entry.
+
+Copying padding (reflect, replicate, circular) and a non-zero constant padding are made
+explicit: the input is gathered into its padded image (a copy per tap; the constant's positions
+inputs of that value), so that sign-split and squared rules see each tap alone, as the layer's
+``propagate`` does; :func:`scatter_ball` adds the relevance of the copies back onto their
+inputs. :func:`dense_rule` says how a rule reads that matrix, or raises NotImplementedError
+where the matrix cannot express what it reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...bounds.balls import F64, Ball, Precision, bound_matmul
+from ...rules import Flat, Rule, ZBox
+from ..conv import Conv
+from ..geometry import pad_linear
+from ..model import Layer, operator
+
+
+@dataclass(frozen=True)
+class LocalMatrix:
+    """A linear layer as a dense matrix over its (possibly padded) input: ``W`` (in, out), the
+    bias per output, the constant input, and where the input is padded explicitly, the
+    gather from the layer's input (-1: a constant padding's position, holding ``value``)."""
+
+    W: F64
+    bias: Ball
+    c: F64 | None
+    gather: np.ndarray | None
+    value: float = 0.0
+
+    @property
+    def frame(self) -> bool:
+        """Whether some inputs of the matrix are a constant padding's (non-zero) frame."""
+        return self.gather is not None and bool(np.any(self.gather < 0))
+
+
+def _matrix(op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype) -> F64:
+    """The operator's weights as a matrix (in, out), as it holds them in ``dtype``."""
+    basis = np.eye(size, dtype=dtype).reshape(size, *in_shape)
+    return np.asarray(op.product(basis, "W"), dtype=np.float64).reshape(size, -1)
+
+
+def local_matrix(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype) -> LocalMatrix:
+    """Copying padding (reflect, replicate, circular) and a non-zero constant padding are made
+    explicit: the matrix is the convolution's on the padded input, one entry per tap, and a
+    constant padding's positions are inputs of that value (each tap a source of its own, as
+    the layer's ``propagate`` reads its frame)."""
+    op = operator(layer, in_shape, dtype)
+    size = int(np.prod(in_shape))
+    bias = np.asarray(np.broadcast_to(op.bias, op.out_shape), dtype=np.float64).reshape(-1)
+    c = None if op.constant is None else np.asarray(op.constant, dtype=np.float64).reshape(-1)
+    if not isinstance(layer, Conv) or not any(b or e for b, e in layer.pads):
+        return LocalMatrix(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
+    value = layer.padding_value if layer.padding_mode == "constant" else 0.0
+    if layer.padding_mode == "zeros" or (layer.padding_mode == "constant" and value == 0):
+        return LocalMatrix(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
+    # positions 1..size (exact integers in floats); a constant padding pads them with 0
+    positions = np.arange(1, size + 1, dtype=np.float64).reshape(1, *in_shape)
+    mode = "zeros" if layer.padding_mode == "constant" else layer.padding_mode
+    gather = pad_linear(positions, layer.pads, mode).astype(np.intp).reshape(-1) - 1
+    padded_shape = tuple(s + b + e for s, (b, e) in zip(in_shape[1:], layer.pads, strict=True))
+    padded_shape = (in_shape[0], *padded_shape)
+    inner = dataclasses.replace(
+        layer, bias=None, padding=0, padding_mode="zeros", padding_value=0.0, constant=None
+    )
+    W = _matrix(inner.operator(padded_shape), int(np.prod(padded_shape)), padded_shape, dtype)
+    padded_c = None if c is None else np.where(gather >= 0, c[np.maximum(gather, 0)], 0.0)
+    return LocalMatrix(W, Ball.exact(bias), padded_c, gather, value)
+
+
+def gathered(a: Ball, local: LocalMatrix) -> Ball:
+    """The layer's input (n, size) as the matrix reads it: copies, and the frame's value."""
+    if local.gather is None:
+        return a
+    index, pad = np.maximum(local.gather, 0), local.gather < 0
+    return Ball(np.where(pad, local.value, a.mid[:, index]), np.where(pad, 0.0, a.rad[:, index]))
+
+
+def copies_onehot(gather: np.ndarray, size: int) -> F64:
+    """(padded, size): 1 where a padded position copies an input (none for the frame)."""
+    onehot = np.zeros((gather.size, size))
+    real = np.flatnonzero(gather >= 0)
+    onehot[real, gather[real]] = 1.0
+    return onehot
+
+
+def scatter_ball(ball: Ball, gather: np.ndarray, size: int, p: Precision) -> Ball:
+    """The relevance of every copy added onto its input, in any order."""
+    copies = int(np.bincount(gather[gather >= 0], minlength=size).max(initial=1))
+    onehot = copies_onehot(gather, size)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rad = bound_matmul(ball.rad, onehot) + 2 * p.gamma(copies + 1) * bound_matmul(
+            ball.upper, onehot
+        )
+    rad = np.where(np.isnan(rad), np.inf, rad)
+    mid: F64 = ball.mid @ onehot
+    return Ball(mid, p.widen(rad, 2 * copies))
+
+
+def dense_rule(
+    rule: Rule, kind: str, local: LocalMatrix, in_shape: tuple[int, ...], i: str
+) -> Rule:
+    """The rule as it reads the local matrix of a layer of ``kind``, or NotImplementedError
+    where it cannot."""
+    if isinstance(rule, Flat) and kind != "Dense":
+        raise NotImplementedError(
+            f"{i}: the flat rule counts connections, which the dense matrix of a {kind} does "
+            "not tell apart from zero weights"
+        )
+    if isinstance(rule, ZBox):
+        if local.frame:
+            raise NotImplementedError(
+                f"{i}: z^B reads a constant padding as an ordinary source, which the matrix "
+                "holds as inputs (with bounds)"
+            )
+        low, high = rule.operator_bounds(in_shape, np.dtype(np.float64))
+        lows, highs = low.reshape(-1), high.reshape(-1)
+        if local.gather is not None:
+            lows, highs = lows[local.gather], highs[local.gather]
+        return ZBox(tuple(map(float, lows)), tuple(map(float, highs)), rule.epsilon, rule.bias)
+    return rule
