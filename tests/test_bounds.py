@@ -108,7 +108,22 @@ def test_forward_enclosure_contains_the_computed_trace(seed: int) -> None:
         assert np.all(np.abs(z - ball.mid) <= ball.rad)
 
 
-RULES = [LRP0(), Epsilon(1e-9), Epsilon(1.0), AlphaBeta(), ZPlus(), WSquare(), Flat()]
+RULES = [
+    LRP0(),
+    Epsilon(1e-9),
+    Epsilon(1.0),
+    AlphaBeta(),
+    ZPlus(),
+    WSquare(),
+    Flat(),
+    AlphaBeta(2.0, 1.0, epsilon=1e-6),
+    AlphaBeta(2.0, 1.0, bias="ignored"),
+    AlphaBeta(1.5, 0.5, epsilon=0.1, bias="ignored"),
+    AlphaBeta(2.0, 1.0, epsilon=1e-6, bias="modified", sign_aware=False),
+    ZPlus(epsilon=1e-9, sign_aware=False),
+    ZPlus(bias="ignored", sign_aware=False),
+    ZPlus(epsilon=1e-7, bias="ignored"),
+]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)

@@ -8,6 +8,9 @@ pytest plugin and saved counterexamples::
     gamma:gamma=0.25,weights-once    γ on the weights alone, whatever the signs (Captum)
     zbox:low=0,high=1                z^B for inputs in [0, 1]; per feature: low=0/0/-1
     alpha-beta:2,1   zplus   flat:1e-6   w-square:1e-6,bias=source   0
+    alpha-beta:2,1,epsilon=1e-6      Zennit's AlphaBeta (its stabiliser)
+    zplus:epsilon=1e-9,weights-once  Captum's Alpha1_Beta0_Rule (weights clamped, bias kept)
+    zplus:epsilon=1e-7,bias=ignored  iNNvestigate's lrp.z_plus
 
 A :class:`Composite` assigns rules to layers: ``first`` / ``hidden`` / ``last`` (the first and last
 Linear layers, and those between), or one explicit rule per layer. :data:`PRESETS` reproduce what
@@ -52,8 +55,18 @@ class _RuleKind:
 RULE_KINDS: dict[str, _RuleKind] = {
     "0": _RuleKind(LRP0),
     "epsilon": _RuleKind(Epsilon, ("epsilon",)),
-    "alpha-beta": _RuleKind(AlphaBeta, ("alpha", "beta")),
-    "zplus": _RuleKind(ZPlus),
+    "alpha-beta": _RuleKind(
+        AlphaBeta,
+        ("alpha", "beta", "epsilon", "bias"),
+        text=("bias",),
+        flags={"weights-once": ("sign_aware", False), "sign-aware": ("sign_aware", True)},
+    ),
+    "zplus": _RuleKind(
+        ZPlus,
+        ("epsilon", "bias"),
+        text=("bias",),
+        flags={"weights-once": ("sign_aware", False), "sign-aware": ("sign_aware", True)},
+    ),
     "gamma": _RuleKind(
         Gamma,
         ("gamma", "epsilon", "bias"),

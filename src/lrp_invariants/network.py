@@ -118,15 +118,17 @@ class Linear:
         split.flags.writeable = False
         return split
 
-    def split_preactivation(self, a: Array) -> Array:
+    def split_preactivation(self, a: Array, with_bias: bool = True) -> Array:
         """``[z⁺ | z⁻]`` (n, 2 out): the sums of each output's positive and negative contributions.
 
-        Contributions are ``a_i w_ij``, ``constant_i w_ij`` and ``b_j``, each split by its own sign:
-        ``(a w)⁺ = a⁺ w⁺ + a⁻ w⁻``. For inputs that are all >= 0 (ReLU outputs) this is one
-        matrix product with ``[W⁺ | W⁻]``.
+        Contributions are ``a_i w_ij``, ``constant_i w_ij`` and ``b_j`` (unless ``with_bias`` is
+        False: rules that ignore the bias), each split by its own sign: ``(a w)⁺ = a⁺ w⁺ + a⁻
+        w⁻``. For inputs that are all >= 0 (ReLU outputs) this is one matrix product with
+        ``[W⁺ | W⁻]``.
         """
         out = self.n_out
-        bias = np.concatenate([np.maximum(self.b, 0), np.minimum(self.b, 0)])
+        b = self.b if with_bias else np.zeros_like(self.b)
+        bias = np.concatenate([np.maximum(b, 0), np.minimum(b, 0)])
         if self.constant is not None:
             bias = bias + _split_product(self.constant[None, :], self.W_split, out)[0]
         split = _split_product(a, self.W_split, out)

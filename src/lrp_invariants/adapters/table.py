@@ -175,8 +175,15 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
     Configuration(
         "zennit_alpha_beta",
         "zennit",
+        "lrp-alpha-beta:2,1,epsilon=1e-9",
+        "Zennit's ``AlphaBeta(alpha=2, beta=1)``, stabiliser 1e-9 (declared).",
+        rule=Part("zennit.rules", "AlphaBeta", {"alpha": 2.0, "beta": 1.0, "stabilizer": EPSILON}),
+    ),
+    Configuration(
+        "zennit_alpha_beta_undeclared",
+        "zennit",
         "lrp-alpha-beta",
-        "Zennit's ``AlphaBeta(alpha=2, beta=1)``, stabiliser 1e-9.",
+        "Zennit's ``AlphaBeta(alpha=2, beta=1)``, stabiliser 1e-9, judged as plain αβ.",
         rule=Part("zennit.rules", "AlphaBeta", {"alpha": 2.0, "beta": 1.0, "stabilizer": EPSILON}),
     ),
     Configuration(
@@ -187,10 +194,17 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
         rule=Part("zennit.rules", "AlphaBeta", {"alpha": 2.0, "beta": 1.0, "stabilizer": exact}),
     ),
     Configuration(
+        "zennit_alpha_beta_without_bias",
+        "zennit",
+        "lrp-alpha-beta:2,1,epsilon=1e-6,bias=ignored",
+        "Zennit's ``AlphaBeta(zero_params=['bias'])``: its default stabiliser 1e-6, no bias.",
+        rule=Part("zennit.rules", "AlphaBeta", {"zero_params": ["bias"]}),
+    ),
+    Configuration(
         "zennit_zplus",
         "zennit",
-        "lrp-zplus",
-        "Zennit's ``ZPlus``, stabiliser 1e-9.",
+        "lrp-zplus:epsilon=1e-9",
+        "Zennit's ``ZPlus``, stabiliser 1e-9 (declared).",
         rule=Part("zennit.rules", "ZPlus", {"stabilizer": EPSILON}),
     ),
     Configuration(
@@ -203,10 +217,27 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
     Configuration(
         "captum_zplus",
         "captum",
-        "lrp-zplus",
-        "Captum's ``Alpha1_Beta0_Rule``, which it calls z⁺ / deep Taylor.",
+        "lrp-zplus:epsilon=1e-9,bias=source,weights-once",
+        "Captum's ``Alpha1_Beta0_Rule``, which it calls z⁺ / deep Taylor: the weights clamped, "
+        "the bias kept whatever its sign, Captum's stabiliser 1e-9 (declared).",
         attribution=Part("captum.attr", "LRP"),
         rule=Part("captum.attr._utils.lrp_rules", "Alpha1_Beta0_Rule"),
+    ),
+    Configuration(
+        "captum_zplus_undeclared",
+        "captum",
+        "lrp-zplus",
+        "Captum's ``Alpha1_Beta0_Rule`` judged as z⁺ (contributions clamped, bias split).",
+        attribution=Part("captum.attr", "LRP"),
+        rule=Part("captum.attr._utils.lrp_rules", "Alpha1_Beta0_Rule"),
+    ),
+    Configuration(
+        "captum_zplus_without_bias",
+        "captum",
+        "lrp-zplus:epsilon=1e-9,bias=ignored,weights-once",
+        "Captum's ``Alpha1_Beta0_Rule(set_bias_to_zero=True)``: the weights clamped, no bias.",
+        attribution=Part("captum.attr", "LRP"),
+        rule=Part("captum.attr._utils.lrp_rules", "Alpha1_Beta0_Rule", {"set_bias_to_zero": True}),
     ),
     # configured rules and composites, each claiming the configuration it has by default
     Configuration(

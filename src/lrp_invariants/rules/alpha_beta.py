@@ -8,12 +8,13 @@ enclosure builds on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
 
 from ..bounds.balls import (
+    F64,
     Ball,
     Factor,
     add,
@@ -22,6 +23,7 @@ from ..bounds.balls import (
     relu,
     scale,
     times,
+    total,
 )
 from ..bounds.relevance import (
     Enclosed,
@@ -36,16 +38,27 @@ from ..bounds.relevance import (
 )
 from ..network import Array, LayerTrace, Linear
 from .base import (
+    BIAS_CONVENTIONS,
+    BiasConvention,
     LayerRelevance,
     Rule,
+    check_parameter,
     contributions,
     divide_or_zero,
     lost_where,
-    share_or_zero,
+    stabiliser,
+)
+from .modified import (
+    enclose_terms,
+    modified_shares,
+    repaired,
+    source_factors,
+    stabilised_shares,
 )
 from .operator import (
     LinearOperator,
     OperatorRelevance,
+    absolute_terms,
     constant_batch,
     fixed_signed,
     signed_product,
@@ -62,10 +75,30 @@ class AlphaBeta(Rule):
     relevance. ``z_ij = a_i w_ij`` is split by its own sign (inputs may be negative); the bias and
     the constant input are sources like any other. A neuron with no positive (negative) source
     cannot pass its α (β) share; ``Rs`` records it: ``α R [z⁺ = 0] - β R [z⁻ = 0]``.
+
+    Where libraries differ (:data:`BIAS_CONVENTIONS`, module docstring):
+
+    * ``epsilon``: a stabiliser added to each side's sum with that sum's sign (sign(0) = +1), as
+      Zennit's ``stabilizer``, Captum's fixed 1e-9 and iNNvestigate's ``K.epsilon()`` do; the
+      share it absorbs, ``ε sign(z±) s±``, goes to ``Rs``.
+    * ``bias``: ``source`` (a source like any other, split by its sign: Zennit), ``ignored``
+      (left out of both sums, ``Rb = 0``: Zennit's ``zero_params=["bias"]``, iNNvestigate's
+      ``*_IB`` and ``z_plus``), or, with ``sign_aware=False``, ``modified`` (clamped like the
+      weights: ``b⁺`` with ``W⁺``, ``b⁻`` with ``W⁻``).
+    * ``sign_aware=False``: the weights are clamped once, ``a_i w⁺_ij`` and ``a_i w⁻_ij``,
+      whatever the sign of ``a_i`` (Captum's ``Alpha1_Beta0_Rule``); there ``bias="source"`` keeps
+      the whole bias, whatever its sign, in the positive side's sum (z⁺ only, as Captum).
+
+    >>> AlphaBeta(2.0, 1.0, epsilon=1e-6)                        # Zennit's AlphaBeta()
+    >>> ZPlus(epsilon=1e-9, sign_aware=False)                     # Captum's Alpha1_Beta0_Rule()
+    >>> ZPlus(epsilon=1e-7, bias="ignored")                       # iNNvestigate's lrp.z_plus
     """
 
     alpha: float = 2.0
     beta: float = 1.0
+    epsilon: float = 0.0
+    bias: BiasConvention = "source"
+    sign_aware: bool = True
     uses_sign_split: ClassVar[bool] = True
 
     @property
@@ -82,16 +115,56 @@ class AlphaBeta(Rule):
                 f"alpha - beta must be 1 (this package's convention); got alpha={self.alpha}, "
                 f"beta={self.beta}: use beta={self.alpha - 1} or alpha={self.beta + 1}"
             )
+        check_parameter("epsilon", self.epsilon)
+        if self.bias not in BIAS_CONVENTIONS:
+            raise ValueError(
+                f"bias must be one of {', '.join(BIAS_CONVENTIONS)}; got {self.bias!r}"
+            )
+        if self.sign_aware and self.bias == "modified":
+            raise ValueError(
+                "bias=modified clamps the bias like the weights, which needs weights-once "
+                "(sign_aware=False); split by its sign like any source, the bias is bias=source"
+            )
+        if not self.sign_aware and self.bias == "source" and self.beta != 0:
+            raise ValueError(
+                "bias=source with weights-once keeps the whole bias in the positive side's sum, "
+                f"as Captum's Alpha1_Beta0_Rule; it is defined for beta = 0 only (got beta="
+                f"{self.beta}): use bias=modified or bias=ignored"
+            )
+
+    def _side_biases(self, b: Array) -> tuple[Array, Array]:
+        """The bias in the positive and in the negative side's sum."""
+        if self.bias == "ignored":
+            return np.zeros_like(b), np.zeros_like(b)
+        if self.bias == "source" and not self.sign_aware:
+            return b, np.zeros_like(b)  # Captum: kept whole, whatever its sign
+        return np.maximum(b, 0), np.minimum(b, 0)
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
+        if not self.sign_aware:
+            return repaired(
+                self, layer, forward, R, lambda: self._weights_once(layer, forward.a, R)
+            )
+        return self._by_contributions(layer, forward, R)
+
+    def _by_contributions(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         out, a, c = layer.n_out, forward.a, layer.constant
-        split = forward.z_split if forward.z_split is not None else layer.split_preactivation(a)
+        with_bias = self.bias == "source"
+        split = forward.z_split if with_bias else None
+        if split is None:
+            split = layer.split_preactivation(a, with_bias=with_bias)
         # s = [α R / z⁺ | -β R / z⁻]: one product with [W⁺ | W⁻]ᵀ then gives every source of
         # positive value its relevance per unit, Σ_j α w⁺_ij R_j / z⁺_j - β w⁻_ij R_j / z⁻_j
         s = np.empty_like(split)
+        zero_pos = zero_neg = absorbed = None
         with np.errstate(over="ignore"):
-            s[:, :out], zero_pos = divide_or_zero(self.alpha * R, split[:, :out])
-            s[:, out:], zero_neg = divide_or_zero(-self.beta * R, split[:, out:])
+            if self.epsilon:
+                absorbed = stabiliser(split, self.epsilon)
+                np.divide(self.alpha * R, split[:, :out] + absorbed[:, :out], out=s[:, :out])
+                np.divide(-self.beta * R, split[:, out:] + absorbed[:, out:], out=s[:, out:])
+            else:
+                s[:, :out], zero_pos = divide_or_zero(self.alpha * R, split[:, :out])
+                s[:, out:], zero_neg = divide_or_zero(-self.beta * R, split[:, out:])
         # a sum of tiny contributions can make s overflow although every share is at most 1:
         # those few (sample, unit) pairs take the explicit path below instead
         risky = _risky(s, layer)
@@ -104,83 +177,228 @@ class AlphaBeta(Rule):
         to_negative = None
         if np.any(a < 0) or c is not None:
             to_negative = np.concatenate([s[:, out:], s[:, :out]], axis=1) @ layer.W_split.T
+        if absorbed is not None:
+            held = absorbed * s
+            Rs = held[:, :out] + held[:, out:]
+        elif zero_pos is not None or zero_neg is not None:
+            Rs = lost_where(self.alpha * R, zero_pos) - lost_where(self.beta * R, zero_neg)
+        else:
+            Rs = np.zeros_like(R)
         result = LayerRelevance(
             R_out=R,
             R=_by_sign(a, to_positive, to_negative),
-            Rb=_by_sign(layer.b, s[:, :out], s[:, out:]),
-            Rs=lost_where(self.alpha * R, zero_pos) - lost_where(self.beta * R, zero_neg)
-            if zero_pos is not None or zero_neg is not None
-            else np.zeros_like(R),
+            Rb=_by_sign(layer.b, s[:, :out], s[:, out:]) if with_bias else np.zeros_like(R),
+            Rs=Rs,
             Rm=None if c is None else _by_sign(c, to_positive, to_negative),
         )
         for row, column in zip(*np.nonzero(risky if risky is not None else ()), strict=True):
             side, unit = divmod(int(column), out)
             weight = self.alpha * R[row, unit] if side == 0 else -self.beta * R[row, unit]
-            _add_explicit_shares(result, layer, a[row], int(row), unit, side == 0, weight)
+            _add_explicit_shares(
+                result, layer, a[row], (int(row), unit), side == 0, weight, self.epsilon, with_bias
+            )
         return result
+
+    def _weights_once(self, layer: Linear, a: Array, R: Array) -> LayerRelevance:
+        """The weights clamped once: ``α a_i w⁺_ij / D⁺_j - β a_i w⁻_ij / D⁻_j``, each side's
+        sum with its own bias part and stabiliser."""
+        out, c = layer.n_out, layer.constant
+        W_pos, W_neg = layer.W_split[:, :out], layer.W_split[:, out:]
+        b_pos, b_neg = self._side_biases(layer.b)
+        D_pos = a @ W_pos + (b_pos if c is None else c @ W_pos + b_pos)
+        s_pos, Rs = stabilised_shares(self.alpha * R, D_pos, self.epsilon)
+        below = s_pos @ W_pos.T
+        Rb = b_pos * s_pos
+        if self.beta:
+            D_neg = a @ W_neg + (b_neg if c is None else c @ W_neg + b_neg)
+            s_neg, Rs_neg = stabilised_shares(-self.beta * R, D_neg, self.epsilon)
+            below += s_neg @ W_neg.T
+            Rb = Rb + b_neg * s_neg
+            Rs = Rs + Rs_neg
+        Rm = None if c is None else c * below
+        return LayerRelevance(R_out=R, R=a * below, Rb=Rb, Rs=np.array(Rs), Rm=Rm)
 
     def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
         """αβ at any linear layer: every contribution (input, constant input, fixed frame, bias)
-        split by its own sign, each side shared over its own sum."""
+        split by its own sign, each side shared over its own sum; or, weights-once, every
+        source through ``W⁺`` and ``W⁻``."""
+        if not self.sign_aware:
+            return self._propagate_weights_once(op, a, z, R)
         c = constant_batch(op)
         frame_pos, frame_neg = fixed_signed(op, True), fixed_signed(op, False)
-        b = op.bias
+        b_pos, b_neg = self._side_biases(op.bias)
         z_pos = summed(
             z,
             signed_product(op, a, True),
             None if c is None else signed_product(op, c, True),
             frame_pos,
-            np.maximum(b, 0),
+            b_pos,
         )
         z_neg = summed(
             z,
             signed_product(op, a, False),
             None if c is None else signed_product(op, c, False),
             frame_neg,
-            np.minimum(b, 0),
+            b_neg,
         )
-        with np.errstate(over="ignore"):
-            s_pos, zero_pos = divide_or_zero(self.alpha * R, z_pos)
-            s_neg, zero_neg = divide_or_zero(-self.beta * R, z_neg)
+        s_pos, Rs = stabilised_shares(self.alpha * R, z_pos, self.epsilon)
+        s_neg, Rs_neg = stabilised_shares(-self.beta * R, z_neg, self.epsilon)
         Rp = None
         if frame_pos is not None and frame_neg is not None:
             Rp = frame_pos * s_pos + frame_neg * s_neg
         return OperatorRelevance(
             R_out=R,
             R=signed_transpose(op, a, s_pos, s_neg),
-            Rb=_by_sign(b, s_pos, s_neg),
-            Rs=lost_where(self.alpha * R, zero_pos) - lost_where(self.beta * R, zero_neg),
+            Rb=b_pos * s_pos + b_neg * s_neg,
+            Rs=Rs + Rs_neg,
             Rm=None if c is None else signed_transpose(op, c, s_pos, s_neg),
             Rp=Rp,
-            # each side's terms share one sign and add up to α R_j (β R_j): no cancellation
+            # each side's terms share one sign and add up to at most α R_j (β R_j)
             magnitude=lambda: (self.alpha + self.beta) * np.abs(R).reshape(R.shape[0], -1).sum(1),
+        )
+
+    def _propagate_weights_once(
+        self, op: LinearOperator, a: Array, z: Array, R: Array
+    ) -> OperatorRelevance:
+        """Weights-once at any linear layer: ``v_i w⁺_ij`` and ``v_i w⁻_ij`` for every source
+        (the fixed frame's values too), each side's sum with its own bias part."""
+        c = constant_batch(op)
+        b_pos, b_neg = self._side_biases(op.bias)
+        frame_pos, frame_neg = op.fixed("value", "pos"), op.fixed("value", "neg")
+        D_pos = summed(
+            z, op.product(a, "pos"), None if c is None else op.product(c, "pos"), frame_pos, b_pos
+        )
+        s_pos, Rs = stabilised_shares(self.alpha * R, D_pos, self.epsilon)
+        down = op.transpose(s_pos, "pos")
+        s_neg = np.zeros_like(s_pos)
+        if self.beta:
+            D_neg = summed(
+                z,
+                op.product(a, "neg"),
+                None if c is None else op.product(c, "neg"),
+                frame_neg,
+                b_neg,
+            )
+            s_neg, Rs_neg = stabilised_shares(-self.beta * R, D_neg, self.epsilon)
+            down = down + op.transpose(s_neg, "neg")
+            Rs = Rs + Rs_neg
+        Rp = None
+        if frame_pos is not None and frame_neg is not None:
+            Rp = frame_pos * s_pos + frame_neg * s_neg
+
+        def magnitude() -> Array:
+            s_abs = np.abs(s_pos) + np.abs(s_neg)
+            result: Array = absolute_terms(op, s_abs, a, c) + self.epsilon * s_abs.reshape(
+                s_abs.shape[0], -1
+            ).sum(axis=1)
+            return result
+
+        return OperatorRelevance(
+            R_out=R,
+            R=a * down,
+            Rb=b_pos * s_pos + b_neg * s_neg,
+            Rs=np.array(Rs),
+            Rm=None if c is None else c * down,
+            Rp=Rp,
+            magnitude=magnitude,
         )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         zij = contributions(layer, a)
-        positive, negative = np.maximum(zij, 0), np.minimum(zij, 0)
-        z_pos, z_neg = positive.sum(axis=1), negative.sum(axis=1)
-        share = self.alpha * share_or_zero(positive, z_pos) - self.beta * share_or_zero(
-            negative, z_neg
+        b_pos, b_neg = self._side_biases(layer.b)
+        if self.sign_aware:
+            positive, negative = np.maximum(zij, 0), np.minimum(zij, 0)
+            positive[:, -1, :], negative[:, -1, :] = b_pos, b_neg
+        else:
+            n = a.shape[0]
+            values = np.concatenate(
+                [a]
+                + ([] if layer.constant is None else [np.broadcast_to(layer.constant, a.shape)]),
+                axis=1,
+            )
+            copies = 1 if layer.constant is None else 2
+            positive = np.concatenate(
+                [
+                    values[:, :, None] * np.vstack([np.maximum(layer.W, 0)] * copies)[None],
+                    np.broadcast_to(b_pos, (n, 1, layer.n_out)),
+                ],
+                axis=1,
+            )
+            negative = np.concatenate(
+                [
+                    values[:, :, None] * np.vstack([np.minimum(layer.W, 0)] * copies)[None],
+                    np.broadcast_to(b_neg, (n, 1, layer.n_out)),
+                ],
+                axis=1,
+            )
+        share_pos, kept_pos = modified_shares(positive, self.epsilon)
+        share_neg, kept_neg = modified_shares(negative, self.epsilon)
+        return (
+            self.alpha * share_pos - self.beta * share_neg,
+            self.alpha * kept_pos - self.beta * kept_neg,
         )
-        kept = self.alpha * (z_pos == 0) - self.beta * (z_neg == 0)
-        return share, kept.astype(z.dtype)
 
     def enclose(self, layer: LayerInput, incoming: Enclosed) -> tuple[LayerBalls, Enclosed]:
-        result = _enclose_alpha_beta(self, layer, incoming.R)
+        if self.epsilon == 0 and self._splits_contributions(layer):
+            if self.bias == "ignored":
+                layer = replace(layer, bias=Ball.exact(np.zeros(layer.W.shape[1])))
+            result = _enclose_alpha_beta(self, layer, incoming.R)
+        else:
+            result = _enclose_stabilised(self, layer, incoming.R)
         return result, Enclosed(result.R)
 
+    def _splits_contributions(self, layer: LayerInput) -> bool:
+        """Whether the rule splits each contribution by its own sign on this layer: always in
+        the sign-aware form; weights-once where every source is >= 0 and the bias is split
+        (clamped or ignored), where ``a w⁺ = (a w)⁺``."""
+        if self.sign_aware:
+            return True
+        return (
+            self.bias != "source"
+            and layer.c is None
+            and bool(np.all(layer.a.bounds(layer.p)[0] >= 0))
+        )
+
     def spec(self) -> str:
-        if (self.alpha, self.beta) == (1, 0):
-            return "zplus"
-        return f"alpha-beta:{self.alpha!r},{self.beta!r}"
+        base = (
+            "zplus"
+            if (self.alpha, self.beta) == (1, 0)
+            else f"alpha-beta:{self.alpha!r},{self.beta!r}"
+        )
+        extra = self.spec_values()
+        if not extra:
+            return base
+        return base + ("," if ":" in base else ":") + ",".join(extra)
+
+    def spec_values(self) -> list[str]:
+        """The parameters that differ from Bach et al.'s rule (no stabiliser, the bias a source
+        split by its sign, contributions split by their own sign)."""
+        values = [f"epsilon={self.epsilon!r}"] if self.epsilon else []
+        values += [f"bias={self.bias}"] if self.bias != "source" or not self.sign_aware else []
+        return values + ([] if self.sign_aware else ["weights-once"])
 
     def describe(self) -> str:
-        return f"{self.name}(alpha={self.alpha:g}, beta={self.beta:g})"
+        extra = "".join(f", {v}" for v in self.spec_values() if v != "weights-once") + (
+            "" if self.sign_aware else ", sign_aware=False"
+        )
+        return f"{self.name}(alpha={self.alpha:g}, beta={self.beta:g}{extra})"
 
     @property
     def scale_free(self) -> bool:
-        return True
+        return self.epsilon == 0  # clamping, keeping or ignoring a bias is homogeneous
+
+    @property
+    def linear_in_contributions(self) -> bool:
+        # a_i w⁺_ij is linear in a_i; (a_i w_ij)⁺ is not (a split source splits its sign parts)
+        return not self.sign_aware
+
+    @property
+    def bias_is_source(self) -> bool:
+        # on the bias proxy a bias is the weight of an always-on input: split by its sign as a
+        # contribution, or clamped as a weight; Captum's whole bias is not, an ignored one not
+        if self.sign_aware:
+            return self.bias == "source"
+        return self.bias == "modified"
 
 
 def _risky(s: Array, layer: Linear) -> Array | None:
@@ -197,29 +415,41 @@ def _add_explicit_shares(
     result: LayerRelevance,
     layer: Linear,
     a_row: Array,
-    row: int,
-    unit: int,
+    where: tuple[int, int],
     positive: bool,
     weight: float,
+    epsilon: float,
+    with_bias: bool,
 ) -> None:
-    """Add ``weight x z_ij / z_j`` over one sign's contributions of one unit, computed after an
-    exact power-of-two rescaling so that neither the products nor their sum under- or overflow."""
+    """Add ``weight x z_ij / (z_j + ε sign z_j)`` over one sign's contributions of one unit (and
+    the stabiliser's share to ``Rs``), computed after an exact power-of-two rescaling so that
+    neither the products nor their sum under- or overflow."""
+    row, unit = where
     sources = [a_row]
     if layer.constant is not None:
         sources.append(layer.constant)
     values = np.concatenate([*sources, np.ones(1, layer.W.dtype)])
-    weights = np.concatenate([layer.W[:, unit]] * len(sources) + [layer.b[unit : unit + 1]])
+    bias = layer.b[unit : unit + 1] if with_bias else np.zeros(1, layer.W.dtype)
+    weights = np.concatenate([layer.W[:, unit]] * len(sources) + [bias])
     mv, ev = np.frexp(values)
     mw, ew = np.frexp(weights)
     exponent = ev + ew
     mantissa = mv * mw  # exact: the product of two mantissas in [0.5, 1) needs no rounding
     side = mantissa > 0 if positive else mantissa < 0
-    if not side.any():
+    if not side.any():  # an empty side: the stabiliser absorbs all (without one s was 0)
+        if epsilon:
+            result.Rs[row, unit] += weight
         return
-    # scale this sign's largest contribution to about 1: none of its peers can vanish
+    # scale this sign's largest contribution (or ε, if larger) to about 1: none of its peers
+    # can vanish, and the scaled ε cannot overflow
+    top = int(exponent[side].max())
+    if epsilon:
+        top = max(top, int(np.frexp(epsilon)[1]))
     part = np.zeros_like(mantissa)
-    part[side] = np.ldexp(mantissa[side], exponent[side] - exponent[side].max())
-    shares, zero = divide_or_zero(part, np.asarray(part.sum()))
+    part[side] = np.ldexp(mantissa[side], exponent[side] - top)
+    summed = part.sum()
+    held = np.ldexp(epsilon, -top) * (1.0 if summed >= 0 else -1.0)
+    shares, zero = divide_or_zero(part, np.asarray(summed + held))
     if zero is not None:
         return
     n_in = layer.n_in
@@ -227,6 +457,8 @@ def _add_explicit_shares(
     if layer.constant is not None and result.Rm is not None:
         result.Rm[row] += weight * shares[n_in : 2 * n_in]
     result.Rb[row, unit] += weight * shares[-1]
+    if epsilon:
+        result.Rs[row, unit] += weight * (held / (summed + held))
 
 
 def _by_sign(v: Array, per_positive: Array, per_negative: Array | None) -> Array:
@@ -236,9 +468,12 @@ def _by_sign(v: Array, per_positive: Array, per_negative: Array | None) -> Array
     return np.maximum(v, 0) * per_positive + np.minimum(v, 0) * per_negative
 
 
-def ZPlus() -> AlphaBeta:
-    """z⁺ as LRP-α1β0: only positive contributions ``(a_i w_ij)⁺`` (and ``b⁺``) carry relevance."""
-    return AlphaBeta(alpha=1.0, beta=0.0)
+def ZPlus(
+    epsilon: float = 0.0, bias: BiasConvention = "source", sign_aware: bool = True
+) -> AlphaBeta:
+    """z⁺ as LRP-α1β0: only positive contributions ``(a_i w_ij)⁺`` (and ``b⁺``) carry relevance;
+    the library conventions as in :class:`AlphaBeta`."""
+    return AlphaBeta(1.0, 0.0, epsilon, bias, sign_aware)
 
 
 def _enclose_alpha_beta(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBalls:
@@ -303,3 +538,71 @@ def _enclose_alpha_beta(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBal
     underflow = underflow_mass(s_upper, a.upper, length, p)
     underflow = underflow + (slack_p + slack_n).sum(axis=(1, 2))
     return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
+
+
+def _enclose_stabilised(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBalls:
+    """Each side as a modified rule (:func:`~lrp_invariants.rules.modified.enclose_terms`):
+    ``α R ρ⁺ / (D⁺ + ε)`` and ``-β R ρ⁻ / (D⁻ + ε sign D⁻)``, ``s`` divided out as a ball.
+
+    Split by contributions, each side's terms share a sign: the negative side is enclosed by its
+    magnitudes ``|ρ⁻| / (|D⁻| + ε)``, the same value for every ``D⁻ <= 0`` (at ``D⁻ = 0`` both
+    give 0 to every source and ``-β R`` to ``Rs``), whose denominator stays >= ε. Weights-once,
+    a source or the bias may have either sign: the side's sum is signed, and the ball is
+    unbounded where it may be 0 without being exactly 0 (counted, never a false alarm)."""
+    p, W, c = layer.p, layer.W, layer.c
+    n_out = W.shape[1]
+    nothing = Ball.exact(np.zeros(n_out))
+    factors = source_factors(layer)
+    if rule.sign_aware:
+        bias = layer.bias if rule.bias == "source" else nothing
+        C = contribution_balls(layer.a, W, bias, c, p)
+        pos = enclose_terms(
+            layer, scale(R, rule.alpha, p), relu(C, p), rule.epsilon, factors, 1.0, True
+        )
+        neg = None
+        if rule.beta:
+            magnitudes = scale(negative_part(C, p), -1.0, p)
+            t, Rs, s_up, slack = enclose_terms(
+                layer, scale(R, rule.beta, p), magnitudes, rule.epsilon, factors, 1.0, True
+            )
+            neg = (Ball(-t.mid, t.rad), Ball(-Rs.mid, Rs.rad), s_up, slack)
+    else:
+        if rule.bias == "ignored":
+            b_pos = b_neg = nothing
+        elif rule.bias == "source":
+            b_pos, b_neg = layer.bias, nothing
+        else:
+            b_pos, b_neg = relu(layer.bias, p), negative_part(layer.bias, p)
+        C_pos = contribution_balls(layer.a, np.maximum(W, 0), b_pos, c, p)
+        pos = enclose_terms(layer, scale(R, rule.alpha, p), C_pos, rule.epsilon, factors, 1.0)
+        neg = None
+        if rule.beta:
+            C_neg = contribution_balls(layer.a, np.minimum(W, 0), b_neg, c, p)
+            neg = enclose_terms(layer, scale(R, -rule.beta, p), C_neg, rule.epsilon, factors, 1.0)
+    return _both_sides(layer, R, rule, pos, neg)
+
+
+Side = tuple[Ball, Ball, F64, F64]  # terms, Rs, a bound on |s|, underflow slack
+
+
+def _both_sides(
+    layer: LayerInput, R: Ball, rule: AlphaBeta, pos: Side, neg: Side | None
+) -> LayerBalls:
+    """Add the two sides' terms into sources; rounding is relative to each side's own terms,
+    which may cancel between the sides."""
+    p, W, c = layer.p, layer.W, layer.c
+    terms, Rs, s_upper, slack = pos
+    side_mass = terms.upper.sum(axis=(1, 2)) + Rs.upper.sum(axis=1)
+    if neg is not None:
+        side_mass = side_mass + neg[0].upper.sum(axis=(1, 2)) + neg[1].upper.sum(axis=1)
+        terms, Rs = add(terms, neg[0], p), add(Rs, neg[1], p)
+        s_upper, slack = s_upper + neg[2], slack + neg[3]
+    n_in = W.shape[0]
+    R_in = total(terms[:, :n_in, :], axis=2, p=p)
+    Rm = None if c is None else total(terms[:, n_in : 2 * n_in, :], axis=2, p=p)
+    mass = 2 * side_mass + 2 * (rule.alpha + rule.beta) * R.upper.sum(axis=1)
+    length = terms.mid.shape[1] + 2 * W.shape[1] + n_in + 8
+    underflow = underflow_mass(s_upper, layer.a.upper, length, p)
+    # a quotient s_j in the subnormal range loses up to η, which ε s_j multiplies by ε
+    underflow = underflow + slack.sum(axis=(1, 2)) + 4 * rule.epsilon * p.eta * W.shape[1]
+    return LayerBalls(R, R_in, terms[:, -1, :], Rs, Rm, mass, length, underflow)

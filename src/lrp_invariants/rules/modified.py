@@ -32,6 +32,7 @@ from ..bounds.balls import (
     magnitude,
     monotone,
     mul,
+    relu,
     scale,
     times,
     total,
@@ -171,17 +172,22 @@ def enclose_terms(
     epsilon: float,
     factors: tuple[Factor, Factor],
     coefficient: float,
+    nonnegative: bool = False,
 ) -> tuple[Ball, Ball, F64, F64]:
     """Balls of every term ``ρ_ij s_j`` (n, S, out), underflow slack included, of what no source
     receives (n, out), a bound on ``|s_j|`` (n, out), and the underflow slack of the terms
     (n, S, out).
 
     ``s_j`` is divided out as a ball: unbounded where the denominator may be zero without being
-    exactly zero (such a comparison is vacuous and counted, never a false alarm).
+    exactly zero (such a comparison is vacuous and counted, never a false alarm). With
+    ``nonnegative`` every ``ρ_ij`` is >= 0 (one sign's side of αβ), so ``D_j`` is too: its ball
+    is clipped at 0, which keeps ``D_j + ε`` away from 0.
     """
     p = layer.p
     rho = bounded(rho)
     D = total(rho, axis=1, p=p)
+    if nonnegative:
+        D = relu(D, p)
     if epsilon:
         sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), D, p, 0)
         denominator = add(D, scale(sign, epsilon, p), p)

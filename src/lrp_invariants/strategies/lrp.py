@@ -41,7 +41,8 @@ def epsilons(max_exponent: int = 2) -> st.SearchStrategy[float]:
 
 def rules(max_gamma: float = 4.0) -> st.SearchStrategy[Rule]:
     """Every rule that does not depend on the inputs' range, with drawn parameters: ε, α with
-    α - β = 1, γ in [0, ``max_gamma``] with either extension and every bias convention, w² and
+    α - β = 1 (with and without a stabiliser, each bias convention, weights clamped once or
+    contributions split), γ in [0, ``max_gamma``] with either extension and every bias convention, w² and
     flat with and without a stabiliser. (z^B's box depends on the inputs: :func:`composites`.)
 
     >>> rules().example()  # doctest: +SKIP
@@ -55,6 +56,20 @@ def rules(max_gamma: float = 4.0) -> st.SearchStrategy[Rule]:
         st.builds(Epsilon, epsilons()),
         st.integers(2, 8).map(lambda k: AlphaBeta(k / 2, k / 2 - 1)),
         st.just(ZPlus()),
+        # the libraries' conventions: a stabiliser, the bias ignored, the weights clamped once
+        st.builds(
+            lambda k, epsilon, bias: AlphaBeta(k / 2, k / 2 - 1, epsilon, bias),
+            st.integers(2, 8),
+            epsilons(),
+            st.sampled_from(("source", "ignored")),
+        ),
+        st.builds(
+            lambda k, epsilon, bias: AlphaBeta(k / 2, k / 2 - 1, epsilon, bias, False),
+            st.integers(2, 8),
+            epsilons(),
+            st.sampled_from(("modified", "ignored")),
+        ),
+        st.builds(lambda epsilon: ZPlus(epsilon, "source", False), epsilons()),
         st.builds(
             Gamma,
             gammas,
