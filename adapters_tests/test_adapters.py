@@ -86,12 +86,13 @@ LRP: list[tuple[Adapter, str, dict[str, Witness]]] = [
     (TARGETS[row.name], row.claim, FINDINGS.get(row.name, {})) for row in CONFIGURATIONS if row.lrp
 ]
 
-# Properties an adapter is not judged on, and why. Captum's z⁺ judged as ours (undeclared): it clamps the weights (x w⁺), ours
-# the contributions ((x w)⁺): on a negative input Captum passes relevance where z⁺ passes exactly
-# 0 (it fails "reference" on that), so z⁺'s tolerance there is 0, and the one-ulp change that
-# permuting 16 units or explaining a sample alone makes in Captum's sums (found by the large size
-# tier) fails it. That says the rule differs, not that Captum's sums are wrong; a witness would
-# pin one torch build's summation order, so these are left unjudged rather than pinned.
+# Properties an adapter is not judged on, and why. Captum's z⁺ judged as ours (undeclared): it
+# clamps the weights (x w⁺), ours the contributions ((x w)⁺): on a negative input Captum passes
+# relevance where z⁺ passes exactly 0 (it fails "reference" on that), so z⁺'s tolerance there is
+# 0, and the one-ulp change that permuting 16 units or explaining a sample alone makes in
+# Captum's sums (found by the large size tier) fails it. That says the rule differs, not that
+# Captum's sums are wrong; a witness would pin one torch build's summation order, so these are
+# left unjudged rather than pinned. Declared as it is (captum_zplus), every property is judged.
 NOT_JUDGED = {
     ("captum_zplus_undeclared", "permutation"): "judged by a rule it does not compute",
     ("captum_zplus_undeclared", "batch-consistency"): "judged by a rule it does not compute",

@@ -97,6 +97,22 @@ ROWS: tuple[Row, ...] = (
     Row("lrp_alpha_beta", _lrp(AlphaBeta(alpha=2.0, beta=1.0)), "LRP-α2β1 on every layer."),  # noqa: RUF001
     Row("lrp_zplus", _lrp(ZPlus()), "z⁺ (LRP-α1β0) on every layer."),  # noqa: RUF001
     Row(
+        "lrp_alpha_beta_stabilised",
+        _lrp(AlphaBeta(2.0, 1.0, epsilon=1e-6)),
+        "LRP-α2β1 with Zennit's default stabiliser, 1e-6 added to each side's sum with its sign.",  # noqa: RUF001
+    ),
+    Row(
+        "lrp_zplus_without_bias",
+        _lrp(ZPlus(bias="ignored")),
+        "z⁺ with the biases left out of every sum (Zennit's ``zero_params=['bias']``).",
+    ),
+    Row(
+        "lrp_zplus_clamped_weights",
+        _lrp(ZPlus(EPSILON, "source", sign_aware=False)),
+        "z⁺ as Captum's ``Alpha1_Beta0_Rule``: the weights clamped (``x w⁺``), the bias kept "
+        "whatever its sign, Captum's stabiliser 1e-9.",
+    ),
+    Row(
         "integrated_gradients",
         _against_zero(_integrated),
         "Exact integrated gradients from a zero baseline (Captum's default baseline).",
@@ -206,6 +222,9 @@ lrp_0 = TARGETS["lrp_0"]
 lrp_epsilon = TARGETS["lrp_epsilon"]
 lrp_alpha_beta = TARGETS["lrp_alpha_beta"]
 lrp_zplus = TARGETS["lrp_zplus"]
+lrp_alpha_beta_stabilised = TARGETS["lrp_alpha_beta_stabilised"]
+lrp_zplus_without_bias = TARGETS["lrp_zplus_without_bias"]
+lrp_zplus_clamped_weights = TARGETS["lrp_zplus_clamped_weights"]
 integrated_gradients = TARGETS["integrated_gradients"]
 integrated_gradients_from_baseline = TARGETS["integrated_gradients_from_baseline"]
 deeplift_rescale = TARGETS["deeplift_rescale"]

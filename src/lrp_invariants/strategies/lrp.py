@@ -42,8 +42,9 @@ def epsilons(max_exponent: int = 2) -> st.SearchStrategy[float]:
 def rules(max_gamma: float = 4.0) -> st.SearchStrategy[Rule]:
     """Every rule that does not depend on the inputs' range, with drawn parameters: ε, α with
     α - β = 1 (with and without a stabiliser, each bias convention, weights clamped once or
-    contributions split), γ in [0, ``max_gamma``] with either extension and every bias convention, w² and
-    flat with and without a stabiliser. (z^B's box depends on the inputs: :func:`composites`.)
+    contributions split), γ in [0, ``max_gamma``] with either extension and every bias
+    convention, w² and flat with and without a stabiliser. (z^B's box depends on the inputs:
+    :func:`composites`.)
 
     >>> rules().example()  # doctest: +SKIP
     Gamma(gamma=0.5, epsilon=0.0, bias='source', sign_aware=False)
