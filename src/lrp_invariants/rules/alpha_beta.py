@@ -1,8 +1,9 @@
 """LRP-αβ and z⁺: positive and negative contributions, each a share of its own sign's sum.
 
 ``z_ij = v_i w_ij`` is split by its own sign (inputs may be negative); the bias and the constant
-input are sources like any other. Shares of same-signed sums lie in [0, 1], which is what the
-enclosure builds on.
+input are sources like any other. The libraries' variants are parameters of the same rule: a
+stabiliser, a bias left out or kept whole, weights clamped once instead of contributions split
+(:class:`AlphaBeta`). The enclosures are in :mod:`.alpha_beta_enclosure`.
 """
 
 from __future__ import annotations
@@ -13,30 +14,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..bounds.balls import (
-    F64,
-    Ball,
-    Factor,
-    add,
-    mul,
-    negative_part,
-    relu,
-    scale,
-    times,
-    total,
-)
-from ..bounds.relevance import (
-    Enclosed,
-    LayerBalls,
-    LayerInput,
-    contribution_balls,
-    distribute,
-    quotient_upper,
-    same_sign_shares,
-    term_underflow,
-    underflow_mass,
-)
+from ..bounds.balls import Ball
+from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ..network import Array, LayerTrace, Linear
+from .alpha_beta_enclosure import enclose_split, enclose_stabilised
 from .base import (
     BIAS_CONVENTIONS,
     BiasConvention,
@@ -48,13 +29,7 @@ from .base import (
     lost_where,
     stabiliser,
 )
-from .modified import (
-    enclose_terms,
-    modified_shares,
-    repaired,
-    source_factors,
-    stabilised_shares,
-)
+from .modified import modified_shares, repaired, stabilised_shares
 from .operator import (
     LinearOperator,
     OperatorRelevance,
@@ -304,33 +279,15 @@ class AlphaBeta(Rule):
         )
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
-        zij = contributions(layer, a)
         b_pos, b_neg = self._side_biases(layer.b)
         if self.sign_aware:
+            zij = contributions(layer, a)
             positive, negative = np.maximum(zij, 0), np.minimum(zij, 0)
             positive[:, -1, :], negative[:, -1, :] = b_pos, b_neg
-        else:
-            n = a.shape[0]
-            values = np.concatenate(
-                [a]
-                + ([] if layer.constant is None else [np.broadcast_to(layer.constant, a.shape)]),
-                axis=1,
-            )
-            copies = 1 if layer.constant is None else 2
-            positive = np.concatenate(
-                [
-                    values[:, :, None] * np.vstack([np.maximum(layer.W, 0)] * copies)[None],
-                    np.broadcast_to(b_pos, (n, 1, layer.n_out)),
-                ],
-                axis=1,
-            )
-            negative = np.concatenate(
-                [
-                    values[:, :, None] * np.vstack([np.minimum(layer.W, 0)] * copies)[None],
-                    np.broadcast_to(b_neg, (n, 1, layer.n_out)),
-                ],
-                axis=1,
-            )
+        else:  # the contributions of the layer with clamped weights and its side's bias
+            W_pos, W_neg = layer.W_split[:, : layer.n_out], layer.W_split[:, layer.n_out :]
+            positive = contributions(Linear(W_pos, b_pos, layer.constant), a)
+            negative = contributions(Linear(W_neg, b_neg, layer.constant), a)
         share_pos, kept_pos = modified_shares(positive, self.epsilon)
         share_neg, kept_neg = modified_shares(negative, self.epsilon)
         return (
@@ -342,9 +299,9 @@ class AlphaBeta(Rule):
         if self.epsilon == 0 and self._splits_contributions(layer):
             if self.bias == "ignored":
                 layer = replace(layer, bias=Ball.exact(np.zeros(layer.W.shape[1])))
-            result = _enclose_alpha_beta(self, layer, incoming.R)
+            result = enclose_split(self, layer, incoming.R)
         else:
-            result = _enclose_stabilised(self, layer, incoming.R)
+            result = enclose_stabilised(self, layer, incoming.R)
         return result, Enclosed(result.R)
 
     def _splits_contributions(self, layer: LayerInput) -> bool:
@@ -474,135 +431,3 @@ def ZPlus(
     """z⁺ as LRP-α1β0: only positive contributions ``(a_i w_ij)⁺`` (and ``b⁺``) carry relevance;
     the library conventions as in :class:`AlphaBeta`."""
     return AlphaBeta(1.0, 0.0, epsilon, bias, sign_aware)
-
-
-def _enclose_alpha_beta(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBalls:
-    """Per contribution: fractions of same-signed sums, which lie in [0, 1] however small the
-    sum, times ``α R`` or ``β R``."""
-    W, bias, c, a, p, grains = layer.W, layer.bias, layer.c, layer.a, layer.p, layer.grains
-    grain_a, grain_z = grains  # a side's sum that is not 0 is on the grain of z's terms
-    contributions = contribution_balls(a, W, bias, c, p)
-    positive = relu(contributions, p)
-    pos_share, pos_empty, pos_sum = same_sign_shares(positive, p)
-    neg = negative_part(contributions, p)
-    neg_share, neg_empty, neg_sum = same_sign_shares(Ball(-neg.mid, neg.rad), p)
-    # the factors of each term v_i w_ij: the source's value and its weight
-    n = a.mid.shape[0]
-    ones = np.ones((n, 1))
-    values = [a] + ([Ball.exact(np.broadcast_to(c, a.mid.shape))] if c is not None else [])
-    sources = Factor.of(
-        Ball(
-            np.concatenate([v.mid for v in values] + [ones], axis=1)[:, :, None],
-            np.concatenate([v.rad for v in values] + [0 * ones], axis=1)[:, :, None],
-        ),
-        p,
-        min(grain_a, p.grain(c) if c is not None else math.inf, 1.0),
-    )
-    stacked = np.vstack([W] * len(values))
-    weights = Factor.of(
-        Ball(
-            np.vstack([stacked, bias.mid[None, :]])[None],
-            np.vstack([0 * stacked, bias.rad[None, :]])[None],
-        ),
-        p,
-    )
-    on_positive = (positive.upper > 0).astype(np.float64)
-    on_negative = (neg.upper > 0).astype(np.float64)
-    slack_p = times(
-        on_positive,
-        term_underflow(sources, weights, rule.alpha, R, pos_sum, pos_share, p, grain_z),
-    )
-    slack_n = times(
-        on_negative, term_underflow(sources, weights, rule.beta, R, neg_sum, neg_share, p, grain_z)
-    )
-    Rp, Rbp, Rmp, mass_p = distribute(
-        pos_share, scale(R, rule.alpha, p), W.shape[0], c is not None, p, slack_p
-    )
-    Rn, Rbn, Rmn, mass_n = distribute(
-        neg_share, scale(R, rule.beta, p), W.shape[0], c is not None, p, slack_n
-    )
-    R_in = add(Rp, scale(Rn, -1.0, p), p)
-    Rb = add(Rbp, scale(Rbn, -1.0, p), p)
-    Rm = None if Rmp is None or Rmn is None else add(Rmp, scale(Rmn, -1.0, p), p)
-    Rs = add(
-        mul(pos_empty, scale(R, rule.alpha, p), p),
-        scale(mul(neg_empty, scale(R, rule.beta, p), p), -1.0, p),
-        p,
-    )
-    mass = 2 * (mass_p + mass_n) + 2 * R.upper.sum(axis=1) + Rs.upper.sum(axis=1)
-    length = contributions.mid.shape[1] + 2 * W.shape[1] + W.shape[0] + 8
-    with np.errstate(over="ignore"):  # two huge bounds may add up to an unbounded one
-        s_upper = quotient_upper(rule.alpha * R.upper, pos_sum, p) + quotient_upper(
-            times(np.full_like(R.upper, rule.beta), R.upper), neg_sum, p
-        )
-    underflow = underflow_mass(s_upper, a.upper, length, p)
-    underflow = underflow + (slack_p + slack_n).sum(axis=(1, 2))
-    return LayerBalls(R, R_in, Rb, Rs, Rm, mass, length, underflow)
-
-
-def _enclose_stabilised(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBalls:
-    """Each side as a modified rule (:func:`~lrp_invariants.rules.modified.enclose_terms`):
-    ``α R ρ⁺ / (D⁺ + ε)`` and ``-β R ρ⁻ / (D⁻ + ε sign D⁻)``, ``s`` divided out as a ball.
-
-    Split by contributions, each side's terms share a sign: the negative side is enclosed by its
-    magnitudes ``|ρ⁻| / (|D⁻| + ε)``, the same value for every ``D⁻ <= 0`` (at ``D⁻ = 0`` both
-    give 0 to every source and ``-β R`` to ``Rs``), whose denominator stays >= ε. Weights-once,
-    a source or the bias may have either sign: the side's sum is signed, and the ball is
-    unbounded where it may be 0 without being exactly 0 (counted, never a false alarm)."""
-    p, W, c = layer.p, layer.W, layer.c
-    n_out = W.shape[1]
-    nothing = Ball.exact(np.zeros(n_out))
-    factors = source_factors(layer)
-    if rule.sign_aware:
-        bias = layer.bias if rule.bias == "source" else nothing
-        C = contribution_balls(layer.a, W, bias, c, p)
-        pos = enclose_terms(
-            layer, scale(R, rule.alpha, p), relu(C, p), rule.epsilon, factors, 1.0, True
-        )
-        neg = None
-        if rule.beta:
-            magnitudes = scale(negative_part(C, p), -1.0, p)
-            t, Rs, s_up, slack = enclose_terms(
-                layer, scale(R, rule.beta, p), magnitudes, rule.epsilon, factors, 1.0, True
-            )
-            neg = (Ball(-t.mid, t.rad), Ball(-Rs.mid, Rs.rad), s_up, slack)
-    else:
-        if rule.bias == "ignored":
-            b_pos = b_neg = nothing
-        elif rule.bias == "source":
-            b_pos, b_neg = layer.bias, nothing
-        else:
-            b_pos, b_neg = relu(layer.bias, p), negative_part(layer.bias, p)
-        C_pos = contribution_balls(layer.a, np.maximum(W, 0), b_pos, c, p)
-        pos = enclose_terms(layer, scale(R, rule.alpha, p), C_pos, rule.epsilon, factors, 1.0)
-        neg = None
-        if rule.beta:
-            C_neg = contribution_balls(layer.a, np.minimum(W, 0), b_neg, c, p)
-            neg = enclose_terms(layer, scale(R, -rule.beta, p), C_neg, rule.epsilon, factors, 1.0)
-    return _both_sides(layer, R, rule, pos, neg)
-
-
-Side = tuple[Ball, Ball, F64, F64]  # terms, Rs, a bound on |s|, underflow slack
-
-
-def _both_sides(
-    layer: LayerInput, R: Ball, rule: AlphaBeta, pos: Side, neg: Side | None
-) -> LayerBalls:
-    """Add the two sides' terms into sources; rounding is relative to each side's own terms,
-    which may cancel between the sides."""
-    p, W, c = layer.p, layer.W, layer.c
-    terms, Rs, s_upper, slack = pos
-    side_mass = terms.upper.sum(axis=(1, 2)) + Rs.upper.sum(axis=1)
-    if neg is not None:
-        side_mass = side_mass + neg[0].upper.sum(axis=(1, 2)) + neg[1].upper.sum(axis=1)
-        terms, Rs = add(terms, neg[0], p), add(Rs, neg[1], p)
-        s_upper, slack = s_upper + neg[2], slack + neg[3]
-    n_in = W.shape[0]
-    R_in = total(terms[:, :n_in, :], axis=2, p=p)
-    Rm = None if c is None else total(terms[:, n_in : 2 * n_in, :], axis=2, p=p)
-    mass = 2 * side_mass + 2 * (rule.alpha + rule.beta) * R.upper.sum(axis=1)
-    length = terms.mid.shape[1] + 2 * W.shape[1] + n_in + 8
-    underflow = underflow_mass(s_upper, layer.a.upper, length, p)
-    # a quotient s_j in the subnormal range loses up to η, which ε s_j multiplies by ε
-    underflow = underflow + slack.sum(axis=(1, 2)) + 4 * rule.epsilon * p.eta * W.shape[1]
-    return LayerBalls(R, R_in, terms[:, -1, :], Rs, Rm, mass, length, underflow)
