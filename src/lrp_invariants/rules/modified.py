@@ -32,7 +32,6 @@ from ..bounds.balls import (
     magnitude,
     monotone,
     mul,
-    relu,
     scale,
     times,
     total,
@@ -187,9 +186,17 @@ def enclose_terms(
     rho = bounded(rho)
     D = total(rho, axis=1, p=p)
     if nonnegative:
-        D = relu(D, p)
+        # D_j >= 0, so sign(D_j) = +1: the ball of [max(lo, 0), hi], whose lower end then stays
+        # near 0 (a ball centred at 0 would say D may be negative, and D + ε sign D may be 0)
+        lo, hi = D.bounds(p)
+        lo = np.maximum(lo, 0.0)
+        D = Ball(0.5 * lo + 0.5 * hi, p.widen(0.5 * hi - 0.5 * lo + 2 * p.u * hi, 4))
     if epsilon:
-        sign = monotone(lambda v: np.where(v >= 0, 1.0, -1.0), D, p, 0)
+        sign = (
+            Ball.exact(np.ones_like(D.mid))
+            if nonnegative
+            else monotone(lambda v: np.where(v >= 0, 1.0, -1.0), D, p, 0)
+        )
         denominator = add(D, scale(sign, epsilon, p), p)
     else:
         denominator = D
