@@ -1,5 +1,5 @@
-"""Where LRP's relevance starts is part of the claim: at the chosen logit (the default) or at
-one (a one-hot of the class, Zennit's documented usage). A target started at one keeps every
+"""Where LRP's relevance starts is part of the claim: at the chosen logit (the default), at
+one (a one-hot of the class, Zennit's documented usage) or at the class's softmax probability. A target started at one keeps every
 claim once declared and fails the neighbouring declaration; the report names the start where
 it is the whole difference, and not on a real defect."""
 
@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from lrp_invariants import AlphaBeta, Epsilon, Gamma, Network, explain, targets
+from lrp_invariants import AlphaBeta, Epsilon, Gamma, Network, explain, forward, targets
 from lrp_invariants.bounds import Ball, Precision, enclose_forward, enclose_relevance
 from lrp_invariants.cli import main
 from lrp_invariants.cnn import explain as cnn_explain
@@ -30,6 +31,16 @@ def lrp_epsilon_from_one(weights: Any, biases: Any, x: Any, classes: Any) -> Any
     """LRP-ε from a one-hot of the class, as Zennit's ``attributor(x, one_hot)`` starts it."""
     network = Network.from_arrays(weights, biases)
     return explain(network, x, classes, Epsilon(targets.EPSILON), start="one")[1].input
+
+
+def lrp_epsilon_from_probability(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
+    """LRP-ε from the softmax probability of the class, computed as torch computes it."""
+    network = Network.from_arrays(weights, biases)
+    logits = forward(network, np.asarray(x, dtype=network.dtype)).logits
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probability = (e / e.sum(axis=1, keepdims=True))[np.arange(len(classes)), classes]
+    relevance = explain(network, x, classes, Epsilon(targets.EPSILON), start="one")[1].input
+    return relevance * probability[:, None]  # LRP is linear in where it starts
 
 
 def off_by_a_millionth(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
@@ -53,16 +64,53 @@ def test_relevance_from_one_lies_in_its_enclosure(case: Any) -> None:
         assert np.all(np.abs(relevance - ball.mid) <= ball.rad)
 
 
+@given(seed_cases())
+def test_relevance_from_the_probability_lies_in_its_enclosure(case: Any) -> None:
+    p = Precision.of(case.net1.dtype)
+    forward = enclose_forward(case.net1, Ball.exact(case.x1), p=p)
+    for rule in RULES:
+        relevance = explain(case.net1, case.x1, case.classes, rule, start="probability")[1]
+        ball = enclose_relevance(case.net1, forward, case.classes, rule, p, "probability")
+        assert np.all(np.abs(relevance.input - ball[0].R.mid) <= ball[0].R.rad)
+        top = relevance.layers[-1].R_out
+        assert np.all((top >= 0) & (top <= 1))
+
+
+@given(st.lists(st.floats(-800, 800), min_size=1, max_size=6), st.data())
+def test_the_probability_ball_holds_the_exact_softmax_and_a_float32_evaluation(
+    logits: list[float], data: st.DataObject
+) -> None:
+    from decimal import Decimal, localcontext
+
+    from lrp_invariants.bounds.starts import probability_ball
+
+    z = np.array([logits])
+    c = data.draw(st.integers(0, len(logits) - 1))
+    ball = probability_ball(Ball.exact(z), [c], Precision.of(np.float32))
+    lo, hi = ball.mid - ball.rad, ball.mid + ball.rad
+    with localcontext() as context:  # 60 digits: the exact value to far below float64's ulp
+        context.prec = 60
+        total = sum((Decimal(v) - Decimal(logits[c])).exp() for v in logits)
+        exact = float(1 / total)
+    assert lo[0] <= exact <= hi[0]
+    z32 = z.astype(np.float32)
+    with np.errstate(under="ignore", over="ignore"):
+        e = np.exp(z32 - z32.max())
+    ours = float((e / e.sum())[0, c])
+    assert lo[0] <= ours <= hi[0]
+
+
 @given(cnn_seed_cases())
-def test_cnn_relevance_from_one_lies_in_its_enclosure(case: Any) -> None:
+def test_cnn_relevance_from_one_or_the_probability_lies_in_its_enclosure(case: Any) -> None:
     from lrp_invariants.cnn_cases import CNNGateCase
 
     gate_case = CNNGateCase.of(case)
-    relevance = cnn_explain(case.net1, case.x1, case.classes, Epsilon(1e-9), start="one")[1]
-    ball = enclose_cnn_relevance(
-        case.net1, gate_case.balls1, case.classes, Epsilon(1e-9), gate_case.precision, start="one"
-    )[0].R
-    assert np.all(np.abs(relevance.input - ball.mid) <= ball.rad)
+    for start in ("one", "probability"):
+        relevance = cnn_explain(case.net1, case.x1, case.classes, Epsilon(1e-9), start=start)[1]
+        ball = enclose_cnn_relevance(
+            case.net1, gate_case.balls1, case.classes, Epsilon(1e-9), gate_case.precision, start
+        )[0].R
+        assert np.all(np.abs(relevance.input - ball.mid) <= ball.rad)
 
 
 def test_an_unknown_start_is_refused_naming_the_starts() -> None:
@@ -101,8 +149,20 @@ def test_a_cnn_target_started_at_one_keeps_every_claim_once_declared() -> None:
 def test_the_report_names_the_start_where_it_is_the_whole_difference() -> None:
     report = run_gate(lrp_epsilon_from_one, "lrp-epsilon", shrink_budget=0.0)
     assert not report.ok
-    assert all(p.holding_start == "one" for p in report.properties if not p.ok)
+    assert all("one" in p.holding_starts for p in report.properties if not p.ok)
     assert "declare it with --start one" in report.render()
+
+
+def test_a_target_started_at_the_probability_keeps_every_claim_once_declared() -> None:
+    report = run_gate(lrp_epsilon_from_probability, "lrp-epsilon start=probability")
+    assert report.ok, report.render()
+
+
+def test_the_report_names_the_probability_where_it_is_the_whole_difference() -> None:
+    report = run_gate(lrp_epsilon_from_probability, "lrp-epsilon", shrink_budget=0.0)
+    assert not report.ok
+    assert all("probability" in p.holding_starts for p in report.properties if not p.ok)
+    assert "declare it with --start probability (start=probability" in report.render()
 
 
 @pytest.mark.parametrize(
@@ -130,7 +190,7 @@ def test_the_json_results_carry_the_start_that_explains_a_failure() -> None:
 
     report = run_gate(lrp_epsilon_from_one, "lrp-epsilon", properties=["reference"])
     row = property_row(report, report.properties[0], None)
-    assert row["holding_start"] == "one" and "--start one" in row["details"]
+    assert row["holding_starts"] == ["one"] and "--start one" in row["details"]
 
 
 @pytest.mark.parametrize(

@@ -370,9 +370,10 @@ def forward(network: Network, x: ArrayLike, sign_split: bool | Sequence[bool] = 
     return Trace(tuple(inputs), tuple(pre), tuple(splits))
 
 
-STARTS = ("logit", "one")
+STARTS = ("logit", "one", "probability")
 """Where LRP's relevance starts at the chosen class: its ``logit`` (the paper's convention, the
-default) or ``one`` (a one-hot of the class: Zennit's documented ``attributor(x, one_hot)``)."""
+default), ``one`` (a one-hot of the class: Zennit's documented ``attributor(x, one_hot)``) or its
+softmax ``probability`` (explaining the classifier's output after its softmax)."""
 
 
 def check_start(start: str) -> str:
@@ -383,11 +384,18 @@ def check_start(start: str) -> str:
 
 
 def starting_relevance(classes: NDArray[np.intp], logits: Array, start: str = "logit") -> Array:
-    """(n, outputs): the chosen class's logit (``start="logit"``) or 1 (``"one"``), zero for the
-    other outputs."""
+    """(n, outputs): the chosen class's logit (``start="logit"``), 1 (``"one"``) or softmax
+    probability (``"probability"``, in the stable form: the largest logit subtracted first),
+    zero for the other outputs."""
     selector = one_hot(classes, logits.shape[1], logits.dtype)
-    result: Array = selector * logits if check_start(start) == "logit" else selector
-    return result
+    if check_start(start) == "one":
+        return selector
+    if start == "probability":
+        with np.errstate(under="ignore"):
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        result: Array = selector * (e / e.sum(axis=1, keepdims=True))
+        return result
+    return selector * logits
 
 
 def one_hot(classes: NDArray[np.intp], n_outputs: int, dtype: np.dtype[np.floating]) -> Array:

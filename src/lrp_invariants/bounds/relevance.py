@@ -36,6 +36,7 @@ from .balls import (
     total,
 )
 from .forward import ForwardBalls, class_selector
+from .starts import start_ball
 
 if TYPE_CHECKING:
     from ..rules.base import Rule as RuleLike
@@ -99,8 +100,8 @@ def enclose_relevance(
     p: Precision | None = None,
     start: str = "logit",
 ) -> tuple[LayerBalls, ...]:
-    """Enclose LRP from the chosen class logit (or from 1, ``start="one"``), layer by layer
-    (index 0 is the input layer).
+    """Enclose LRP from the chosen class logit (or from 1, ``start="one"``, or from its softmax
+    probability, ``start="probability"``), layer by layer (index 0 is the input layer).
 
     Each rule encloses its own layer (``rule.enclose``). LRP-0 and LRP-ε are evaluated in the
     form ``s_j = φ(z_j) h_j`` with ``R_j = act(z_j) h_j``, ``φ = act(z) / (z + ε sign z)``: the
@@ -114,8 +115,10 @@ def enclose_relevance(
     per_layer = _per_layer(network, rules)
     z_top = forward.z[-1]
     selector = class_selector(classes, z_top.mid.shape)
-    if check_start(start) == "one":  # exact ones: no logit to factor out
-        return _enclose_from(network, forward, per_layer, Enclosed(Ball.exact(selector)), p)
+    if check_start(start) != "logit":  # ones, or probabilities: no logit to factor out
+        first = start_ball(z_top, classes, start, p)
+        R = Ball(selector * first.mid[:, None], selector * first.rad[:, None])
+        return _enclose_from(network, forward, per_layer, Enclosed(R), p)
     # R = act(z) * h with act = identity at the logits
     incoming = Enclosed(mul(Ball.exact(selector), z_top, p), Ball.exact(selector))
     from_logit = _enclose_from(network, forward, per_layer, incoming, p)

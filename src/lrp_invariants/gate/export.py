@@ -207,8 +207,8 @@ def property_row(
         "seconds": prop.seconds,
         "failure": None if prop.ok else str(prop.failure),
         "failure_kind": None if prop.ok else _failure_kind(prop),
-        # the start from which every failing case holds (only where it is the difference)
-        "holding_start": prop.holding_start,
+        # the starts from which every failing case holds (only where the start is the cause)
+        "holding_starts": list(prop.holding_starts),
         "details": None if prop.ok else "\n".join(report.failure_lines(prop, replay)),
         "minimised": None if prop.case is None else prop.minimised,
         "counterexample": _path(prop.saved),

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..cases import SeedCase
 from ..defaults import ARCHITECTURES, ARITHMETICS, DEFAULT_ARCHITECTURE, START_CHECK_CASES
+from ..network import STARTS
 
 if TYPE_CHECKING:
     from ..cnn_cases import CNNGateCase
@@ -21,7 +22,11 @@ class GateFailure(AssertionError):
     """A target broke an invariant or the protocol; the message is the full report."""
 
 
-_START_NAMES = {"one": "one (a one-hot of the class)", "logit": "the logit"}
+_START_NAMES = {
+    "one": "one (a one-hot of the class)",
+    "logit": "the logit",
+    "probability": "the softmax probability",
+}
 
 
 @dataclass
@@ -59,7 +64,8 @@ class PropertyReport:
     saved: Path | None = None
     hung: bool = False  # a call did not return within the time limit
     only_subnormal: bool = False  # the failing case holds under flush-to-zero arithmetic
-    holding_start: str | None = None  # the failing case holds with relevance started here
+    # the starts from which the failing case holds, each (none where the start is not the cause)
+    holding_starts: tuple[str, ...] = ()
     misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
     size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
     worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
@@ -166,16 +172,31 @@ class GateReport:
         """One line where every failing case holds with LRP's relevance started elsewhere:
         the target's start is then the only difference, and the line says how to declare it."""
         failing = [report for report in self.properties if not report.ok]
-        starts = {report.holding_start for report in failing}
-        if not failing or len(starts) != 1 or None in starts:
+        common = set(STARTS)
+        for report in failing:
+            common &= set(report.holding_starts)
+        if not failing or not common:
             return []
-        start = starts.pop()
+        if len(common) > 1:  # every failing property sees relevance up to a factor per sample
+            named = " or ".join(_START_NAMES[s] for s in STARTS if s in common)
+            return [
+                f"every failing case holds when relevance starts at {named}: the target "
+                "seems to start LRP elsewhere than the method; declare where with --start"
+            ]
+        start = common.pop()
         if start == "one":
             return [
                 "every failing case holds when relevance starts at one, not at the logit: the "
                 "target seems to start LRP from a one-hot of the class (as Zennit's "
                 "attributor(x, one_hot) does); if it does by design, declare it with --start "
                 "one (start=one in a method spec)"
+            ]
+        if start == "probability":
+            return [
+                "every failing case holds when relevance starts at the softmax probability of "
+                "the class, not at its logit: the target seems to explain the classifier's "
+                "output after its softmax; if it does by design, declare it with --start "
+                "probability (start=probability in a method spec)"
             ]
         return [
             f"every failing case holds when relevance starts at the {start}: the target "
@@ -189,12 +210,13 @@ class GateReport:
         (minimal, or as first found), where it is saved, how to replay it, and the largest
         error found (the text a CI system shows beside the test)."""
         lines = [f"FAILED {report.name}: {report.sentence}", str(report.failure)]
-        if report.holding_start is not None:
+        if report.holding_starts:
+            named = " or at ".join(_START_NAMES[s] for s in report.holding_starts)
+            flags = " or ".join(f"--start {s}" for s in report.holding_starts)
             lines.append(
                 f"this case, as first found and at its largest error, and {START_CHECK_CASES} "
-                f"fresh ones hold when relevance starts at "
-                f"{_START_NAMES[report.holding_start]}: declare it with --start "
-                f"{report.holding_start} if the target starts there by design"
+                f"fresh ones hold when relevance starts at {named}: declare it with {flags} "
+                "if the target starts there by design"
             )
         if report.only_subnormal:
             lines.append(

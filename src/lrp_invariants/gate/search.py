@@ -23,7 +23,7 @@ from .minimise import minimise
 from .options import GateOptions
 from .outcome import Found, Trial
 from .report import PropertyReport
-from .starts import holding_start
+from .starts import holding_starts
 from .timeout import TargetHung, with_time_limit
 
 DERANDOMISED_SEED = int(
@@ -103,7 +103,9 @@ def run_properties(
             if "case" in record.largest:
                 seen.append((record.largest["case"], record.largest["draws"]))
             seed = options.seed if options.seed is not None else DERANDOMISED_SEED
-            report.holding_start = holding_start(trial.prop, seen, limited, method, strategy, seed)
+            report.holding_starts = holding_starts(
+                trial.prop, seen, limited, method, strategy, seed
+            )
         report.seconds += time.perf_counter() - began
     return reports, ended == ["cases after failure"]
 

@@ -26,31 +26,34 @@ class _Fails(Exception):
     """A fresh case the other start does not explain."""
 
 
-def holding_start(
+def holding_starts(
     prop: Property,
     failing: Sequence[tuple[SeedCase | None, list[Any]]],
     target: Target,
     method: Method,
     strategy: st.SearchStrategy[SeedCase],
     seed: int,
-) -> str | None:
-    """The start, other than ``method``'s, under which every one of the ``failing`` cases
+) -> tuple[str, ...]:
+    """The starts, other than ``method``'s, under which every one of the ``failing`` cases
     (with their draws) and ``START_CHECK_CASES`` fresh cases of ``strategy`` hold ``prop``:
-    the target's relevance is then the reference's from that start. None if no start does, or
-    the method has no other (only LRP's relevance starts anywhere but the logit)."""
+    the target's relevance is then the reference's from that start. Several may hold where a
+    property only sees relevance up to a factor per sample (batch consistency holds a heatmap
+    started at one or at the probability alike); none if none does, or if the method has no
+    other start (only LRP's relevance starts anywhere but the logit)."""
     cases = [(case, draws) for case, draws in failing if case is not None]
+    holding: list[str] = []
     for start in STARTS:
         if start == method.start or not cases:
             continue
         try:
             other = method.with_start(start)
         except ValueError:
-            return None
+            return ()
         if all(_holds(prop, case, draws, target, other) for case, draws in cases) and _fresh(
             Trial(prop, target, other), strategy, seed
         ):
-            return start
-    return None
+            holding.append(start)
+    return tuple(holding)
 
 
 def _holds(

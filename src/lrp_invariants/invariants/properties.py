@@ -133,8 +133,9 @@ def _bias_proxy_conservation(
 
 
 def _started(method: Method) -> str:
-    """What relevance adds up to, less the sinks: the logit, or 1 where it starts there."""
-    return "logit" if method.start == "logit" else "1"
+    """What relevance adds up to, less the sinks: the logit, 1 or the probability, where it
+    starts."""
+    return {"one": "1", "probability": "probability"}.get(method.start, "logit")
 
 
 def _finite_part(values: np.ndarray) -> np.ndarray:

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from numpy.typing import ArrayLike
 
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, conservation_tolerance
+from ..bounds.starts import start_ball
 from ..claims import ALL_PROPERTIES
 from ..network import Array, Network, check_start
 
@@ -67,18 +67,9 @@ class Conservation:
         start: str = "logit",
     ) -> Conservation:
         """From a dense network's per-layer balls and its logits' balls (n, classes); the
-        relevance adds up to the logit, or to 1 where it starts there (``start="one"``)."""
+        relevance adds up to where it starts: the logit, 1 or the probability (``start``)."""
         rounding = chain + conservation_tolerance(layers, p)[:, 0]
-        return cls(chosen_logit(logits, classes, start), unassigned, rounding)
-
-
-def chosen_logit(logits: Ball, classes: ArrayLike, start: str = "logit") -> Ball:
-    """Each sample's ball of its chosen class's logit, (n,) from (n, classes); exact ones for
-    relevance that starts at one (``start="one"``)."""
-    rows, chosen = np.arange(logits.mid.shape[0]), np.asarray(classes, dtype=np.intp)
-    if check_start(start) == "one":
-        return Ball.exact(np.ones(rows.shape[0]))
-    return Ball(logits.mid[rows, chosen], logits.rad[rows, chosen])
+        return cls(start_ball(logits, classes, start, p), unassigned, rounding)
 
 
 @dataclass(frozen=True)

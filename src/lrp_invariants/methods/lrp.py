@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 
 from .. import targets
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, add, enclose_relevance, total
+from ..bounds.starts import start_ball
 from ..cnn import CNN, CNNRules, explain
 from ..cnn.bounds import CNNBalls, enclose_cnn_relevance
 from ..cnn.bounds.conservation import cnn_conservation_bound
@@ -36,7 +37,7 @@ from ..configuration import (
 )
 from ..network import Array, Network, check_start
 from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
-from .base import Conservation, Family, Method, NetworkMethod, chosen_logit
+from .base import Conservation, Family, Method, NetworkMethod
 
 if TYPE_CHECKING:
     from ..cases import SeedCase
@@ -125,7 +126,7 @@ class LRPMethod(NetworkMethod):
         kept = layers[0].sinks
         for layer in layers[1:]:
             kept = add(kept, layer.sinks, p)
-        logit = chosen_logit(balls.logits, classes, self.start)
+        logit = start_ball(balls.logits, classes, self.start, p)
         # a ball with no bound (an unbounded share met a zero: NaN) bounds nothing: infinite
         unbounded = np.isnan(kept.mid) | np.isnan(kept.rad)
         kept = Ball(np.where(unbounded, 0.0, kept.mid), np.where(unbounded, np.inf, kept.rad))

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 from ...bounds.balls import F64, Ball, Precision, add, bound_matmul, mul, total
 from ...bounds.forward import class_selector
 from ...bounds.relevance import Enclosed, LayerBalls, LayerInput
+from ...bounds.starts import start_ball
 from ...network import check_start
 from ...rules import Rule
 from ...rules.base import Rule as RuleBase
@@ -372,8 +373,9 @@ def enclose_cnn_relevance(
     chosen = check_classes(cnn, classes, n)
     selector = class_selector(chosen, balls.logits.mid.shape)
     top = _top_linear(cnn.layers)
-    if check_start(start) == "one":  # exact ones: no logit to factor out of the top layer
-        top, R = None, Ball.exact(selector)
+    if check_start(start) != "logit":  # ones or probabilities: no logit to factor out
+        first = start_ball(balls.logits, chosen, start, p)
+        top, R = None, Ball(selector * first.mid[:, None], selector * first.rad[:, None])
     else:
         R = mul(Ball.exact(selector), balls.logits, p)
     incoming = Enclosed(R, Ball.exact(selector)) if top is not None else Enclosed(R)

@@ -1,0 +1,66 @@
+"""Where LRP's relevance starts, as a ball: the chosen logit, exact ones, or the chosen class's
+softmax probability.
+
+The probability ``p_c = 1 / Σ_k exp(z_k - z_c)`` is increasing in ``z_c`` and decreasing in
+every other logit, so the ends of the logits' balls bound it. A target computes it with its own
+``exp``, which no standard requires to be correctly rounded: each evaluation may be off by up
+to :data:`EXP_ULPS` units in the last place, and an argument ``z_k - max z`` rounded by ``u``
+relative moves ``exp`` by a factor ``exp(u |z_k - max z|)``. The ball holds the exact value and
+every evaluation of the stable form (the maximum subtracted first, as every library does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..network import check_start
+from .balls import Ball
+from .precision import RADIUS_ETA, RADIUS_U, Precision
+
+EXP_ULPS = 4
+"""How far a library's ``exp`` may lie from the exact value, in units in the last place. glibc's
+and SLEEF's (torch on CPU) stay within 1, CUDA's ``expf`` within 2, vectorised numpy builds
+within 4; a correctly rounded one within 1/2."""
+
+
+def start_ball(logits: Ball, classes: ArrayLike, start: str, p: Precision) -> Ball:
+    """Each sample's starting relevance at its chosen class (n,), from the logits' balls (n, K):
+    the logit (``start="logit"``), exactly 1 (``"one"``) or the softmax probability."""
+    rows, chosen = np.arange(logits.mid.shape[0]), np.asarray(classes, dtype=np.intp)
+    if check_start(start) == "one":
+        return Ball.exact(np.ones(rows.shape[0]))
+    if start == "logit":
+        return Ball(logits.mid[rows, chosen], logits.rad[rows, chosen])
+    return probability_ball(logits, chosen, p)
+
+
+def probability_ball(logits: Ball, classes: ArrayLike, p: Precision) -> Ball:
+    """The ball of ``softmax(z)[c]`` per sample (n,), computed in ``p``'s arithmetic."""
+    lo, hi = logits.bounds(p)
+    n, k = lo.shape
+    rows, chosen = np.arange(n), np.asarray(classes, dtype=np.intp)
+    others = np.ones((n, k), dtype=bool)
+    others[rows, chosen] = False
+    lo_c, hi_c = lo[rows, chosen][:, None], hi[rows, chosen][:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Σ_{k != c} exp(z_k - z_c) at the two corners: the largest gives the least p
+        most = np.where(others, np.exp(hi - lo_c), 0.0).sum(axis=1)
+        least = np.where(others, np.exp(lo - hi_c), 0.0).sum(axis=1)
+        # those float64 evaluations err too: their differences by RADIUS_U relative (a factor
+        # exp(u |d|) after exp), exp by EXP_ULPS, the sum by k roundings
+        spread = np.maximum(np.abs(hi - lo_c), np.abs(lo - hi_c)).max(axis=1, initial=0.0)
+        ours = np.expm1(RADIUS_U * (2 * spread + 2 * EXP_ULPS + k + 4))
+        p_low = 1 / (1 + most * (1 + ours) + RADIUS_ETA * k) * (1 - 2 * RADIUS_U)
+        p_high = 1 / (1 + least * np.maximum(1 - ours, 0.0)) * (1 + 2 * RADIUS_U)
+        # the target's own evaluation: each argument z_k - max z (|.| <= 2 max|z|) rounded, two
+        # exps, a k-term sum and a division, in its precision; underflowing terms lose eta each
+        largest = np.maximum(np.abs(lo), np.abs(hi)).max(axis=1, initial=0.0)
+        theirs = np.expm1(p.u * (1 + 2 * p.u) * (4 * largest + 2 * EXP_ULPS + k + 1))
+        low = np.maximum(p_low * (1 - theirs) - (k + 2) * p.eta, 0.0)
+        high = np.minimum(p_high * (1 + theirs) + (k + 2) * p.eta, 1.0)
+    unknown = ~(np.isfinite(low) & np.isfinite(high))
+    low, high = np.where(unknown, 0.0, low), np.where(unknown, 1.0, high)
+    mid = 0.5 * low + 0.5 * high
+    rad = (0.5 * high - 0.5 * low) * (1 + 4 * RADIUS_U) + 4 * RADIUS_U * mid + 2 * RADIUS_ETA
+    return Ball(mid, rad)
