@@ -1,7 +1,8 @@
 """Where LRP's relevance starts is part of the claim: at the chosen logit (the default), at
-one (a one-hot of the class, Zennit's documented usage) or at the class's softmax probability. A target started at one keeps every
-claim once declared and fails the neighbouring declaration; the report names the start where
-it is the whole difference, and not on a real defect."""
+one (a one-hot of the class, Zennit's documented usage) or at the class's softmax probability.
+A target started elsewhere keeps every claim once declared and fails the neighbouring
+declaration; the report names the start where it is the whole difference, and not on a real
+defect."""
 
 from __future__ import annotations
 
