@@ -2,7 +2,7 @@
 their method, and the evaluation orders that once raised false alarms stay regression cases.
 
 The long version of this, every alternative under many random seeds at 1000 examples, is
-``campaigns/soundness.py`` (README, "Soundness").
+``campaigns/soundness.py`` (docs/soundness.md).
 """
 
 from __future__ import annotations

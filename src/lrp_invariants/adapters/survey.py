@@ -1,4 +1,4 @@
-"""Run the gate on every adapter and print the README's table of findings.
+"""Run the gate on every adapter and print the table of findings (docs/library-findings.md).
 
 ``python -m lrp_invariants.adapters.survey [--examples N]`` (needs the ``torch`` extra).
 """

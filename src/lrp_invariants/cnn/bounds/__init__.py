@@ -3,7 +3,8 @@ value and every correct evaluation (direct loops, im2col, the unrolled dense mat
 summation order, a batch norm fused into its neighbour or not).
 
 :mod:`.forward` encloses the forward pass and the gradient, :mod:`.relevance` the LRP relevance
-with every sink.
+with every sink, through :mod:`.local`'s dense matrix of each layer at one output position, and
+:mod:`.conservation` bounds how far a correct pass strays from conservation.
 """
 
 from .forward import CNNBalls, ResidualBalls, enclose_cnn_forward, enclose_cnn_gradient
