@@ -17,7 +17,7 @@ from lrp_invariants.gate import run_gate
 DECLARED = [
     (targets.lrp_alpha_beta_stabilised, "lrp-alpha-beta:2,1,epsilon=1e-6"),
     (targets.lrp_zplus_without_bias, "lrp-zplus:bias=ignored"),
-    (targets.lrp_zplus_clamped_weights, "lrp-zplus:epsilon=1e-9,bias=source,weights-once"),
+    (targets.lrp_zplus_clamped_weights, "lrp-zplus:epsilon=1e-9,bias=whole,weights-once"),
 ]
 # (target, a neighbouring declaration it must fail)
 NEIGHBOURS = [
@@ -26,7 +26,7 @@ NEIGHBOURS = [
     (targets.lrp_zplus_without_bias, "lrp-zplus"),
     (targets.lrp_zplus, "lrp-zplus:bias=ignored"),
     (targets.lrp_zplus_clamped_weights, "lrp-zplus:epsilon=1e-9"),
-    (targets.lrp_zplus_clamped_weights, "lrp-zplus:epsilon=1e-9,bias=modified,weights-once"),
+    (targets.lrp_zplus_clamped_weights, "lrp-zplus:epsilon=1e-9,weights-once"),
 ]
 
 
@@ -76,7 +76,7 @@ def test_the_split_bias_takes_its_share_where_the_ignored_one_takes_none() -> No
 def test_captum_clamps_weights_so_a_negative_input_keeps_relevance() -> None:
     # x w⁺ = -1 x 1 < 0 with the bias 3 kept: the denominator is 2, the input gets -1/2 R
     network = Network.from_arrays([[[1.0]]], [[3.0]])
-    captum = ZPlus(sign_aware=False)
+    captum = ZPlus(bias="whole", sign_aware=False)
     relevance = explain(network, np.array([[-1.0]]), np.array([0]), captum)[1].input
     assert relevance[0, 0] == -1.0  # R = z = 2, share -1/2
     contributions = explain(network, np.array([[-1.0]]), np.array([0]), ZPlus())[1].input
@@ -98,8 +98,10 @@ def test_a_stabiliser_keeps_back_its_share_of_each_side() -> None:
     [
         ("lrp-alpha-beta:2,1,epsilon=1e-6", "bias-proxy-transparency", "rescaling"),
         ("lrp-zplus:bias=ignored", "rescaling", "bias-proxy-transparency"),
-        ("lrp-zplus:epsilon=1e-9,weights-once", "shift-decomposition", "bias-proxy-transparency"),
-        ("lrp-zplus:bias=modified,weights-once", "bias-proxy-transparency", "nothing"),
+        ("lrp-zplus:epsilon=1e-9,bias=whole,weights-once", "shift-decomposition", "rescaling"),
+        ("lrp-zplus:bias=whole,weights-once", "rescaling", "bias-proxy-transparency"),
+        ("lrp-zplus:weights-once", "bias-proxy-transparency", "nothing"),
+        ("lrp-alpha-beta:2,1,bias=whole", "rescaling", "bias-proxy-transparency"),
     ],
 )
 def test_each_convention_implies_what_it_keeps(spec: str, holds: str, fails: str) -> None:
@@ -112,8 +114,7 @@ def test_each_convention_implies_what_it_keeps(spec: str, holds: str, fails: str
 @pytest.mark.parametrize(
     ("spec", "names"),
     [
-        ("alpha-beta:2,1,bias=modified", "weights-once"),
-        ("alpha-beta:2,1,weights-once", "beta = 0 only"),
+        ("alpha-beta:2,1,bias=modified", "LRP-gamma's"),
         ("zplus:epsilon=-1e-9", "epsilon must be finite and >= 0"),
         ("zplus:bias=sideways", "bias must be one of"),
     ],

@@ -119,8 +119,10 @@ RULES = [
     AlphaBeta(2.0, 1.0, epsilon=1e-6),
     AlphaBeta(2.0, 1.0, bias="ignored"),
     AlphaBeta(1.5, 0.5, epsilon=0.1, bias="ignored"),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6, bias="modified", sign_aware=False),
-    ZPlus(epsilon=1e-9, sign_aware=False),
+    AlphaBeta(2.0, 1.0, epsilon=1e-6, sign_aware=False),
+    ZPlus(epsilon=1e-9, bias="whole", sign_aware=False),
+    AlphaBeta(2.0, 1.0, bias="whole"),
+    AlphaBeta(3.0, 2.0, epsilon=1e-3, bias="whole"),
     ZPlus(bias="ignored", sign_aware=False),
     ZPlus(epsilon=1e-7, bias="ignored"),
 ]

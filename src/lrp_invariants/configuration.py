@@ -333,6 +333,42 @@ PRESETS: dict[str, Preset] = {
         Composite(Epsilon(1e-9)),
         "Captum LRP: nn.Linear's default rule is EpsilonRule(epsilon=1e-9)",
     ),
+    "captum-alpha1-beta0": Preset(
+        Composite(ZPlus(1e-9, "whole", sign_aware=False)),
+        "Captum LRP with Alpha1_Beta0_Rule() on every nn.Linear: the weights clamped, the bias "
+        "kept whatever its sign, its fixed stabiliser 1e-9",
+    ),
+    # iNNvestigate 2.1.2's analysers, one rule on every Dense layer (no input-layer rule), read
+    # from its source and measured (campaigns/innvestigate/): its safe_divide replaces only an
+    # exact zero denominator (by 1e-7), which 0/0 -> 0 matches wherever the numerators are 0 too
+    "innvestigate-z": Preset(Composite(LRP0()), "iNNvestigate lrp.z: ZRule, the bias a source"),
+    "innvestigate-epsilon": Preset(
+        Composite(Epsilon(1e-7)), "iNNvestigate lrp.epsilon: EpsilonRule, ε = K.epsilon() = 1e-7"
+    ),
+    "innvestigate-z-plus": Preset(
+        Composite(ZPlus(bias="ignored")),
+        "iNNvestigate lrp.z_plus (= lrp.alpha_1_beta_0_IB): contributions split, no bias",
+    ),
+    "innvestigate-z-plus-fast": Preset(
+        Composite(ZPlus(bias="ignored", sign_aware=False)),
+        "iNNvestigate lrp.z_plus_fast: the weights clamped (x w⁺, any sign of x), no bias",
+    ),
+    "innvestigate-alpha-1-beta-0": Preset(
+        Composite(ZPlus(bias="whole")),
+        "iNNvestigate lrp.alpha_1_beta_0: contributions split, the whole bias in the sum",
+    ),
+    "innvestigate-alpha-1-beta-0-ib": Preset(
+        Composite(ZPlus(bias="ignored")),
+        "iNNvestigate lrp.alpha_1_beta_0_IB: contributions split, no bias",
+    ),
+    "innvestigate-alpha-2-beta-1": Preset(
+        Composite(AlphaBeta(2.0, 1.0, bias="whole")),
+        "iNNvestigate lrp.alpha_2_beta_1: contributions split, the whole bias in both sums",
+    ),
+    "innvestigate-alpha-2-beta-1-ib": Preset(
+        Composite(AlphaBeta(2.0, 1.0, bias="ignored")),
+        "iNNvestigate lrp.alpha_2_beta_1_IB: contributions split, no bias",
+    ),
 }
 
 

@@ -108,7 +108,7 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "lrp_zplus_clamped_weights",
-        _lrp(ZPlus(EPSILON, "source", sign_aware=False)),
+        _lrp(ZPlus(EPSILON, "whole", sign_aware=False)),
         "z⁺ as Captum's ``Alpha1_Beta0_Rule``: the weights clamped (``x w⁺``), the bias kept "
         "whatever its sign, Captum's stabiliser 1e-9.",
     ),

@@ -217,7 +217,7 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
     Configuration(
         "captum_zplus",
         "captum",
-        "lrp-zplus:epsilon=1e-9,bias=source,weights-once",
+        "lrp-zplus:epsilon=1e-9,bias=whole,weights-once",
         "Captum's ``Alpha1_Beta0_Rule``, which it calls z⁺ / deep Taylor: the weights clamped, "
         "the bias kept whatever its sign, Captum's stabiliser 1e-9 (declared).",
         attribution=Part("captum.attr", "LRP"),

@@ -19,7 +19,6 @@ from ..bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ..network import Array, LayerTrace, Linear
 from .alpha_beta_enclosure import enclose_split, enclose_stabilised
 from .base import (
-    BIAS_CONVENTIONS,
     BiasConvention,
     LayerRelevance,
     Rule,
@@ -41,6 +40,9 @@ from .operator import (
     summed,
 )
 
+ALPHA_BETA_BIASES = ("source", "ignored", "whole")
+"""The bias conventions αβ and z⁺ take (:data:`~lrp_invariants.rules.base.BIAS_CONVENTIONS`)."""
+
 
 @dataclass(frozen=True)
 class AlphaBeta(Rule):
@@ -51,22 +53,24 @@ class AlphaBeta(Rule):
     the constant input are sources like any other. A neuron with no positive (negative) source
     cannot pass its α (β) share; ``Rs`` records it: ``α R [z⁺ = 0] - β R [z⁻ = 0]``.
 
-    Where libraries differ (:data:`BIAS_CONVENTIONS`, module docstring):
+    Where libraries differ (each measured: ``docs/methods.md``):
 
     * ``epsilon``: a stabiliser added to each side's sum with that sum's sign (sign(0) = +1), as
-      Zennit's ``stabilizer``, Captum's fixed 1e-9 and iNNvestigate's ``K.epsilon()`` do; the
-      share it absorbs, ``ε sign(z±) s±``, goes to ``Rs``.
-    * ``bias``: ``source`` (a source like any other, split by its sign: Zennit), ``ignored``
-      (left out of both sums, ``Rb = 0``: Zennit's ``zero_params=["bias"]``, iNNvestigate's
-      ``*_IB`` and ``z_plus``), or, with ``sign_aware=False``, ``modified`` (clamped like the
-      weights: ``b⁺`` with ``W⁺``, ``b⁻`` with ``W⁻``).
-    * ``sign_aware=False``: the weights are clamped once, ``a_i w⁺_ij`` and ``a_i w⁻_ij``,
-      whatever the sign of ``a_i`` (Captum's ``Alpha1_Beta0_Rule``); there ``bias="source"`` keeps
-      the whole bias, whatever its sign, in the positive side's sum (z⁺ only, as Captum).
+      Zennit's ``stabilizer`` and Captum's fixed 1e-9 are; the share it absorbs, ``ε sign(D±)
+      s±``, goes to ``Rs``. (iNNvestigate's αβ has none: it replaces only an exact 0.)
+    * ``bias``: ``source``, the weight of an always-on input like any other, split by its sign
+      (``b⁺`` in the positive sum, ``b⁻`` in the negative: Zennit); ``ignored``, left out of
+      both sums with ``Rb = 0`` (Zennit's ``zero_params=["bias"]``, iNNvestigate's ``*_IB``
+      and ``z_plus``); ``whole``, as it is, whatever its sign, in each side's sum
+      (iNNvestigate's ``alpha_2_beta_1`` and ``alpha_1_beta_0``, Captum's
+      ``Alpha1_Beta0_Rule``). A side's sum then need not share its terms' sign.
+    * ``sign_aware=False`` (``weights-once``): the weights are clamped once, ``a_i w⁺_ij`` and
+      ``a_i w⁻_ij``, whatever the sign of ``a_i`` (Captum's ``Alpha1_Beta0_Rule``,
+      iNNvestigate's ``z_plus_fast``); a ``source`` bias is clamped with them.
 
-    >>> AlphaBeta(2.0, 1.0, epsilon=1e-6)                        # Zennit's AlphaBeta()
-    >>> ZPlus(epsilon=1e-9, sign_aware=False)                     # Captum's Alpha1_Beta0_Rule()
-    >>> ZPlus(epsilon=1e-7, bias="ignored")                       # iNNvestigate's lrp.z_plus
+    >>> AlphaBeta(2.0, 1.0, epsilon=1e-6)                 # Zennit's AlphaBeta()
+    >>> ZPlus(epsilon=1e-9, bias="whole", sign_aware=False)  # Captum's Alpha1_Beta0_Rule()
+    >>> ZPlus(bias="ignored")                              # iNNvestigate's lrp.z_plus
     """
 
     alpha: float = 2.0
@@ -91,36 +95,27 @@ class AlphaBeta(Rule):
                 f"beta={self.beta}: use beta={self.alpha - 1} or alpha={self.beta + 1}"
             )
         check_parameter("epsilon", self.epsilon)
-        if self.bias not in BIAS_CONVENTIONS:
+        if self.bias not in ALPHA_BETA_BIASES:
+            hint = " (that is LRP-gamma's; αβ clamps a source bias)" * (self.bias == "modified")
             raise ValueError(
-                f"bias must be one of {', '.join(BIAS_CONVENTIONS)}; got {self.bias!r}"
-            )
-        if self.sign_aware and self.bias == "modified":
-            raise ValueError(
-                "bias=modified clamps the bias like the weights, which needs weights-once "
-                "(sign_aware=False); split by its sign like any source, the bias is bias=source"
-            )
-        if not self.sign_aware and self.bias == "source" and self.beta != 0:
-            raise ValueError(
-                "bias=source with weights-once keeps the whole bias in the positive side's sum, "
-                f"as Captum's Alpha1_Beta0_Rule; it is defined for beta = 0 only (got beta="
-                f"{self.beta}): use bias=modified or bias=ignored"
+                f"bias must be one of {', '.join(ALPHA_BETA_BIASES)} for αβ and z⁺; got "
+                f"{self.bias!r}{hint}"
             )
 
     def _side_biases(self, b: Array) -> tuple[Array, Array]:
         """The bias in the positive and in the negative side's sum."""
         if self.bias == "ignored":
             return np.zeros_like(b), np.zeros_like(b)
-        if self.bias == "source" and not self.sign_aware:
-            return b, np.zeros_like(b)  # Captum: kept whole, whatever its sign
-        return np.maximum(b, 0), np.minimum(b, 0)
+        if self.bias == "whole":
+            return b, b
+        return np.maximum(b, 0), np.minimum(b, 0)  # a source: split by sign, or clamped
 
     def backward(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
-        if not self.sign_aware:
-            return repaired(
-                self, layer, forward, R, lambda: self._weights_once(layer, forward.a, R)
-            )
-        return self._by_contributions(layer, forward, R)
+        if self.sign_aware and self.bias != "whole":
+            return self._by_contributions(layer, forward, R)
+        # sums that need not share one sign: shares may exceed 1, and overflow is repaired
+        # from the literal form
+        return repaired(self, layer, forward, R, lambda: self._two_sums(layer, forward.a, R))
 
     def _by_contributions(self, layer: Linear, forward: LayerTrace, R: Array) -> LayerRelevance:
         out, a, c = layer.n_out, forward.a, layer.constant
@@ -174,24 +169,32 @@ class AlphaBeta(Rule):
             )
         return result
 
-    def _weights_once(self, layer: Linear, a: Array, R: Array) -> LayerRelevance:
-        """The weights clamped once: ``α a_i w⁺_ij / D⁺_j - β a_i w⁻_ij / D⁻_j``, each side's
-        sum with its own bias part and stabiliser."""
+    def _two_sums(self, layer: Linear, a: Array, R: Array) -> LayerRelevance:
+        """Each side's sum with its own bias part and stabiliser, ``s± = ±(α|β) R / D±``: the
+        weights clamped once (``a w⁺``, ``a w⁻``), or contributions split with the whole bias
+        in each sum."""
         out, c = layer.n_out, layer.constant
-        W_pos, W_neg = layer.W_split[:, :out], layer.W_split[:, out:]
         b_pos, b_neg = self._side_biases(layer.b)
-        D_pos = a @ W_pos + (b_pos if c is None else c @ W_pos + b_pos)
-        s_pos, Rs = stabilised_shares(self.alpha * R, D_pos, self.epsilon)
-        below = s_pos @ W_pos.T
-        Rb = b_pos * s_pos
-        if self.beta:
+        W_split = layer.W_split
+        W_pos, W_neg = W_split[:, :out], W_split[:, out:]
+        if self.sign_aware:
+            split = layer.split_preactivation(a, with_bias=False)
+            D_pos, D_neg = split[:, :out] + b_pos, split[:, out:] + b_neg
+        else:
+            D_pos = a @ W_pos + (b_pos if c is None else c @ W_pos + b_pos)
             D_neg = a @ W_neg + (b_neg if c is None else c @ W_neg + b_neg)
-            s_neg, Rs_neg = stabilised_shares(-self.beta * R, D_neg, self.epsilon)
-            below += s_neg @ W_neg.T
-            Rb = Rb + b_neg * s_neg
-            Rs = Rs + Rs_neg
-        Rm = None if c is None else c * below
-        return LayerRelevance(R_out=R, R=a * below, Rb=Rb, Rs=np.array(Rs), Rm=Rm)
+        s_pos, Rs = stabilised_shares(self.alpha * R, D_pos, self.epsilon)
+        s_neg, Rs_neg = stabilised_shares(-self.beta * R, D_neg, self.epsilon)
+        Rb, Rs = b_pos * s_pos + b_neg * s_neg, Rs + Rs_neg
+        if not self.sign_aware:
+            below = s_pos @ W_pos.T + s_neg @ W_neg.T
+            return LayerRelevance(
+                R_out=R, R=a * below, Rb=Rb, Rs=Rs, Rm=None if c is None else c * below
+            )
+        to_positive = np.concatenate([s_pos, s_neg], axis=1) @ W_split.T
+        to_negative = np.concatenate([s_neg, s_pos], axis=1) @ W_split.T
+        Rm = None if c is None else _by_sign(c, to_positive, to_negative)
+        return LayerRelevance(R_out=R, R=_by_sign(a, to_positive, to_negative), Rb=Rb, Rs=Rs, Rm=Rm)
 
     def propagate(self, op: LinearOperator, a: Array, z: Array, R: Array) -> OperatorRelevance:
         """αβ at any linear layer: every contribution (input, constant input, fixed frame, bias)
@@ -228,8 +231,7 @@ class AlphaBeta(Rule):
             Rs=Rs + Rs_neg,
             Rm=None if c is None else signed_transpose(op, c, s_pos, s_neg),
             Rp=Rp,
-            # each side's terms share one sign and add up to at most α R_j (β R_j)
-            magnitude=lambda: (self.alpha + self.beta) * np.abs(R).reshape(R.shape[0], -1).sum(1),
+            magnitude=lambda: self._magnitude(op, R, a, c, s_pos, s_neg),
         )
 
     def _propagate_weights_once(
@@ -261,13 +263,6 @@ class AlphaBeta(Rule):
         if frame_pos is not None and frame_neg is not None:
             Rp = frame_pos * s_pos + frame_neg * s_neg
 
-        def magnitude() -> Array:
-            s_abs = np.abs(s_pos) + np.abs(s_neg)
-            result: Array = absolute_terms(op, s_abs, a, c) + self.epsilon * s_abs.reshape(
-                s_abs.shape[0], -1
-            ).sum(axis=1)
-            return result
-
         return OperatorRelevance(
             R_out=R,
             R=a * down,
@@ -275,8 +270,23 @@ class AlphaBeta(Rule):
             Rs=np.array(Rs),
             Rm=None if c is None else c * down,
             Rp=Rp,
-            magnitude=magnitude,
+            magnitude=lambda: self._magnitude(op, R, a, c, s_pos, s_neg),
         )
+
+    def _magnitude(
+        self, op: LinearOperator, R: Array, a: Array, c: Array | None, s_pos: Array, s_neg: Array
+    ) -> Array:
+        """A bound on ``Σ |ρ_ij s_j|``: each side's terms share one sign and add up to at most
+        ``α R_j`` (``β R_j``) where contributions are split and the bias split or ignored; else
+        ``|v_i| |w_ij| (|s⁺_j| + |s⁻_j|)`` and the stabiliser's share."""
+        if self.sign_aware and self.bias != "whole":
+            bound: Array = (self.alpha + self.beta) * np.abs(R).reshape(R.shape[0], -1).sum(1)
+            return bound
+        s_abs = np.abs(s_pos) + np.abs(s_neg)
+        result: Array = absolute_terms(op, s_abs, a, c) + self.epsilon * s_abs.reshape(
+            s_abs.shape[0], -1
+        ).sum(axis=1)
+        return result
 
     def shares(self, layer: Linear, a: Array, z: Array) -> tuple[Array, Array]:
         b_pos, b_neg = self._side_biases(layer.b)
@@ -305,16 +315,14 @@ class AlphaBeta(Rule):
         return result, Enclosed(result.R)
 
     def _splits_contributions(self, layer: LayerInput) -> bool:
-        """Whether the rule splits each contribution by its own sign on this layer: always in
-        the sign-aware form; weights-once where every source is >= 0 and the bias is split
-        (clamped or ignored), where ``a w⁺ = (a w)⁺``."""
+        """Whether every side's terms share one sign on this layer: contributions split with the
+        bias split or ignored; weights-once too where every source is >= 0 (``a w⁺ = (a
+        w)⁺``). The whole bias, of either sign, joins both sides."""
+        if self.bias == "whole":
+            return False
         if self.sign_aware:
             return True
-        return (
-            self.bias != "source"
-            and layer.c is None
-            and bool(np.all(layer.a.bounds(layer.p)[0] >= 0))
-        )
+        return layer.c is None and bool(np.all(layer.a.bounds(layer.p)[0] >= 0))
 
     def spec(self) -> str:
         base = (
@@ -331,7 +339,7 @@ class AlphaBeta(Rule):
         """The parameters that differ from Bach et al.'s rule (no stabiliser, the bias a source
         split by its sign, contributions split by their own sign)."""
         values = [f"epsilon={self.epsilon!r}"] if self.epsilon else []
-        values += [f"bias={self.bias}"] if self.bias != "source" or not self.sign_aware else []
+        values += [f"bias={self.bias}"] if self.bias != "source" else []
         return values + ([] if self.sign_aware else ["weights-once"])
 
     def describe(self) -> str:
@@ -352,10 +360,8 @@ class AlphaBeta(Rule):
     @property
     def bias_is_source(self) -> bool:
         # on the bias proxy a bias is the weight of an always-on input: split by its sign as a
-        # contribution, or clamped as a weight; Captum's whole bias is not, an ignored one not
-        if self.sign_aware:
-            return self.bias == "source"
-        return self.bias == "modified"
+        # contribution, or clamped as a weight, which bias=source does; whole or ignored, not
+        return self.bias == "source"
 
 
 def _risky(s: Array, layer: Linear) -> Array | None:

@@ -119,7 +119,7 @@ def enclose_stabilised(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBall
     n_out = W.shape[1]
     nothing = Ball.exact(np.zeros(n_out))
     factors = source_factors(layer)
-    if rule.sign_aware:
+    if rule.sign_aware and rule.bias != "whole":
         bias = layer.bias if rule.bias == "source" else nothing
         C = contribution_balls(layer.a, W, bias, c, p)
         pos = enclose_terms(
@@ -132,20 +132,31 @@ def enclose_stabilised(rule: AlphaBeta, layer: LayerInput, R: Ball) -> LayerBall
                 layer, scale(R, rule.beta, p), magnitudes, rule.epsilon, factors, 1.0, True
             )
             neg = (Ball(-t.mid, t.rad), Ball(-Rs.mid, Rs.rad), s_up, slack)
+        return _both_sides(layer, R, rule, pos, neg)
+    if rule.sign_aware:  # the whole bias joins each side's split contributions
+        C = contribution_balls(layer.a, W, nothing, c, p)
+        rho_pos = _with_bias(relu(C, p), layer.bias)
+        rho_neg = _with_bias(negative_part(C, p), layer.bias)
     else:
-        if rule.bias == "ignored":
-            b_pos = b_neg = nothing
-        elif rule.bias == "source":
-            b_pos, b_neg = layer.bias, nothing
-        else:
-            b_pos, b_neg = relu(layer.bias, p), negative_part(layer.bias, p)
-        C_pos = contribution_balls(layer.a, np.maximum(W, 0), b_pos, c, p)
-        pos = enclose_terms(layer, scale(R, rule.alpha, p), C_pos, rule.epsilon, factors, 1.0)
-        neg = None
-        if rule.beta:
-            C_neg = contribution_balls(layer.a, np.minimum(W, 0), b_neg, c, p)
-            neg = enclose_terms(layer, scale(R, -rule.beta, p), C_neg, rule.epsilon, factors, 1.0)
+        b_pos, b_neg = {
+            "ignored": (nothing, nothing),
+            "whole": (layer.bias, layer.bias),
+            "source": (relu(layer.bias, p), negative_part(layer.bias, p)),
+        }[rule.bias]
+        rho_pos = contribution_balls(layer.a, np.maximum(W, 0), b_pos, c, p)
+        rho_neg = contribution_balls(layer.a, np.minimum(W, 0), b_neg, c, p)
+    pos = enclose_terms(layer, scale(R, rule.alpha, p), rho_pos, rule.epsilon, factors, 1.0)
+    neg = None
+    if rule.beta:
+        neg = enclose_terms(layer, scale(R, -rule.beta, p), rho_neg, rule.epsilon, factors, 1.0)
     return _both_sides(layer, R, rule, pos, neg)
+
+
+def _with_bias(terms: Ball, bias: Ball) -> Ball:
+    """``terms`` (n, sources, out) with the bias's row, the last, replaced by ``bias`` (out,)."""
+    mid, rad = np.array(terms.mid, copy=True), np.array(terms.rad, copy=True)
+    mid[:, -1, :], rad[:, -1, :] = bias.mid, bias.rad
+    return Ball(mid, rad)
 
 
 Side = tuple[Ball, Ball, F64, F64]  # terms, Rs, a bound on |s|, underflow slack

@@ -38,10 +38,12 @@ if TYPE_CHECKING:
 
 # How a rule treats the bias, where libraries differ: a ``source`` like any input (its
 # relevance is ``Rb``), ``ignored`` (left out of the denominator, ``Rb = 0``: Zennit's
-# ``zero_params=["bias"]``), or ``modified`` like the weights (γ's ``b + γ b⁺``).
-BiasConvention = Literal["source", "ignored", "modified"]
+# ``zero_params=["bias"]``), ``modified`` like the weights (γ's ``b + γ b⁺``), or, for the
+# sign-split rules, ``whole``: the bias as it is, whatever its sign, in each side's sum
+# (iNNvestigate's αβ, Captum's Alpha1_Beta0_Rule). Each rule names the ones it takes.
+BiasConvention = Literal["source", "ignored", "modified", "whole"]
 
-BIAS_CONVENTIONS: tuple[str, ...] = ("source", "ignored", "modified")
+BIAS_CONVENTIONS: tuple[str, ...] = ("source", "ignored", "modified", "whole")
 
 
 def check_parameter(name: str, value: float) -> None:

@@ -25,7 +25,6 @@ from ..bounds.balls import Ball, add, mul, negative_part, relu
 from ..bounds.relevance import Enclosed, LayerBalls, LayerInput, contribution_balls
 from ..network import Array, LayerTrace, Linear
 from .base import (
-    BIAS_CONVENTIONS,
     BiasConvention,
     LayerRelevance,
     Rule,
@@ -53,6 +52,9 @@ from .operator import (
     signed_transpose,
     summed,
 )
+
+GAMMA_BIASES = ("modified", "source", "ignored")
+"""The bias conventions LRP-γ takes (:data:`~lrp_invariants.rules.base.BIAS_CONVENTIONS`)."""  # noqa: RUF001
 
 
 def _favouring(W: Array, gamma: float, positive: bool) -> Array:
@@ -83,10 +85,8 @@ class Gamma(Rule):
     def __post_init__(self) -> None:
         check_parameter("gamma", self.gamma)
         check_parameter("epsilon", self.epsilon)
-        if self.bias not in BIAS_CONVENTIONS:
-            raise ValueError(
-                f"bias must be one of {', '.join(BIAS_CONVENTIONS)}; got {self.bias!r}"
-            )
+        if self.bias not in GAMMA_BIASES:
+            raise ValueError(f"bias must be one of {', '.join(GAMMA_BIASES)}; got {self.bias!r}")
 
     def spec_values(self) -> list[str]:
         values = [f"gamma={self.gamma!r}", f"epsilon={self.epsilon!r}", f"bias={self.bias}"]

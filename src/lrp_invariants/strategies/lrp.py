@@ -62,15 +62,14 @@ def rules(max_gamma: float = 4.0) -> st.SearchStrategy[Rule]:
             lambda k, epsilon, bias: AlphaBeta(k / 2, k / 2 - 1, epsilon, bias),
             st.integers(2, 8),
             epsilons(),
-            st.sampled_from(("source", "ignored")),
+            st.sampled_from(("source", "ignored", "whole")),
         ),
         st.builds(
             lambda k, epsilon, bias: AlphaBeta(k / 2, k / 2 - 1, epsilon, bias, False),
             st.integers(2, 8),
             epsilons(),
-            st.sampled_from(("modified", "ignored")),
+            st.sampled_from(("source", "ignored", "whole")),
         ),
-        st.builds(lambda epsilon: ZPlus(epsilon, "source", False), epsilons()),
         st.builds(
             Gamma,
             gammas,
