@@ -51,3 +51,21 @@ def test_the_readmes_zennit_example_keeps_every_claim_with_its_start_declared() 
     exec(compile(block, "README.md", "exec"), namespace)
     target = torch_target(namespace["zennit_epsilon_plus_flat"])
     assert run_gate(target, f"{PRESET} start=one").ok
+
+
+def zennit_from_given_relevance(
+    model: torch.nn.Sequential, x: torch.Tensor, classes: torch.Tensor, relevance: torch.Tensor
+) -> Any:
+    """EpsilonPlusFlat from the output relevance the caller passes: ``attributor(x, relevance)``,
+    the gate's fifth argument under ``start=given``."""
+    from zennit.attribution import Gradient
+    from zennit.composites import EpsilonPlusFlat
+
+    with Gradient(model=model, composite=EpsilonPlusFlat()) as attributor:
+        _, result = attributor(x.clone().requires_grad_(True), relevance)
+    return result
+
+
+def test_zennit_from_a_given_relevance_keeps_every_claim_declared_as_given() -> None:
+    report = run_gate(torch_target(zennit_from_given_relevance), f"{PRESET} start=given")
+    assert report.ok, report.render()

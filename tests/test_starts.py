@@ -23,7 +23,7 @@ from lrp_invariants.cnn_cases import cnn_reference
 from lrp_invariants.gate import run_gate
 from lrp_invariants.gate.counterexamples import load_counterexample
 from lrp_invariants.methods import resolve_method
-from lrp_invariants.strategies import cnn_seed_cases, seed_cases
+from lrp_invariants.strategies import cnn_seed_cases, seed_cases, with_starting_relevance
 
 RULES = [Epsilon(1e-9), AlphaBeta(2.0, 1.0), Gamma(0.25)]
 
@@ -42,6 +42,20 @@ def lrp_epsilon_from_probability(weights: Any, biases: Any, x: Any, classes: Any
     probability = (e / e.sum(axis=1, keepdims=True))[np.arange(len(classes)), classes]
     relevance = explain(network, x, classes, Epsilon(targets.EPSILON), start="one")[1].input
     return relevance * probability[:, None]  # LRP is linear in where it starts
+
+
+def lrp_epsilon_from_given(
+    weights: Any, biases: Any, x: Any, classes: Any, relevance: Any
+) -> Any:
+    """LRP-ε from the relevance the caller passes, at every output."""
+    network = Network.from_arrays(weights, biases)
+    return explain(network, x, classes, Epsilon(targets.EPSILON), start=relevance)[1].input
+
+
+def lrp_epsilon_ignoring_the_given(
+    weights: Any, biases: Any, x: Any, classes: Any, relevance: Any
+) -> Any:
+    return targets.lrp_epsilon(weights, biases, x, classes)
 
 
 def off_by_a_millionth(weights: Any, biases: Any, x: Any, classes: Any) -> Any:
@@ -112,6 +126,47 @@ def test_cnn_relevance_from_one_or_the_probability_lies_in_its_enclosure(case: A
             case.net1, gate_case.balls1, case.classes, Epsilon(1e-9), gate_case.precision, start
         )[0].R
         assert np.all(np.abs(relevance.input - ball.mid) <= ball.rad)
+
+
+@given(with_starting_relevance(seed_cases()))
+def test_relevance_from_a_given_start_lies_in_its_enclosure(case: Any) -> None:
+    p = Precision.of(case.net1.dtype)
+    forward = enclose_forward(case.net1, Ball.exact(case.x1), p=p)
+    for rule in RULES:
+        relevance = explain(case.net1, case.x1, case.classes, rule, start=case.relevance)[1]
+        ball = enclose_relevance(case.net1, forward, case.classes, rule, p, case.relevance)
+        assert np.all(np.abs(relevance.input - ball[0].R.mid) <= ball[0].R.rad)
+        assert np.array_equal(relevance.layers[-1].R_out, case.relevance)
+
+
+@pytest.mark.parametrize(
+    ("start", "error"),
+    [
+        (np.zeros((1, 3)), "the logits' shape"),
+        (np.zeros((1, 2), dtype=np.float32), "dtype float32"),
+        (np.array([[np.nan, 0.0]]), "NaN or inf"),
+        ("given", "needs the relevance itself"),
+    ],
+)
+def test_a_bad_given_start_is_refused_naming_the_problem(start: Any, error: str) -> None:
+    network = Network.from_arrays([[[1.0, -1.0]]], [[0.0, 0.0]])
+    with pytest.raises((ValueError, TypeError), match=error):
+        explain(network, np.array([[1.0]]), np.array([0]), Epsilon(0.0), start=start)
+
+
+def test_a_target_started_at_a_given_relevance_keeps_every_claim_once_declared() -> None:
+    report = run_gate(lrp_epsilon_from_given, "lrp-epsilon start=given")
+    assert report.ok, report.render()
+
+
+def test_a_target_that_ignores_the_given_relevance_fails_the_claim() -> None:
+    report = run_gate(lrp_epsilon_ignoring_the_given, "lrp-epsilon start=given", shrink=False)
+    assert not report.ok
+
+
+def test_a_given_start_is_refused_on_cnns_before_any_work() -> None:
+    with pytest.raises(ValueError, match=r"given relevance.* is not judged on cnn networks"):
+        run_gate(lrp_epsilon_from_given, "lrp-epsilon start=given", architecture="cnn")
 
 
 def test_an_unknown_start_is_refused_naming_the_starts() -> None:
@@ -221,3 +276,20 @@ def test_the_cli_takes_the_start_and_a_saved_case_keeps_it(
     saved = load_counterexample(tmp_path / "reference.npz")
     assert saved.method == "lrp-epsilon"
     assert "declare it with --start one" in capsys.readouterr().out
+
+
+def test_a_saved_case_keeps_its_given_relevance_and_replays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "given_style.py"
+    module.write_text(
+        "from tests.test_starts import lrp_epsilon_ignoring_the_given as lrp  # noqa: F401\n"
+    )
+    target = f"{module}:lrp"
+    failing = ["check", target, "--method", "lrp-epsilon", "--start", "given"]
+    assert main([*failing, "--property", "reference", "--report", str(tmp_path)]) == 1
+    saved = load_counterexample(tmp_path / "reference.npz")
+    assert saved.case.relevance is not None
+    assert saved.case.relevance.shape == (saved.case.x1.shape[0], saved.case.net1.n_outputs)
+    assert "starting relevance=" in capsys.readouterr().out
+    assert main(["replay", str(tmp_path / "reference.npz"), target]) == 1

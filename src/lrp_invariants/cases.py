@@ -64,6 +64,8 @@ class SeedCase:
     # a data set (N, d) for methods that learn from one (PatternNet, PatternAttribution); net2
     # learns from ``data + m``, the data it sees
     data: Array | None = field(default=None, repr=False)
+    # the relevance (n, outputs) LRP starts from where the caller gives it (``start=given``)
+    relevance: Array | None = field(default=None, repr=False)
     # enclosures already computed for this case, by (method spec, network name): every property
     # of a gate run checks the same case, and most of them need net1's
     enclosures: dict[tuple[str, str], Any] = field(
@@ -84,6 +86,15 @@ class SeedCase:
                 raise ValueError(f"x0 has shape {self.x0.shape}; x1 has {self.x1.shape}")
         if self.data is not None:
             check_data(self.net1, self.data)
+        if self.relevance is not None:
+            expected = (self.x1.shape[0], self.net1.n_outputs)
+            if self.relevance.shape != expected or self.relevance.dtype != self.net1.dtype:
+                raise ValueError(
+                    f"the starting relevance must be {expected} {self.net1.dtype}; got "
+                    f"{self.relevance.shape} {self.relevance.dtype}"
+                )
+            if not np.all(np.isfinite(self.relevance)):
+                raise ValueError("the starting relevance contains NaN or inf")
 
     @cached_property
     def reference_case(self) -> ReferenceCase:
@@ -193,6 +204,8 @@ class SeedCase:
             arrays["x0"] = self.x0
         if self.data is not None:
             arrays["data"] = self.data
+        if self.relevance is not None:
+            arrays["relevance"] = self.relevance
         for i, (W, b) in enumerate(zip(self.net1.weights, self.net1.biases, strict=True)):
             arrays[f"W{i}"], arrays[f"b{i}"] = W, b
         np.savez(path, **arrays)  # type: ignore[arg-type]
@@ -211,6 +224,7 @@ class SeedCase:
                 f"x1={show(self.x1)}; m={show(self.m)}; classes={show(self.classes)}"
                 + ("" if self.x0 is None else f"; baseline x0={show(self.x0)}")
                 + ("" if self.data is None else f"; data={show(self.data)}")
+                + ("" if self.relevance is None else f"; starting relevance={show(self.relevance)}")
             )
 
     # Balls: each encloses the exact value of the reply's experiment in its network.

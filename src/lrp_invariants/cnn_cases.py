@@ -272,13 +272,12 @@ def _call_cnn(
     target: Callable[..., Any],
     x: Array,
     classes: Array,
-    baseline: Array | None,
-    data: Array | None,
+    extra: dict[str, Array],
 ) -> Array:
     """The CNN protocol: ``target(layers, x, classes)`` on fresh copies; the relevance must
     have ``x``'s shape and dtype."""
-    if baseline is not None or data is not None:
-        raise ValueError("a CNN target takes no baseline or data set")
+    if extra:
+        raise ValueError(f"a CNN target takes no fifth argument; got {', '.join(extra)}")
     layers, kept = layer_specs(network), layer_specs(network)
     passed = list(_arrays("layers", layers))  # the very arrays the target is handed
     x_in, classes_in = x.copy(), classes.copy()

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from .claims import ALL_PROPERTIES as ALL_PROPERTIES  # re-exported: the names live there
@@ -284,14 +285,24 @@ def implied_properties(composite: Composite) -> tuple[str, ...]:
 
 def composite_target(composite: Composite, start: str = "logit") -> Callable[..., Array]:
     """This package's reference in the gate's protocol: LRP with ``composite``'s rules, started
-    at the chosen logit (or at one)."""
+    at the chosen logit (or at one, or at the probability); started at a given relevance, it
+    takes that as a fifth argument, ``relevance`` (n, outputs)."""
 
     def reference(
-        weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+        weights: Sequence[ArrayLike],
+        biases: Sequence[ArrayLike],
+        x: ArrayLike,
+        classes: ArrayLike,
+        relevance: ArrayLike | None = None,
     ) -> Array:
         network = Network.from_arrays(weights, biases)
         rules = composite.rules_for(network.depth)
-        return explain(network, x, classes, rules, start)[1].input
+        if (relevance is not None) != (start == "given"):
+            raise TypeError(
+                "pass relevance exactly when LRP starts at a given relevance (start=given)"
+            )
+        where = start if relevance is None else np.asarray(relevance)
+        return explain(network, x, classes, rules, where)[1].input
 
     reference.__doc__ = f"LRP with {composite.describe()}, started at the {start}."
     return reference

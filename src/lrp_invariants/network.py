@@ -370,25 +370,48 @@ def forward(network: Network, x: ArrayLike, sign_split: bool | Sequence[bool] = 
     return Trace(tuple(inputs), tuple(pre), tuple(splits))
 
 
-STARTS = ("logit", "one", "probability")
-"""Where LRP's relevance starts at the chosen class: its ``logit`` (the paper's convention, the
-default), ``one`` (a one-hot of the class: Zennit's documented ``attributor(x, one_hot)``) or its
-softmax ``probability`` (explaining the classifier's output after its softmax)."""
+STARTS = ("logit", "one", "probability", "given")
+"""Where LRP's relevance starts: at the chosen class's ``logit`` (the paper's convention, the
+default), at ``one`` (a one-hot of the class: Zennit's documented ``attributor(x, one_hot)``),
+at its softmax ``probability`` (the classifier's output after its softmax), or ``given`` by the
+caller, any (n, outputs) array (the code under test then takes it as a fifth argument,
+``relevance``). The first three are computed from the logits (:data:`COMPUTED_STARTS`)."""
+
+COMPUTED_STARTS = STARTS[:3]
+
+Start = str | NDArray[np.floating]
+"""A start's name, or the (n, outputs) relevance itself (a ``given`` start)."""
 
 
-def check_start(start: str) -> str:
-    """``start``, or ValueError naming the starts there are."""
+def check_start(start: Start) -> str:
+    """The start's name (``given`` for an array), or ValueError naming the starts there are."""
+    if not isinstance(start, str):
+        return "given"
     if start not in STARTS:
         raise ValueError(f"unknown start {start!r}; choose one of {', '.join(STARTS)}")
     return start
 
 
-def starting_relevance(classes: NDArray[np.intp], logits: Array, start: str = "logit") -> Array:
+def starting_relevance(classes: NDArray[np.intp], logits: Array, start: Start = "logit") -> Array:
     """(n, outputs): the chosen class's logit (``start="logit"``), 1 (``"one"``) or softmax
     probability (``"probability"``, in the stable form: the largest logit subtracted first),
-    zero for the other outputs."""
+    zero for the other outputs; or the relevance given (an array, checked)."""
+    if check_start(start) == "given":
+        if isinstance(start, str):
+            raise ValueError("start='given' needs the relevance itself: pass the array as start")
+        given = np.asarray(start)
+        if given.shape != logits.shape:
+            raise ValueError(
+                f"the starting relevance must have the logits' shape {logits.shape}; got "
+                f"{given.shape}"
+            )
+        if given.dtype != logits.dtype:
+            raise TypeError(f"the starting relevance has dtype {given.dtype}; use {logits.dtype}")
+        if not np.all(np.isfinite(given)):
+            raise ValueError("the starting relevance contains NaN or inf")
+        return np.array(given, copy=True)
     selector = one_hot(classes, logits.shape[1], logits.dtype)
-    if check_start(start) == "one":
+    if start == "one":
         return selector
     if start == "probability":
         with np.errstate(under="ignore"):

@@ -38,7 +38,8 @@ def without_samples(case: SeedCase, removed: Indices) -> SeedCase:
     """The case without the samples (rows of ``x1``, entries of ``classes``) in ``removed``."""
     keep = np.setdiff1d(np.arange(case.x1.shape[0]), removed)
     x0 = None if case.x0 is None else case.x0[keep]
-    return replace(case, x1=case.x1[keep], classes=case.classes[keep], x0=x0)
+    relevance = None if case.relevance is None else case.relevance[keep]
+    return replace(case, x1=case.x1[keep], classes=case.classes[keep], x0=x0, relevance=relevance)
 
 
 def without_inputs(case: SeedCase, removed: Indices) -> SeedCase:
@@ -77,7 +78,10 @@ def without_units(case: SeedCase, layer: int, removed: Indices) -> SeedCase:
             raise ValueError("a chosen class would be removed")
         classes = np.searchsorted(keep, classes).astype(classes.dtype)
     net1 = Network(tuple(layers), case.net1.output)
-    return replace(case, net1=net1, classes=classes)
+    relevance = case.relevance
+    if relevance is not None and layer + 1 == len(layers):
+        relevance = relevance[:, keep]  # the removed outputs start with nothing any more
+    return replace(case, net1=net1, classes=classes, relevance=relevance)
 
 
 Removal = tuple[str, int, Indices]

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 from .network import (
     Array,
     Network,
+    Start,
     Trace,
     check_classes,
     check_shape,
@@ -72,7 +73,7 @@ def _rules_per_layer(network: Network, rules: Rule | Sequence[Rule]) -> tuple[Ru
 
 
 def logit_relevance(
-    network: Network, trace: Trace, classes: ArrayLike, start: str = "logit"
+    network: Network, trace: Trace, classes: ArrayLike, start: Start = "logit"
 ) -> Array:
     """The starting relevance: the chosen class's logit (or 1, ``start="one"``), zero for the
     other outputs."""
@@ -108,10 +109,10 @@ def explain(
     x: ArrayLike,
     classes: ArrayLike,
     rules: Rule | Sequence[Rule],
-    start: str = "logit",
+    start: Start = "logit",
 ) -> tuple[Trace, Relevance]:
-    """Forward ``x``, then propagate the chosen class logits (or ones, ``start="one"``) back
-    with ``rules``."""
+    """Forward ``x``, then propagate the chosen class logits back with ``rules`` (or ones,
+    ``start="one"``, probabilities, ``start="probability"``, or a given (n, outputs) array)."""
     check_start(start)
     per_layer = _rules_per_layer(network, rules)
     batch = check_shape(network, x)  # the values are checked once, by forward

@@ -67,7 +67,9 @@ def check_device(device: str) -> str:
 
 
 def torch_target(fn: TorchFunction, *, device: str = "cpu") -> ArrayTarget:
-    """``fn`` in the gate protocol ``target(weights, biases, x, classes) -> relevance``.
+    """``fn`` in the gate protocol ``target(weights, biases, x, classes) -> relevance`` (and a
+    fifth argument, passed on as a tensor, where the method gives one: ``start=given``'s
+    relevance, a given baseline).
 
     The model is built once per call from the case's arrays (no state is kept between calls);
     the relevance must be a tensor of ``x``'s shape and dtype, on any device.
@@ -77,9 +79,14 @@ def torch_target(fn: TorchFunction, *, device: str = "cpu") -> ArrayTarget:
     chosen = check_device(device)
 
     def target(
-        weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike, classes: ArrayLike
+        weights: Sequence[ArrayLike],
+        biases: Sequence[ArrayLike],
+        x: ArrayLike,
+        classes: ArrayLike,
+        *extra: ArrayLike,
     ) -> Array:
-        return _call(fn, torch_mlp(weights, biases, device=chosen), x, classes, chosen)
+        model = torch_mlp(weights, biases, device=chosen)
+        return _call(fn, model, x, classes, chosen, *extra)
 
     target.__qualname__ = f"torch_target({_name(fn)}, device={chosen!r})"
     return target
@@ -105,14 +112,17 @@ def torch_cnn_target(fn: TorchFunction, *, device: str = "cpu") -> CNNTarget:
     return target
 
 
-def _call(fn: TorchFunction, model: Any, x: ArrayLike, classes: ArrayLike, device: str) -> Array:
-    """``fn(model, x, classes)`` with ``x`` and ``classes`` as tensors on ``device``; its
-    relevance back as an array (a TypeError naming ``fn`` if it is no tensor)."""
+def _call(
+    fn: TorchFunction, model: Any, x: ArrayLike, classes: ArrayLike, device: str, *extra: ArrayLike
+) -> Array:
+    """``fn(model, x, classes)`` with ``x`` and ``classes`` as tensors on ``device`` (and the
+    method's fifth argument, a baseline or a starting relevance, as a tensor too); its relevance
+    back as an array (a TypeError naming ``fn`` if it is no tensor)."""
     import torch
 
     inputs = from_numpy(x, device)
     targets = torch.from_numpy(np.asarray(classes, dtype=np.int64)).to(device)
-    relevance = fn(model, inputs, targets)
+    relevance = fn(model, inputs, targets, *(from_numpy(e, device) for e in extra))
     if not isinstance(relevance, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor from {_name(fn)}; got {type(relevance)}")
     return to_numpy(relevance)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..network import Network, check_start
+from ..network import Network, Start, check_start
 from .balls import (
     F64,
     Ball,
@@ -98,7 +98,7 @@ def enclose_relevance(
     classes: ArrayLike,
     rules: RuleLike | Sequence[RuleLike],
     p: Precision | None = None,
-    start: str = "logit",
+    start: Start = "logit",
 ) -> tuple[LayerBalls, ...]:
     """Enclose LRP from the chosen class logit (or from 1, ``start="one"``, or from its softmax
     probability, ``start="probability"``), layer by layer (index 0 is the input layer).
@@ -115,7 +115,10 @@ def enclose_relevance(
     per_layer = _per_layer(network, rules)
     z_top = forward.z[-1]
     selector = class_selector(classes, z_top.mid.shape)
-    if check_start(start) != "logit":  # ones, or probabilities: no logit to factor out
+    if check_start(start) == "given":  # exact values, of every output
+        given = Enclosed(Ball.exact(np.asarray(start, dtype=np.float64)))
+        return _enclose_from(network, forward, per_layer, given, p)
+    if start != "logit":  # ones, or probabilities: no logit to factor out
         first = start_ball(z_top, classes, start, p)
         R = Ball(selector * first.mid[:, None], selector * first.rad[:, None])
         return _enclose_from(network, forward, per_layer, Enclosed(R), p)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..network import check_start
-from .balls import Ball
+from ..network import Start, check_start
+from .balls import Ball, total
 from .precision import RADIUS_ETA, RADIUS_U, Precision
 
 EXP_ULPS = 4
@@ -24,11 +24,14 @@ and SLEEF's (torch on CPU) stay within 1, CUDA's ``expf`` within 2, vectorised n
 within 4; a correctly rounded one within 1/2."""
 
 
-def start_ball(logits: Ball, classes: ArrayLike, start: str, p: Precision) -> Ball:
-    """Each sample's starting relevance at its chosen class (n,), from the logits' balls (n, K):
-    the logit (``start="logit"``), exactly 1 (``"one"``) or the softmax probability."""
+def start_ball(logits: Ball, classes: ArrayLike, start: Start, p: Precision) -> Ball:
+    """Each sample's starting relevance in all (n,), from the logits' balls (n, K): the chosen
+    logit (``start="logit"``), exactly 1 (``"one"``), the softmax probability, or the sum of a
+    given (n, K) relevance."""
     rows, chosen = np.arange(logits.mid.shape[0]), np.asarray(classes, dtype=np.intp)
-    if check_start(start) == "one":
+    if check_start(start) == "given":
+        return total(Ball.exact(np.asarray(start, dtype=np.float64)), axis=1, p=p)
+    if start == "one":
         return Ball.exact(np.ones(rows.shape[0]))
     if start == "logit":
         return Ball(logits.mid[rows, chosen], logits.rad[rows, chosen])

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..network import Array, check_start, one_hot, starting_relevance
+from ..network import Array, Start, check_start, one_hot, starting_relevance
 from ..rules import LRP0, Rule
 from ..rules.operator import OperatorRelevance, propagate_repaired
 from .batchnorm import BatchNorm
@@ -236,17 +236,17 @@ def check_classes(cnn: CNN, classes: ArrayLike, n: int) -> np.ndarray:
     return array.astype(np.intp)
 
 
-def logit_relevance(cnn: CNN, trace: CNNTrace, classes: ArrayLike, start: str = "logit") -> Array:
+def logit_relevance(cnn: CNN, trace: CNNTrace, classes: ArrayLike, start: Start = "logit") -> Array:
     """The chosen class's logit (or 1, ``start="one"``), zero for the other outputs."""
     chosen = check_classes(cnn, classes, trace.logits.shape[0])
     return starting_relevance(chosen, trace.logits, start)
 
 
 def explain(
-    cnn: CNN, x: ArrayLike, classes: ArrayLike, rules: Rule | CNNRules, start: str = "logit"
+    cnn: CNN, x: ArrayLike, classes: ArrayLike, rules: Rule | CNNRules, start: Start = "logit"
 ) -> tuple[CNNTrace, CNNRelevance]:
-    """Forward ``x``, then propagate the chosen class logits (or ones, ``start="one"``) back
-    with ``rules``."""
+    """Forward ``x``, then propagate the chosen class logits back with ``rules`` (or ones,
+    ``start="one"``, probabilities, ``start="probability"``, or a given (n, outputs) array)."""
     check_start(start)
     rule_plan(cnn, rules)  # bad rules fail before any work
     batch = check_batch(cnn, x)

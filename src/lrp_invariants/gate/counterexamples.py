@@ -73,7 +73,8 @@ def _case(path: Path, data: Any, flush: bool) -> SeedCase | CNNGateCase:
     )
     x0 = data["x0"] if "x0" in data.files else None
     fitting = data["data"] if "data" in data.files else None
-    return SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0, fitting)
+    relevance = data["relevance"] if "relevance" in data.files else None
+    return SeedCase(network, data["x1"], data["m"], data["classes"], flush, x0, fitting, relevance)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from ..cases import SeedCase
 from ..defaults import START_CHECK_CASES
 from ..invariants import InvariantViolation, Property, TargetMisbehaved
 from ..methods import Method, Target
-from ..network import STARTS
+from ..network import COMPUTED_STARTS
 from .compat import quietly
 from .draws import Recorder, Replayer
 from .outcome import Trial
@@ -42,7 +42,7 @@ def holding_starts(
     other start (only LRP's relevance starts anywhere but the logit)."""
     cases = [(case, draws) for case, draws in failing if case is not None]
     holding: list[str] = []
-    for start in STARTS:
+    for start in COMPUTED_STARTS:
         if start == method.start or not cases:
             continue
         try:

@@ -28,12 +28,16 @@ def call_target(
     network: Any,
     x: Array,
     classes: Array,
-    baseline: Array | None = None,
-    data: Array | None = None,
+    **extra: Array | None,
 ) -> Array:
     """Run ``target`` on ``network`` in the protocol of the network's kind, on fresh copies;
-    its relevance (the input's shape), checked as the protocol promises."""
-    return _call(network, target, x, classes, baseline, data)
+    its relevance (the input's shape), checked as the protocol promises. ``extra`` is what the
+    method gives its targets besides (``baseline``, ``data`` or ``relevance``: at most one, a
+    fifth argument; None: not given)."""
+    given = {name: value for name, value in extra.items() if value is not None}
+    if len(given) > 1:
+        raise ValueError(f"a target takes at most one fifth argument; got {', '.join(given)}")
+    return _call(network, target, x, classes, given)
 
 
 @singledispatch
@@ -42,13 +46,12 @@ def _call(
     target: Target,
     x: Array,
     classes: Array,
-    baseline: Array | None,
-    data: Array | None,
+    extra: dict[str, Array],
 ) -> Array:
     from .. import cnn_cases  # noqa: F401  registers the CNN protocol (it builds on this module)
 
     if _call.dispatch(type(network)) is not _call.dispatch(object):  # registered just now
-        return _call(network, target, x, classes, baseline, data)
+        return _call(network, target, x, classes, extra)
     raise TypeError(f"no target protocol for a {type(network).__name__}")
 
 
@@ -62,11 +65,11 @@ def _dense(
     target: Target,
     x: Array,
     classes: Array,
-    baseline: Array | None,
-    data: Array | None,
+    extra: dict[str, Array],
 ) -> Array:
-    """Run ``target`` on fresh copies of the network and batch (and of the ``baseline`` or the
-    ``data``, passed as a fifth argument where the method takes one), and check its behaviour.
+    """Run ``target`` on fresh copies of the network and batch (and of the ``baseline``, the
+    ``data`` or the starting ``relevance``, passed as a fifth argument where the method takes
+    one), and check its behaviour.
 
     The result must be an (n, d) array of the network's dtype, computed without modifying any
     argument. Its values are judged by the comparisons that use them: NaN or inf is a defect
@@ -78,13 +81,11 @@ def _dense(
     weights = [w.copy() for w in network.weights]
     biases = [b.copy() for b in network.biases]
     x_in, classes_in = x.copy(), classes.copy()
-    if baseline is not None and data is not None:
-        raise ValueError("a method takes a baseline or data, not both")
-    fifth = [(name, a) for name, a in (("baseline", baseline), ("data", data)) if a is not None]
-    extra = [a.copy() for _, a in fifth]
-    result = invoke(target, weights, biases, x_in, classes_in, *extra)
+    fifth = list(extra.items())
+    copies = [a.copy() for _, a in fifth]
+    result = invoke(target, weights, biases, x_in, classes_in, *copies)
     arguments = [("x", x, x_in), ("classes", classes, classes_in)]
-    for (name, given), passed in zip(fifth, extra, strict=True):
+    for (name, given), passed in zip(fifth, copies, strict=True):
         arguments.append((name, given, passed))
     for i in range(network.depth):
         arguments.append((f"weights[{i}]", network.weights[i], weights[i]))

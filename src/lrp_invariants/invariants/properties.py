@@ -89,9 +89,9 @@ def _shift_decomposition(
     p = case.precision
     if not case.has_plain_net3:
         return []  # no plain network of the protocol is net3 (a CNN padded with a constant)
-    rx1 = call_target(target, case.net1, case.x1, case.classes)
+    rx1 = call_target(target, case.net1, case.x1, case.classes, **method.arguments(case))
     network, x3 = case.plain_net3
-    r3 = call_target(target, network, x3, case.classes)
+    r3 = call_target(target, network, x3, case.classes, **method.arguments(case, where="net3"))
     ball1 = method.enclosure(case, "net1")
     ball3 = method.enclosure(case, "net3")
     x, m = case.shift_columns  # indices on axis 1: inputs, or a CNN's channels
@@ -111,7 +111,7 @@ def _bias_proxy_conservation(
 ) -> list[Comparison]:
     p = case.precision
     proxy, xp = case.proxy
-    returned = call_target(target, proxy, xp, case.classes)
+    returned = call_target(target, proxy, xp, case.classes, **method.arguments(case, where="proxy"))
     relevance = returned.astype(np.float64).reshape(returned.shape[0], -1)
     held = case.conservation(method)
     logit, unassigned = held.logit, held.unassigned
@@ -149,8 +149,9 @@ def _bias_proxy_transparency(
 ) -> list[Comparison]:
     d = case.net1.n_inputs
     proxy, xp = case.proxy
-    a = call_target(target, case.net1, case.x1, case.classes)
-    b = call_target(target, proxy, xp, case.classes)[:, :d]
+    a = call_target(target, case.net1, case.x1, case.classes, **method.arguments(case))
+    b = call_target(target, proxy, xp, case.classes, **method.arguments(case, where="proxy"))
+    b = b[:, :d]
     ball1 = method.enclosure(case, "net1")
     ball_p = method.enclosure(case, "proxy")[:, :d]
     return [

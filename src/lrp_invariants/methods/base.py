@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, conservation_tolerance
 from ..bounds.starts import start_ball
 from ..claims import ALL_PROPERTIES
-from ..network import Array, Network, check_start
+from ..network import Array, Network, Start, check_start
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -64,7 +64,7 @@ class Conservation:
         unassigned: Ball,
         p: Precision,
         chain: Array | float = 0.0,
-        start: str = "logit",
+        start: Start = "logit",
     ) -> Conservation:
         """From a dense network's per-layer balls and its logits' balls (n, classes); the
         relevance adds up to where it starts: the logit, 1 or the probability (``start``)."""

@@ -17,7 +17,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import targets
-from ..bounds import Ball, ForwardBalls, LayerBalls, Precision, add, enclose_relevance, total
+from ..bounds import (
+    Ball,
+    ForwardBalls,
+    LayerBalls,
+    Precision,
+    add,
+    enclose_forward,
+    enclose_relevance,
+    total,
+)
 from ..bounds.starts import start_ball
 from ..cnn import CNN, CNNRules, explain
 from ..cnn.bounds import CNNBalls, enclose_cnn_relevance
@@ -35,18 +44,22 @@ from ..configuration import (
     rule_spec,
     with_parameters,
 )
-from ..network import Array, Network, check_start
+from ..network import Array, Network, Start, check_start
 from ..rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZPlus
 from .base import Conservation, Family, Method, NetworkMethod
 
 if TYPE_CHECKING:
+    from hypothesis import strategies as st
+
     from ..cases import SeedCase
 
 
 @dataclass(frozen=True, kw_only=True)
 class LRPMethod(NetworkMethod):
     """LRP with ``composite``'s rule on each Linear layer, its relevance started at the chosen
-    logit or at one (``start``, :data:`~lrp_invariants.network.STARTS`)."""
+    logit, at one, at the probability, or given by the caller (``start``,
+    :data:`~lrp_invariants.network.STARTS`): targets then take it as a fifth argument,
+    ``relevance`` (n, outputs), drawn into every case."""
 
     composite: Composite
     start: str = "logit"
@@ -66,6 +79,53 @@ class LRPMethod(NetworkMethod):
     def multiplies_by_inputs(self) -> bool:
         return True  # the input layer's contributions are x times the weights
 
+    @property
+    def extra_arguments(self) -> tuple[str, ...]:
+        return ("relevance",) if self.start == "given" else ()
+
+    def arguments(
+        self, case: SeedCase, rows: Array | slice = slice(None), where: str = "net1"
+    ) -> dict[str, Array]:
+        # every network of a case has net1's outputs: the same relevance starts on each
+        return {} if self.start != "given" else {"relevance": _given(case)[rows]}
+
+    def prepare_cases(self, cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[SeedCase]:
+        if self.start != "given":
+            return cases
+        from .. import strategies as lst  # strategies imports the configurations: no cycle
+
+        return lst.with_starting_relevance(cases)
+
+    def _start(self, case: SeedCase) -> Start:
+        """Where relevance starts on ``case``: the name, or the case's given relevance."""
+        return _given(case) if self.start == "given" else self.start
+
+    def enclosure_on(self, case: SeedCase, network: Network) -> Ball:
+        if self.start != "given":
+            return super().enclosure_on(case, network)
+        forward = enclose_forward(network, Ball.exact(case.x1), p=case.precision)
+        layers = enclose_relevance(
+            network, forward, case.classes, self.rules_for(network), case.precision, _given(case)
+        )
+        return layers[0].R
+
+    def proxy_layers(self, case: SeedCase) -> tuple[LayerBalls, ...]:
+        if self.start != "given":
+            return super().proxy_layers(case)
+        key = (self.spec, "proxy layers")
+        if key not in case.enclosures:
+            proxy = case.proxy[0]
+            case.enclosures[key] = enclose_relevance(
+                proxy,
+                case.proxy_balls,
+                case.classes,
+                self.rules_for(proxy),
+                case.precision,
+                _given(case),
+            )
+        layers: tuple[LayerBalls, ...] = case.enclosures[key]
+        return layers
+
     def rules_for(self, network: Network) -> tuple[Rule, ...]:
         """Each Linear layer's rule."""
         return self.composite.rules_for(network.depth)
@@ -83,10 +143,22 @@ class LRPMethod(NetworkMethod):
     def _enclose_role(self, case: SeedCase, role: str) -> Ball:
         if role == "proxy":  # the input layer of the per-layer balls conservation needs anyway
             return self.proxy_layers(case)[0].R
-        return super()._enclose_role(case, role)
+        if self.start != "given":
+            return super()._enclose_role(case, role)
+        network, balls = {
+            "net1": lambda: (case.net1, case.balls1),
+            "net2": lambda: (case.net2, case.balls2),
+            "net3": lambda: (case.plain_net3[0], case.plain_balls3),
+        }[role]()
+        rules = self.rules_for(network)
+        return enclose_relevance(network, balls, case.classes, rules, case.precision, _given(case))[
+            0
+        ].R
 
     @property
     def on_cnns(self) -> bool:
+        if self.start == "given":  # CNN cases carry no starting relevance (yet)
+            return False
         composite = self.composite
         if composite.layers is not None:  # one rule per layer of one depth: drawn CNNs vary
             return False
@@ -109,7 +181,9 @@ class LRPMethod(NetworkMethod):
         layers, p = self.proxy_layers(case), case.precision
         logits = case.proxy_balls.z[-1]
         unassigned = _unassigned(layers, p)
-        return Conservation.of_layers(layers, logits, case.classes, unassigned, p, start=self.start)
+        return Conservation.of_layers(
+            layers, logits, case.classes, unassigned, p, start=self._start(case)
+        )
 
     @property
     def conserves_on_cnns(self) -> bool:
@@ -135,6 +209,8 @@ class LRPMethod(NetworkMethod):
 
     def describe(self) -> str:
         start = "" if self.start == "logit" else f", started at {self.start}"
+        if self.start == "given":
+            start = ", started at a given relevance"
         if self.spec == self.name:  # a built-in method: its name says its configuration
             return self.name
         if self.spec == f"{self.name} start={self.start}":
@@ -145,6 +221,16 @@ class LRPMethod(NetworkMethod):
         if self.composite.first or self.composite.last:
             return super().with_parameters(parameters)
         return lrp_method(with_parameters(self.composite.hidden, parameters)).with_start(self.start)
+
+
+def _given(case: SeedCase) -> Array:
+    """The case's starting relevance, or ValueError saying that cases need one drawn in."""
+    if case.relevance is None:
+        raise ValueError(
+            "LRP started at a given relevance needs cases that carry one "
+            "(strategies.with_starting_relevance)"
+        )
+    return case.relevance
 
 
 def _unassigned(layers: Sequence[LayerBalls], p: Precision) -> Ball:

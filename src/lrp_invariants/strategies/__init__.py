@@ -40,10 +40,13 @@ from .primitives import SHIFT_KINDS, FloatWidth, classes, inputs, networks, shif
 from .references import (
     DATA_KINDS,
     REFERENCE_KINDS,
+    START_KINDS,
     data_sets,
     reference_cases,
+    starting_relevances,
     with_data,
     with_references,
+    with_starting_relevance,
 )
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "REFERENCE_KINDS",
     "SCALE_REGIMES",
     "SHIFT_KINDS",
+    "START_KINDS",
     "CNNCase",
     "CNNSeedCase",
     "FloatWidth",
@@ -75,6 +79,8 @@ __all__ = [
     "rules",
     "seed_cases",
     "shifts",
+    "starting_relevances",
     "with_data",
     "with_references",
+    "with_starting_relevance",
 ]

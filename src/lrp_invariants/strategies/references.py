@@ -1,5 +1,6 @@
-"""What some methods take beside a case: a reference ``x0`` (DeepLIFT, integrated gradients)
-or a data set (PatternNet, PatternAttribution), drawn at the case's dtype and input scale.
+"""What some methods take beside a case: a reference ``x0`` (DeepLIFT, integrated gradients),
+a data set (PatternNet, PatternAttribution) or LRP's starting relevance given by the caller,
+drawn at the case's dtype and input (or logits') scale.
 
 >>> with_references(seed_cases()).example().x0  # doctest: +SKIP
 array([[0.5, -1. ]])
@@ -21,10 +22,13 @@ from .primitives import _arrays, _integers
 __all__ = [
     "DATA_KINDS",
     "REFERENCE_KINDS",
+    "START_KINDS",
     "data_sets",
     "reference_cases",
+    "starting_relevances",
     "with_data",
     "with_references",
+    "with_starting_relevance",
 ]
 
 REFERENCE_KINDS = ("zero", "row", "batch")
@@ -119,3 +123,52 @@ def with_data(cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[SeedCase]
     if not isinstance(cases, st.SearchStrategy):
         raise InvalidArgument(f"cases must be a strategy of SeedCase; got {type(cases).__name__}")
     return _with_data(cases)
+
+
+START_KINDS = ("class", "every-output", "logits")
+"""Relevance a caller starts LRP from: one drawn value at the chosen class, a drawn value at
+every output (of either sign), or every output's own logit."""
+
+
+@st.composite
+def starting_relevances(draw: st.DrawFn, case: SeedCase) -> Array:
+    """Starting relevance (n, outputs) for ``case``'s network at ``x1``, of its dtype and at its
+    logits' scale (see :data:`START_KINDS`).
+
+    >>> starting_relevances(case).example()  # doctest: +SKIP
+    array([[ 0. , -1.5]])
+    """
+    if not isinstance(case, SeedCase):
+        raise InvalidArgument(f"case must be a SeedCase; got {type(case).__name__}")
+    from ..network import forward  # the strategies sit above the core
+
+    logits = forward(case.net1, case.x1).logits
+    kind = START_KINDS[draw(_integers(0, len(START_KINDS) - 1), label="start")]
+    if kind == "logits":
+        return np.array(logits, copy=True)
+    scale = float(np.abs(logits).max()) or 1.0
+    dtype, (n, k) = case.net1.dtype, logits.shape
+    if kind == "every-output":
+        return draw(_arrays(dtype, (n, k), -scale, scale))
+    values = draw(_arrays(dtype, (n,), -scale, scale))
+    relevance = np.zeros((n, k), dtype=dtype)
+    relevance[np.arange(n), case.classes] = values
+    return relevance
+
+
+@st.composite
+def _with_starting_relevance(draw: st.DrawFn, cases: st.SearchStrategy[SeedCase]) -> SeedCase:
+    case = draw(cases)
+    return replace(case, relevance=draw(starting_relevances(case)))
+
+
+def with_starting_relevance(cases: st.SearchStrategy[SeedCase]) -> st.SearchStrategy[SeedCase]:
+    """Cases from ``cases`` that carry a starting relevance (see :func:`starting_relevances`):
+    what the gate draws for LRP claimed with ``start=given``.
+
+    >>> with_starting_relevance(seed_cases()).example().relevance.shape  # doctest: +SKIP
+    (1, 2)
+    """
+    if not isinstance(cases, st.SearchStrategy):
+        raise InvalidArgument(f"cases must be a strategy of SeedCase; got {type(cases).__name__}")
+    return _with_starting_relevance(cases)

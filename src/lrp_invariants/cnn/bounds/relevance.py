@@ -31,7 +31,7 @@ from ...bounds.balls import F64, Ball, Precision, add, bound_matmul, mul, total
 from ...bounds.forward import class_selector
 from ...bounds.relevance import Enclosed, LayerBalls, LayerInput
 from ...bounds.starts import start_ball
-from ...network import check_start
+from ...network import Start, check_start
 from ...rules import Rule
 from ...rules.base import Rule as RuleBase
 from ..model import CNN, LINEAR_KINDS, Layer
@@ -361,7 +361,7 @@ def enclose_cnn_relevance(
     classes: ArrayLike,
     rules: RuleBase | CNNRules,
     p: Precision | None = None,
-    start: str = "logit",
+    start: Start = "logit",
 ) -> tuple[CNNLayerBalls, ...]:
     """Enclose LRP from the chosen class logit (or from 1, ``start="one"``), layer by layer
     (index 0: the input layer): every layer's input relevance and sinks as balls, as
@@ -373,7 +373,9 @@ def enclose_cnn_relevance(
     chosen = check_classes(cnn, classes, n)
     selector = class_selector(chosen, balls.logits.mid.shape)
     top = _top_linear(cnn.layers)
-    if check_start(start) != "logit":  # ones or probabilities: no logit to factor out
+    if check_start(start) == "given":  # exact values, of every output
+        top, R = None, Ball.exact(np.asarray(start, dtype=np.float64))
+    elif start != "logit":  # ones or probabilities: no logit to factor out
         first = start_ball(balls.logits, chosen, start, p)
         top, R = None, Ball(selector * first.mid[:, None], selector * first.rad[:, None])
     else:
