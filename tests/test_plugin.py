@@ -60,3 +60,22 @@ def test_the_plugin_names_a_bad_method_spec(pytester: pytest.Pytester) -> None:
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*epsilon must be finite and >= 0*"])
+
+
+GIVEN = """
+from lrp_invariants import Epsilon, Network, explain
+
+def from_given(weights, biases, x, classes, relevance):
+    network = Network.from_arrays(weights, biases)
+    return explain(network, x, classes, Epsilon(1e-9), start=relevance)[1].input
+"""
+
+
+def test_the_plugin_takes_where_relevance_starts_in_the_method_spec(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(given_lrp=GIVEN)
+    result = pytester.runpytest(
+        "--lrp-target=given_lrp.py:from_given", "--lrp-method=lrp-epsilon start=given"
+    )
+    result.assert_outcomes(passed=7)
