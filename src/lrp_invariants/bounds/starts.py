@@ -56,14 +56,32 @@ def probability_ball(logits: Ball, classes: ArrayLike, p: Precision) -> Ball:
         ours = np.expm1(RADIUS_U * (2 * spread + 2 * EXP_ULPS + k + 4))
         p_low = 1 / (1 + most * (1 + ours) + RADIUS_ETA * k) * (1 - 2 * RADIUS_U)
         p_high = 1 / (1 + least * np.maximum(1 - ours, 0.0)) * (1 + 2 * RADIUS_U)
-        # the target's own evaluation: each argument z_k - max z (|.| <= 2 max|z|) rounded, two
-        # exps, a k-term sum and a division, in its precision; underflowing terms lose eta each
-        largest = np.maximum(np.abs(lo), np.abs(hi)).max(axis=1, initial=0.0)
-        theirs = np.expm1(p.u * (1 + 2 * p.u) * (4 * largest + 2 * EXP_ULPS + k + 1))
-        low = np.maximum(p_low * (1 - theirs) - (k + 2) * p.eta, 0.0)
+        # the target's own evaluation, in its precision: each e_k = exp(z_k - max z) is off by
+        # a factor 1 + δ_k, |δ_k| <= ρ_k (its argument rounded, |z_k - max z| u, and exp's
+        # EXP_ULPS), then a k-term sum and a division. p_hat = p (1 + δ_c) / (1 + p δ_c +
+        # (1 - p) δ_o) (1 + θ) with δ_o the others' weighted mean: where c is surely the largest
+        # logit its argument is exactly 0 and exp(0) = 1, δ_c = 0, and only (1 - p) ρ_o is left
+        top = np.max(np.where(others, hi, -np.inf), axis=1, initial=-np.inf)
+        surely_largest = lo[rows, chosen] >= top
+        widest = hi.max(axis=1)[:, None] - lo  # |z_k - max z| over the balls, per output
+        rho = np.expm1(p.u * (1 + 2 * p.u) * (widest + EXP_ULPS))
+        rho_c = np.where(surely_largest, 0.0, rho[rows, chosen])
+        rho_o = np.max(np.where(others, rho, 0.0), axis=1, initial=0.0)
+        rounding = np.expm1(p.u * (1 + 2 * p.u) * (k + 2))
+        shortfall = np.minimum(1 - p_low, 1.0)  # 1 - p <= 1 - p_low
+        theirs = (
+            (1 + rho_c) / np.maximum(1 - p_high * rho_c - shortfall * rho_o, 0.0) * (1 + rounding)
+            - 1
+        )
+        less = 1 - (1 - rho_c) / (1 + p_high * rho_c + shortfall * rho_o) * (1 - rounding)
+        low = np.maximum(p_low * (1 - less) - (k + 2) * p.eta, 0.0)
         high = np.minimum(p_high * (1 + theirs) + (k + 2) * p.eta, 1.0)
+        if k == 1:  # exp(0) / exp(0): exactly 1 in every evaluation
+            low, high = np.ones(n), np.ones(n)
     unknown = ~(np.isfinite(low) & np.isfinite(high))
     low, high = np.where(unknown, 0.0, low), np.where(unknown, 1.0, high)
+    if k == 1:
+        return Ball.exact(np.ones(n))
     mid = 0.5 * low + 0.5 * high
     rad = (0.5 * high - 0.5 * low) * (1 + 4 * RADIUS_U) + 4 * RADIUS_U * mid + 2 * RADIUS_ETA
     return Ball(mid, rad)
