@@ -46,7 +46,7 @@ def probability_ball(logits: Ball, classes: ArrayLike, p: Precision) -> Ball:
     others = np.ones((n, k), dtype=bool)
     others[rows, chosen] = False
     lo_c, hi_c = lo[rows, chosen][:, None], hi[rows, chosen][:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # inf: no bound
         # Σ_{k != c} exp(z_k - z_c) at the two corners: the largest gives the least p
         most = np.where(others, np.exp(hi - lo_c), 0.0).sum(axis=1)
         least = np.where(others, np.exp(lo - hi_c), 0.0).sum(axis=1)
