@@ -44,9 +44,7 @@ def lrp_epsilon_from_probability(weights: Any, biases: Any, x: Any, classes: Any
     return relevance * probability[:, None]  # LRP is linear in where it starts
 
 
-def lrp_epsilon_from_given(
-    weights: Any, biases: Any, x: Any, classes: Any, relevance: Any
-) -> Any:
+def lrp_epsilon_from_given(weights: Any, biases: Any, x: Any, classes: Any, relevance: Any) -> Any:
     """LRP-ε from the relevance the caller passes, at every output."""
     network = Network.from_arrays(weights, biases)
     return explain(network, x, classes, Epsilon(targets.EPSILON), start=relevance)[1].input

@@ -69,10 +69,8 @@ def probability_ball(logits: Ball, classes: ArrayLike, p: Precision) -> Ball:
         rho_o = np.max(np.where(others, rho, 0.0), axis=1, initial=0.0)
         rounding = np.expm1(p.u * (1 + 2 * p.u) * (k + 2))
         shortfall = np.minimum(1 - p_low, 1.0)  # 1 - p <= 1 - p_low
-        theirs = (
-            (1 + rho_c) / np.maximum(1 - p_high * rho_c - shortfall * rho_o, 0.0) * (1 + rounding)
-            - 1
-        )
+        most_off = np.maximum(1 - p_high * rho_c - shortfall * rho_o, 0.0)
+        theirs = (1 + rho_c) / most_off * (1 + rounding) - 1
         less = 1 - (1 - rho_c) / (1 + p_high * rho_c + shortfall * rho_o) * (1 - rounding)
         low = np.maximum(p_low * (1 - less) - (k + 2) * p.eta, 0.0)
         high = np.minimum(p_high * (1 + theirs) + (k + 2) * p.eta, 1.0)
