@@ -89,9 +89,13 @@ def test_relevance_from_the_probability_lies_in_its_enclosure(case: Any) -> None
         assert np.all((top >= 0) & (top <= 1))
 
 
-@given(st.lists(st.floats(-800, 800), min_size=1, max_size=6), st.data())
-def test_the_probability_ball_holds_the_exact_softmax_and_a_float32_evaluation(
-    logits: list[float], data: st.DataObject
+@given(
+    st.lists(st.floats(-800, 800), min_size=1, max_size=6),
+    st.sampled_from([np.float32, np.float64]),
+    st.data(),
+)
+def test_the_probability_ball_holds_the_exact_softmax_and_a_stable_evaluation(
+    logits: list[float], dtype: type[np.floating[Any]], data: st.DataObject
 ) -> None:
     from decimal import Decimal, localcontext
 
@@ -99,18 +103,27 @@ def test_the_probability_ball_holds_the_exact_softmax_and_a_float32_evaluation(
 
     z = np.array([logits])
     c = data.draw(st.integers(0, len(logits) - 1))
-    ball = probability_ball(Ball.exact(z), [c], Precision.of(np.float32))
+    ball = probability_ball(Ball.exact(z), [c], Precision.of(dtype))
     lo, hi = ball.mid - ball.rad, ball.mid + ball.rad
     with localcontext() as context:  # 60 digits: the exact value to far below float64's ulp
         context.prec = 60
         total = sum((Decimal(v) - Decimal(logits[c])).exp() for v in logits)
         exact = float(1 / total)
     assert lo[0] <= exact <= hi[0]
-    z32 = z.astype(np.float32)
+    zd = z.astype(dtype)
     with np.errstate(under="ignore", over="ignore"):
-        e = np.exp(z32 - z32.max())
+        e = np.exp(zd - zd.max())
     ours = float((e / e.sum())[0, c])
     assert lo[0] <= ours <= hi[0]
+
+
+def test_a_probability_in_the_subnormal_range_stays_in_its_ball() -> None:
+    """exp(-727.3) = 1.4e-316: the sum of exps at the far corner overflows, log-sum-exp not
+    (a reviewer's case; the ball once said [0, 2e-323])."""
+    from lrp_invariants.bounds.starts import probability_ball
+
+    ball = probability_ball(Ball.exact(np.array([[0.0, -727.3]])), [1], Precision.of(np.float64))
+    assert abs(np.exp(-727.3) - ball.mid[0]) <= ball.rad[0]
 
 
 @given(cnn_seed_cases())

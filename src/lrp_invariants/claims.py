@@ -44,9 +44,9 @@ BIAS_PROXY_CONSERVATION = Claim(
     "sum(R) on the bias proxy == logit - unassigned",
     (
         "With every bias an always-on input relayed to its layer (the reply's preferred treatment "
-        "of biases), the input relevance adds up to the logit (to 1 where it starts at one), less "
-        "what the rule keeps back (ε's "
-        "stabiliser, αβ's empty sides)."
+        "of biases), the input relevance adds up to where it starts (the logit; 1, the "
+        "probability or the given relevance's sum where it starts there), less what the rule "
+        "keeps back (ε's stabiliser, αβ's empty sides)."
     ),
 )
 

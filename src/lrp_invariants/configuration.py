@@ -9,8 +9,8 @@ pytest plugin and saved counterexamples::
     zbox:low=0,high=1                z^B for inputs in [0, 1]; per feature: low=0/0/-1
     alpha-beta:2,1   zplus   flat:1e-6   w-square:1e-6,bias=source   0
     alpha-beta:2,1,epsilon=1e-6      Zennit's AlphaBeta (its stabiliser)
-    zplus:epsilon=1e-9,weights-once  Captum's Alpha1_Beta0_Rule (weights clamped, bias kept)
-    zplus:epsilon=1e-7,bias=ignored  iNNvestigate's lrp.z_plus
+    zplus:epsilon=1e-9,bias=whole,weights-once   Captum's Alpha1_Beta0_Rule (weights clamped)
+    zplus:bias=ignored               iNNvestigate's lrp.z_plus
 
 A :class:`Composite` assigns rules to layers: ``first`` / ``hidden`` / ``last`` (the first and last
 Linear layers, and those between), or one explicit rule per layer. :data:`PRESETS` reproduce what

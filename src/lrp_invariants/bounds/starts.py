@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from ..network import Start, check_start
 from .balls import Ball, total
-from .precision import RADIUS_ETA, RADIUS_U, Precision
+from .precision import F64, RADIUS_ETA, RADIUS_U, Precision
 
 EXP_ULPS = 4
 """How far a library's ``exp`` may lie from the exact value, in units in the last place. glibc's
@@ -47,15 +47,17 @@ def probability_ball(logits: Ball, classes: ArrayLike, p: Precision) -> Ball:
     others[rows, chosen] = False
     lo_c, hi_c = lo[rows, chosen][:, None], hi[rows, chosen][:, None]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # inf: no bound
-        # Σ_{k != c} exp(z_k - z_c) at the two corners: the largest gives the least p
-        most = np.where(others, np.exp(hi - lo_c), 0.0).sum(axis=1)
-        least = np.where(others, np.exp(lo - hi_c), 0.0).sum(axis=1)
-        # those float64 evaluations err too: their differences by RADIUS_U relative (a factor
-        # exp(u |d|) after exp), exp by EXP_ULPS, the sum by k roundings
-        spread = np.maximum(np.abs(hi - lo_c), np.abs(lo - hi_c)).max(axis=1, initial=0.0)
-        ours = np.expm1(RADIUS_U * (2 * spread + 2 * EXP_ULPS + k + 4))
-        p_low = 1 / (1 + most * (1 + ours) + RADIUS_ETA * k) * (1 - 2 * RADIUS_U)
-        p_high = 1 / (1 + least * np.maximum(1 - ours, 0.0)) * (1 + 2 * RADIUS_U)
+        # p = exp(-L), L = log(1 + Σ_{k != c} exp(z_k - z_c)), at the two corners of the
+        # balls (the largest differences give the least p); L in log-sum-exp form, so that a
+        # probability far below 1 (a subnormal one, or 0 in the end) is still bounded
+        L_low = _log_one_plus_sum_exp(np.where(others, lo - hi_c, -np.inf))
+        L_high = _log_one_plus_sum_exp(np.where(others, hi - lo_c, -np.inf))
+        # those float64 evaluations err too: the differences by RADIUS_U relative, exp and log
+        # by EXP_ULPS, the sum by k roundings, all within a factor exp(u (...)) of p
+        spread = np.max(np.where(others, np.maximum(hi - lo_c, hi_c - lo), 0.0), axis=1)
+        ours = np.expm1(RADIUS_U * (6 * spread + 4 * EXP_ULPS + 2 * k + 16))
+        p_low = np.exp(-L_high) / (1 + ours) - 2 * RADIUS_ETA
+        p_high = np.minimum(np.exp(-L_low) * (1 + ours) + 2 * RADIUS_ETA, 1.0)
         # the target's own evaluation, in its precision: each e_k = exp(z_k - max z) is off by
         # a factor 1 + δ_k, |δ_k| <= ρ_k (its argument rounded, |z_k - max z| u, and exp's
         # EXP_ULPS), then a k-term sum and a division. p_hat = p (1 + δ_c) / (1 + p δ_c +
@@ -72,14 +74,23 @@ def probability_ball(logits: Ball, classes: ArrayLike, p: Precision) -> Ball:
         most_off = np.maximum(1 - p_high * rho_c - shortfall * rho_o, 0.0)
         theirs = (1 + rho_c) / most_off * (1 + rounding) - 1
         less = 1 - (1 - rho_c) / (1 + p_high * rho_c + shortfall * rho_o) * (1 - rounding)
-        low = np.maximum(p_low * (1 - less) - (k + 2) * p.eta, 0.0)
-        high = np.minimum(p_high * (1 + theirs) + (k + 2) * p.eta, 1.0)
+        # below the smallest normal number relative bounds fail: every exp may be EXP_ULPS of
+        # eta off, every sum and the division eta
+        lost = (2 * EXP_ULPS + k + 2) * p.eta
+        low = np.maximum(p_low * (1 - less) - lost, 0.0)
+        high = np.minimum(p_high * (1 + theirs) + lost, 1.0)
         if k == 1:  # exp(0) / exp(0): exactly 1 in every evaluation
             low, high = np.ones(n), np.ones(n)
-    unknown = ~(np.isfinite(low) & np.isfinite(high))
+    unknown = ~(np.isfinite(low) & np.isfinite(high) & np.isfinite(L_low) & np.isfinite(L_high))
     low, high = np.where(unknown, 0.0, low), np.where(unknown, 1.0, high)
     if k == 1:
         return Ball.exact(np.ones(n))
     mid = 0.5 * low + 0.5 * high
     rad = (0.5 * high - 0.5 * low) * (1 + 4 * RADIUS_U) + 4 * RADIUS_U * mid + 2 * RADIUS_ETA
     return Ball(mid, rad)
+
+
+def _log_one_plus_sum_exp(d: F64) -> F64:
+    """``log(1 + Σ_k exp(d_k))`` per row, shifted by the largest term so nothing overflows."""
+    top = np.maximum(np.max(d, axis=1), 0.0)
+    return top + np.log(np.exp(-top) + np.exp(d - top[:, None]).sum(axis=1))

@@ -135,7 +135,8 @@ def _bias_proxy_conservation(
 def _started(method: Method) -> str:
     """What relevance adds up to, less the sinks: the logit, 1 or the probability, where it
     starts."""
-    return {"one": "1", "probability": "probability"}.get(method.start, "logit")
+    names = {"one": "1", "probability": "probability", "given": "the given relevance's sum"}
+    return names.get(method.start, "logit")
 
 
 def _finite_part(values: np.ndarray) -> np.ndarray:
