@@ -7,8 +7,22 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lrp_invariants import Network
+from lrp_invariants import AlphaBeta, Network, ZPlus
 from lrp_invariants.network import Array
+
+# αβ and z⁺ as the libraries write them: a stabiliser, the bias ignored or whole, the weights
+# clamped once (Zennit, Captum, iNNvestigate), for every test that runs each rule
+ALPHA_BETA_CONVENTIONS = [
+    AlphaBeta(2.0, 1.0, epsilon=1e-6),
+    AlphaBeta(2.0, 1.0, bias="ignored"),
+    AlphaBeta(1.5, 0.5, epsilon=0.1, bias="ignored"),
+    AlphaBeta(2.0, 1.0, epsilon=1e-6, sign_aware=False),
+    ZPlus(epsilon=1e-9, bias="whole", sign_aware=False),
+    AlphaBeta(2.0, 1.0, bias="whole"),
+    AlphaBeta(3.0, 2.0, epsilon=1e-3, bias="whole"),
+    ZPlus(bias="ignored", sign_aware=False),
+    ZPlus(epsilon=1e-7, bias="ignored"),
+]
 
 
 def random_network(

@@ -34,7 +34,7 @@ from lrp_invariants.bounds import (
 )
 from lrp_invariants.bounds.balls import affine, divide, fraction, relu
 
-from .helpers import random_batch, random_network
+from .helpers import ALPHA_BETA_CONVENTIONS, random_batch, random_network
 
 F64 = Precision.of(np.float64)
 
@@ -116,15 +116,7 @@ RULES = [
     ZPlus(),
     WSquare(),
     Flat(),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6),
-    AlphaBeta(2.0, 1.0, bias="ignored"),
-    AlphaBeta(1.5, 0.5, epsilon=0.1, bias="ignored"),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6, sign_aware=False),
-    ZPlus(epsilon=1e-9, bias="whole", sign_aware=False),
-    AlphaBeta(2.0, 1.0, bias="whole"),
-    AlphaBeta(3.0, 2.0, epsilon=1e-3, bias="whole"),
-    ZPlus(bias="ignored", sign_aware=False),
-    ZPlus(epsilon=1e-7, bias="ignored"),
+    *ALPHA_BETA_CONVENTIONS,
 ]
 
 

@@ -74,7 +74,7 @@ from .cnn_helpers import (
     gradient_bound,
     integer_conv,
 )
-from .helpers import random_batch, random_network
+from .helpers import ALPHA_BETA_CONVENTIONS, random_batch, random_network
 
 RULES: list[Rule] = [
     LRP0(),
@@ -82,15 +82,7 @@ RULES: list[Rule] = [
     Epsilon(0.5),
     AlphaBeta(2.0, 1.0),
     ZPlus(),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6),
-    AlphaBeta(2.0, 1.0, bias="ignored"),
-    AlphaBeta(1.5, 0.5, epsilon=0.1, bias="ignored"),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6, sign_aware=False),
-    ZPlus(epsilon=1e-9, bias="whole", sign_aware=False),
-    AlphaBeta(2.0, 1.0, bias="whole"),
-    AlphaBeta(3.0, 2.0, epsilon=1e-3, bias="whole"),
-    ZPlus(bias="ignored", sign_aware=False),
-    ZPlus(epsilon=1e-7, bias="ignored"),
+    *ALPHA_BETA_CONVENTIONS,
     WSquare(),
     Flat(),
     WSquare(epsilon=1e-6, bias="source"),

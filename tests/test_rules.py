@@ -35,7 +35,7 @@ from lrp_invariants.bounds import (
 from lrp_invariants.network import LayerTrace
 from lrp_invariants.per_contribution import per_contribution_lrp
 
-from .helpers import hand_network, random_batch, random_network
+from .helpers import ALPHA_BETA_CONVENTIONS, hand_network, random_batch, random_network
 
 RULES = [
     LRP0(),
@@ -43,15 +43,7 @@ RULES = [
     Epsilon(0.5),
     AlphaBeta(2.0, 1.0),
     ZPlus(),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6),
-    AlphaBeta(2.0, 1.0, bias="ignored"),
-    AlphaBeta(1.5, 0.5, epsilon=0.1, bias="ignored"),
-    AlphaBeta(2.0, 1.0, epsilon=1e-6, sign_aware=False),
-    ZPlus(epsilon=1e-9, bias="whole", sign_aware=False),
-    AlphaBeta(2.0, 1.0, bias="whole"),
-    AlphaBeta(3.0, 2.0, epsilon=1e-3, bias="whole"),
-    ZPlus(bias="ignored", sign_aware=False),
-    ZPlus(epsilon=1e-7, bias="ignored"),
+    *ALPHA_BETA_CONVENTIONS,
     WSquare(),
     Flat(),
     WSquare(epsilon=1e-6, bias="source"),

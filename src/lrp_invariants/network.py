@@ -371,13 +371,11 @@ def forward(network: Network, x: ArrayLike, sign_split: bool | Sequence[bool] = 
 
 
 STARTS = ("logit", "one", "probability", "given")
-"""Where LRP's relevance starts: at the chosen class's ``logit`` (the paper's convention, the
-default), at ``one`` (a one-hot of the class: Zennit's documented ``attributor(x, one_hot)``),
-at its softmax ``probability`` (the classifier's output after its softmax), or ``given`` by the
-caller, any (n, outputs) array (the code under test then takes it as a fifth argument,
-``relevance``). The first three are computed from the logits (:data:`COMPUTED_STARTS`)."""
+"""Where LRP's relevance starts: the chosen class's ``logit`` (the default), ``one`` (a one-hot
+of the class, as Zennit's ``attributor(x, one_hot)``), its softmax ``probability``, or
+``given``: any (n, outputs) array, a fifth argument ``relevance`` of the code under test."""
 
-COMPUTED_STARTS = STARTS[:3]
+COMPUTED_STARTS = STARTS[:3]  # from the logits
 
 Start = str | NDArray[np.floating]
 """A start's name, or the (n, outputs) relevance itself (a ``given`` start)."""
@@ -401,10 +399,7 @@ def starting_relevance(classes: NDArray[np.intp], logits: Array, start: Start = 
             raise ValueError("start='given' needs the relevance itself: pass the array as start")
         given = np.asarray(start)
         if given.shape != logits.shape:
-            raise ValueError(
-                f"the starting relevance must have the logits' shape {logits.shape}; got "
-                f"{given.shape}"
-            )
+            raise ValueError(f"the starting relevance must have the logits' shape {logits.shape}")
         if given.dtype != logits.dtype:
             raise TypeError(f"the starting relevance has dtype {given.dtype}; use {logits.dtype}")
         if not np.all(np.isfinite(given)):
