@@ -164,7 +164,7 @@ class SeedCase:
             "net3": lambda: (self.plain_net3[0], self.plain_balls3),
             "proxy": lambda: (self.proxy[0], self.proxy_balls),
         }[role]()
-        return method.enclose(network, balls, self.classes, self.precision)
+        return method.enclose_for(self, network, balls)
 
     def conservation(self, method: Method) -> Conservation:
         """What bias-proxy conservation holds ``method``'s targets to on this case's proxy."""
@@ -173,7 +173,7 @@ class SeedCase:
     def enclose_on(self, method: Method, network: Network) -> Ball:
         """``method``'s enclosure at ``x1`` on ``network``, a transformed net1."""
         forward = enclose_forward(network, Ball.exact(self.x1), p=self.precision)
-        return method.enclose(network, forward, self.classes, self.precision)
+        return method.enclose_for(self, network, forward)
 
     def reference_relevance(self, method: Method) -> Array:
         """This package's relevance for ``method`` on net1 at ``x1`` (with the case's

@@ -176,6 +176,17 @@ class Method(ABC):
         """Per-layer balls for conservation bounds, for a method that propagates layer by layer."""
         return self._enclose_layers(network, forward, classes, p)
 
+    def enclose_for(self, case: SeedCase, network: Network, forward: ForwardBalls) -> Ball:
+        """:meth:`enclose` on one of ``case``'s networks: where the exact value depends on more
+        of the case than its classes (LRP from a given relevance), the method reads it here."""
+        return self.enclose(network, forward, case.classes, case.precision)
+
+    def enclose_layers_for(
+        self, case: SeedCase, network: Network, forward: ForwardBalls
+    ) -> tuple[LayerBalls, ...]:
+        """:meth:`enclose_layers` on one of ``case``'s networks (see :meth:`enclose_for`)."""
+        return self.enclose_layers(network, forward, case.classes, case.precision)
+
     def _enclose(
         self, network: Network, forward: ForwardBalls, classes: ArrayLike, p: Precision
     ) -> Ball:
@@ -265,9 +276,7 @@ class NetworkMethod(Method):
         key = (self.spec, "proxy layers")
         if key not in case.enclosures:
             proxy = case.proxy[0]
-            case.enclosures[key] = self.enclose_layers(
-                proxy, case.proxy_balls, case.classes, case.precision
-            )
+            case.enclosures[key] = self.enclose_layers_for(case, proxy, case.proxy_balls)
         layers: tuple[LayerBalls, ...] = case.enclosures[key]
         return layers
 

@@ -23,7 +23,6 @@ from ..bounds import (
     LayerBalls,
     Precision,
     add,
-    enclose_forward,
     enclose_relevance,
     total,
 )
@@ -100,31 +99,16 @@ class LRPMethod(NetworkMethod):
         """Where relevance starts on ``case``: the name, or the case's given relevance."""
         return _given(case) if self.start == "given" else self.start
 
-    def enclosure_on(self, case: SeedCase, network: Network) -> Ball:
-        if self.start != "given":
-            return super().enclosure_on(case, network)
-        forward = enclose_forward(network, Ball.exact(case.x1), p=case.precision)
-        layers = enclose_relevance(
-            network, forward, case.classes, self.rules_for(network), case.precision, _given(case)
-        )
-        return layers[0].R
+    def enclose_for(self, case: SeedCase, network: Network, forward: ForwardBalls) -> Ball:
+        return self.enclose_layers_for(case, network, forward)[0].R
 
-    def proxy_layers(self, case: SeedCase) -> tuple[LayerBalls, ...]:
-        if self.start != "given":
-            return super().proxy_layers(case)
-        key = (self.spec, "proxy layers")
-        if key not in case.enclosures:
-            proxy = case.proxy[0]
-            case.enclosures[key] = enclose_relevance(
-                proxy,
-                case.proxy_balls,
-                case.classes,
-                self.rules_for(proxy),
-                case.precision,
-                _given(case),
-            )
-        layers: tuple[LayerBalls, ...] = case.enclosures[key]
-        return layers
+    def enclose_layers_for(
+        self, case: SeedCase, network: Network, forward: ForwardBalls
+    ) -> tuple[LayerBalls, ...]:
+        rules = self.rules_for(network)
+        return enclose_relevance(
+            network, forward, case.classes, rules, case.precision, self._start(case)
+        )
 
     def rules_for(self, network: Network) -> tuple[Rule, ...]:
         """Each Linear layer's rule."""
@@ -143,17 +127,7 @@ class LRPMethod(NetworkMethod):
     def _enclose_role(self, case: SeedCase, role: str) -> Ball:
         if role == "proxy":  # the input layer of the per-layer balls conservation needs anyway
             return self.proxy_layers(case)[0].R
-        if self.start != "given":
-            return super()._enclose_role(case, role)
-        network, balls = {
-            "net1": lambda: (case.net1, case.balls1),
-            "net2": lambda: (case.net2, case.balls2),
-            "net3": lambda: (case.plain_net3[0], case.plain_balls3),
-        }[role]()
-        rules = self.rules_for(network)
-        return enclose_relevance(network, balls, case.classes, rules, case.precision, _given(case))[
-            0
-        ].R
+        return super()._enclose_role(case, role)
 
     @property
     def on_cnns(self) -> bool:
