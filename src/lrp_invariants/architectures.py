@@ -135,7 +135,10 @@ ARCHITECTURES: dict[str, Architecture] = {
         _cnn_cases,
         _cnn_own,
         torch_protocol="torch_cnn_target",
-        requires={BIAS_PROXY_CONSERVATION.name: lambda method: method.conserves_on_cnns},
+        requires={
+            BIAS_PROXY_CONSERVATION.name: lambda method: method.conserves_on_cnns,
+            SHIFT_DECOMPOSITION.name: lambda method: method.decomposes_on_cnns,
+        },
         probes_flushing=False,
         dtypes=("float64",),  # the CNN strategies draw float64
         arithmetics=("ieee",),  # the CNN operator enclosures bound gradual underflow only

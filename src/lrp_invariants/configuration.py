@@ -28,16 +28,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .claims import ALL_PROPERTIES as ALL_PROPERTIES  # re-exported: the names live there
+from .composite import KIND_ROLES
+from .composite import MAX_DEPTH as MAX_DEPTH  # re-exported: the strategies read it here
+from .composite import Composite as Composite  # re-exported: composites are configured here
 from .network import Array, Network
 from .relevance import explain
-from .rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Rule, WSquare, ZBox, ZPlus
+from .rules import LRP0, AlphaBeta, Epsilon, Flat, Gamma, Pass, Rule, WSquare, ZBox, ZPlus
 
 REFERENCE_ONLY = ("completeness", "baseline-invariance")
 """Properties of the methods that explain against a baseline (DeepLIFT, integrated gradients):
 they do not apply to LRP's rules, which have no reference point."""
-
-MAX_DEPTH = 8
-"""The deepest network the strategies draw; a property is implied if it holds at every depth."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ RULE_KINDS: dict[str, _RuleKind] = {
     ),
     "w-square": _RuleKind(WSquare, ("epsilon", "bias"), text=("bias",)),
     "flat": _RuleKind(Flat, ("epsilon",)),
+    "pass": _RuleKind(Pass),
 }
 
 
@@ -149,106 +150,40 @@ def rule_spec(rule: Rule) -> str:
     return rule.spec()
 
 
-@dataclass(frozen=True)
-class Composite:
-    """Which rule each Linear layer gets.
-
-    ``first`` and ``last`` (default: ``hidden``) go to the input and output layers, ``hidden`` to
-    every layer between; on a one-layer network ``first`` wins. ``layers`` instead fixes one rule
-    per layer (input layer first) for networks of exactly that depth.
-
-    >>> Composite(Epsilon(1e-6), first=Flat(1e-6))     # Zennit's EpsilonPlusFlat on an MLP
-    """
-
-    hidden: Rule
-    first: Rule | None = None
-    last: Rule | None = None
-    layers: tuple[Rule, ...] | None = None
-
-    def __post_init__(self) -> None:
-        for role in ("hidden", "first", "last"):
-            value = getattr(self, role)
-            if value is not None and not isinstance(value, Rule):
-                raise TypeError(f"the {role} rule is a {type(value).__name__}, not a Rule")
-
-    @classmethod
-    def per_layer(cls, rules: Sequence[Rule]) -> Composite:
-        if not rules:
-            raise ValueError("give at least one rule")
-        return cls(rules[0], layers=tuple(rules))
-
-    def rules_for(self, depth: int) -> tuple[Rule, ...]:
-        """The rule of each of ``depth`` Linear layers, input layer first."""
-        if self.layers is not None:
-            if len(self.layers) != depth:
-                raise ValueError(
-                    f"this composite names {len(self.layers)} rules, one per layer, but the "
-                    f"network has {depth} Linear layers"
-                )
-            return self.layers
-        rules = [self.hidden] * depth
-        if self.last is not None:
-            rules[-1] = self.last
-        if self.first is not None:
-            rules[0] = self.first
-        return tuple(rules)
-
-    def depths(self) -> range:
-        """The depths this composite applies to."""
-        if self.layers is not None:
-            return range(len(self.layers), len(self.layers) + 1)
-        return range(1, MAX_DEPTH + 1)
-
-    def spec(self) -> str:
-        """``first=... hidden=... last=...`` (or ``layers=...;...``), readable by
-        :func:`parse_composite`."""
-        if self.layers is not None:
-            return "layers=" + ";".join(rule_spec(rule) for rule in self.layers)
-        parts = [f"hidden={rule_spec(self.hidden)}"]
-        if self.first is not None:
-            parts.insert(0, f"first={rule_spec(self.first)}")
-        if self.last is not None:
-            parts.append(f"last={rule_spec(self.last)}")
-        return " ".join(parts)
-
-    def describe(self) -> str:
-        if self.layers is None and self.first is None and self.last is None:
-            return self.hidden.describe()
-        if self.layers is not None:
-            return "per layer: " + ", ".join(rule.describe() for rule in self.layers)
-        parts = []
-        if self.first is not None:
-            parts.append(f"first {self.first.describe()}")
-        parts.append(f"hidden {self.hidden.describe()}")
-        if self.last is not None:
-            parts.append(f"last {self.last.describe()}")
-        return "; ".join(parts)
-
-
 def parse_composite(spec: str) -> Composite:
     """Read :meth:`Composite.spec` back: ``first=RULE hidden=RULE last=RULE`` or
-    ``layers=RULE;RULE;...``; or the name of a :data:`PRESETS` entry."""
-    spec = spec.strip()
-    if spec in PRESETS:
-        return PRESETS[spec].composite
+    ``layers=RULE;RULE;...``, then rules by layer kind (``convolutions=RULE``,
+    ``first-convolution=``, ``pooling=``, ``batch-norm=``, ``sums=``) and ``merge-batch-norms``;
+    or the name of a :data:`PRESETS` entry, optionally followed by kinds and words that change it
+    (``zennit-epsilon-plus merge-batch-norms``)."""
+    words = spec.split()
+    base = PRESETS[words[0]].composite if words and words[0] in PRESETS else None
     roles: dict[str, str] = {}
-    for part in spec.split():
+    merge = False
+    for part in words[1:] if base is not None else words:
         role, equals, rule = part.partition("=")
-        if not equals or role not in ("first", "hidden", "last", "layers"):
+        role = role.replace("-", "_")
+        if part == "merge-batch-norms":
+            merge = True
+            continue
+        if not equals or role not in ("first", "hidden", "last", "layers", *KIND_ROLES):
             raise ValueError(
                 f"composite {spec!r}: write first=RULE hidden=RULE last=RULE, or layers=RULE;RULE; "
-                f"or a preset: {', '.join(PRESETS)}"
+                "on CNNs also convolutions=, first-convolution=, pooling=, batch-norm=, sums= "
+                f"and merge-batch-norms; or a preset: {', '.join(PRESETS)}"
             )
         roles[role] = rule
     if "layers" in roles:
+        if len(roles) > 1 or merge or base is not None:
+            raise ValueError(f"composite {spec!r}: layers=... fixes every layer; give it alone")
         return Composite.per_layer([parse_rule(r) for r in roles["layers"].split(";")])
-    if "hidden" not in roles:
-        raise ValueError(f"composite {spec!r} needs hidden=RULE (the rule between first and last)")
-    return Composite(
-        parse_rule(roles["hidden"]),
-        first=parse_rule(roles["first"]) if "first" in roles else None,
-        last=parse_rule(roles["last"]) if "last" in roles else None,
-    )
+    if base is None:
+        if "hidden" not in roles:
+            raise ValueError(
+                f"composite {spec!r} needs hidden=RULE (the rule between first and last)"
+            )
+        base = Composite(parse_rule(roles["hidden"]))
+    return base.with_roles({role: parse_rule(rule) for role, rule in roles.items()}, merge)
 
 
 def implied_properties(composite: Composite) -> tuple[str, ...]:
@@ -316,33 +251,76 @@ class Preset:
     source: str
 
 
+def _zennit(
+    hidden: Rule,
+    first: Rule | None = None,
+    convolutions: Rule | None = None,
+    unset: tuple[str, ...] = (),
+) -> Composite:
+    """A Zennit composite: its rule at Linear layers (``hidden``, ``first``), at convolutions,
+    and ``layer_map_base``'s ``Norm`` (a normalised z-rule: LRP-ε with its stabiliser, there
+    being no bias) at average pooling and ``Sum`` modules, ``Pass`` at batch norms."""
+    norm = Epsilon(ZENNIT_STABILISER)
+    return Composite(
+        hidden,
+        first=first,
+        convolutions=convolutions,
+        pooling=norm,
+        batch_norm=Pass(),
+        sums=norm,
+        unset=unset,
+    )
+
+
+ZENNIT_STABILISER = 1e-6
+"""Zennit's default ``epsilon`` and ``stabilizer``."""
+
 PRESETS: dict[str, Preset] = {
     "zennit-epsilon-plus": Preset(
-        Composite(Epsilon(1e-6)),
-        "Zennit EpsilonPlus: ZPlus maps to convolutions only; every Linear gets Epsilon(1e-6)",
+        _zennit(Epsilon(ZENNIT_STABILISER), convolutions=ZPlus(ZENNIT_STABILISER)),
+        "Zennit EpsilonPlus: ZPlus(1e-6) at convolutions, Epsilon(1e-6) at every Linear, Norm "
+        "at average pooling and Sum modules, Pass at batch norms",
     ),
     "zennit-epsilon-plus-flat": Preset(
-        Composite(Epsilon(1e-6), first=Flat(1e-6)),
-        "Zennit EpsilonPlusFlat: the first Linear gets Flat(stabilizer=1e-6), the rest "
-        "Epsilon(1e-6)",
+        _zennit(
+            Epsilon(ZENNIT_STABILISER),
+            first=Flat(ZENNIT_STABILISER),
+            convolutions=ZPlus(ZENNIT_STABILISER),
+        ),
+        "Zennit EpsilonPlusFlat: Flat(1e-6) at the first Linear or convolution, then as "
+        "EpsilonPlus",
     ),
     "zennit-epsilon-alpha2-beta1": Preset(
-        Composite(Epsilon(1e-6)),
-        "Zennit EpsilonAlpha2Beta1: AlphaBeta maps to convolutions only; every Linear gets "
-        "Epsilon(1e-6)",
+        _zennit(
+            Epsilon(ZENNIT_STABILISER), convolutions=AlphaBeta(2.0, 1.0, ZENNIT_STABILISER)
+        ),
+        "Zennit EpsilonAlpha2Beta1: AlphaBeta(2, 1, stabilizer=1e-6) at convolutions, "
+        "Epsilon(1e-6) at every Linear, Norm at average pooling and sums, Pass at batch norms",
     ),
     "zennit-epsilon-alpha2-beta1-flat": Preset(
-        Composite(Epsilon(1e-6), first=Flat(1e-6)),
-        "Zennit EpsilonAlpha2Beta1Flat: the first Linear gets Flat(1e-6), the rest Epsilon(1e-6)",
+        _zennit(
+            Epsilon(ZENNIT_STABILISER),
+            first=Flat(ZENNIT_STABILISER),
+            convolutions=AlphaBeta(2.0, 1.0, ZENNIT_STABILISER),
+        ),
+        "Zennit EpsilonAlpha2Beta1Flat: Flat(1e-6) at the first Linear or convolution, then as "
+        "EpsilonAlpha2Beta1",
     ),
     "zennit-epsilon-gamma-box": Preset(
-        Composite(Epsilon(1e-6)),
-        "Zennit EpsilonGammaBox(low, high): ZBox is the first *convolution*'s rule and Gamma "
-        "the convolutions'; on an MLP every Linear gets Epsilon(1e-6) and low/high go unused",
+        _zennit(
+            Epsilon(ZENNIT_STABILISER),
+            convolutions=Gamma(0.25, ZENNIT_STABILISER),
+            unset=("first_convolution",),
+        ),
+        "Zennit EpsilonGammaBox(low, high): Gamma(0.25, 1e-6) at convolutions, Epsilon(1e-6) at "
+        "every Linear; ZBox is the first convolution's rule, whose bounds are the caller's: "
+        "give them (first-convolution=zbox:low=L,high=H,epsilon=1e-6) to judge it on CNNs",
     ),
     "captum-default": Preset(
-        Composite(Epsilon(1e-9)),
-        "Captum LRP: nn.Linear's default rule is EpsilonRule(epsilon=1e-9)",
+        Composite(Epsilon(1e-9), pooling=Epsilon(1e-9), batch_norm=Epsilon(1e-9)),
+        "Captum LRP: the default rule of nn.Linear, Conv2d, BatchNorm2d, AvgPool2d and "
+        "AdaptiveAvgPool2d is EpsilonRule(epsilon=1e-9) (and of MaxPool, which no claim here "
+        "says: max pooling is winner-take-all)",
     ),
     "captum-alpha1-beta0": Preset(
         Composite(ZPlus(1e-9, "whole", sign_aware=False)),

@@ -92,21 +92,34 @@ def torch_target(fn: TorchFunction, *, device: str = "cpu") -> ArrayTarget:
     return target
 
 
-def torch_cnn_target(fn: TorchFunction, *, device: str = "cpu") -> CNNTarget:
+def torch_cnn_target(
+    fn: TorchFunction, *, device: str = "cpu", residual: str = "add", flatten: str = "module"
+) -> CNNTarget:
     """``fn`` in the gate's CNN protocol ``target(layers, x, classes) -> relevance``: each call
     builds the ``nn.Sequential`` of the drawn CNN (:func:`lrp_invariants.adapters.torch_cnn.
-    torch_cnn`: torch's own modules, a residual block as torchvision's ``BasicBlock``) on
-    ``device`` and hands ``fn`` the model, ``x`` ``(n, C, *spatial)`` and the classes as
-    tensors; the relevance must be a tensor of ``x``'s shape and dtype."""
+    torch_cnn`: torch's own modules, residual blocks written as ``residual`` says: ``add``,
+    ``torchvision`` or ``zennit-sum``, its flattening an ``nn.Flatten`` or, ``flatten=
+    "functional"``, a call) on ``device`` and hands ``fn`` the model, ``x``
+    ``(n, C, *spatial)`` and the classes as tensors; the relevance must be a tensor of ``x``'s
+    shape and dtype."""
+    from .adapters.torch_cnn import FLATTENS, RESIDUALS
+
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    if residual not in RESIDUALS:
+        raise ValueError(f"residual must be one of {', '.join(RESIDUALS)}; got {residual!r}")
+    if flatten not in FLATTENS:
+        raise ValueError(f"flatten must be one of {', '.join(FLATTENS)}; got {flatten!r}")
     chosen = check_device(device)
 
     def target(layers: list[dict[str, Any]], x: ArrayLike, classes: ArrayLike) -> Array:
         from .adapters.torch_cnn import torch_cnn
 
         batch = np.asarray(x)
-        return _call(fn, torch_cnn(layers, batch.shape[1:], device=chosen), batch, classes, chosen)
+        model = torch_cnn(
+            layers, batch.shape[1:], device=chosen, residual=residual, flatten=flatten
+        )
+        return _call(fn, model, batch, classes, chosen)
 
     target.__qualname__ = f"torch_cnn_target({_name(fn)}, device={chosen!r})"
     return target

@@ -1,8 +1,11 @@
 """A CNN of the gate's protocol (plain layer dicts, :func:`lrp_invariants.cnn.layer_specs`) as
 the torch model people write: ``nn.Conv1d/2d``, ``nn.BatchNorm1d/2d`` (eval mode), ``nn.ReLU``,
 ``nn.MaxPool``, ``nn.AvgPool``, ``nn.AdaptiveAvgPool``, ``nn.Flatten`` and ``nn.Linear`` in an
-``nn.Sequential``, and a residual block shaped like torchvision's ``BasicBlock`` (its sum written
-``out + identity``, as torchvision writes it).
+``nn.Sequential``, and residual blocks written one of three ways (``residual``, :data:`RESIDUALS`):
+``add``, a block of its own whose sum is ``out + identity``; ``torchvision``, torchvision's own
+``BasicBlock`` (``out += identity``, an in-place ReLU; what Zennit's ``ResNetCanonizer``
+recognises), its parts replaced by the drawn branch; ``zennit-sum``, the sum an explicit module,
+Zennit's ``Sum`` over ``torch.stack([identity, out], -1)`` (what its canonizer puts in).
 
 What torch's modules cannot say is built from torch's own modules too: padding that differs per
 side, or pads with a mode torch's convolutions do not offer per side, becomes a padding module
@@ -71,6 +74,97 @@ def _bias_map_class() -> Any:
             return x + self.bias
 
     return BiasMap
+
+
+RESIDUALS = ("add", "torchvision", "zennit-sum")
+"""How a residual block's sum is written in the torch model (see the module's docstring)."""
+
+FLATTENS = ("module", "functional")
+"""How the flattening before the dense head is written: ``nn.Flatten``, or ``torch.flatten``
+inside the forward of a module holding the ``nn.Linear`` after it (as models written for
+Captum's LRP do: it has no rule for ``nn.Flatten``)."""
+
+
+def _flattened_class() -> Any:
+    from torch import nn
+
+    class FlattenLinear(nn.Module):  # type: ignore[misc]
+        """``linear(torch.flatten(x, 1))``: the flattening a call, not a module."""
+
+        def __init__(self, linear: Any) -> None:
+            super().__init__()
+            self.linear = linear
+
+        def forward(self, x: Any) -> Any:
+            return self.linear(x.flatten(1))
+
+    return FlattenLinear
+
+
+def _functional_flatten(modules: list[Any]) -> list[Any]:
+    """Each ``nn.Flatten`` directly before an ``nn.Linear`` folded into one FlattenLinear."""
+    from torch import nn
+
+    out: list[Any] = []
+    for module in modules:
+        if isinstance(module, nn.Linear) and out and isinstance(out[-1], nn.Flatten):
+            out[-1] = _flattened_class()(module)
+        else:
+            out.append(module)
+    return out
+
+
+def _summed_class() -> Any:
+    from torch import nn
+
+    class SummedBlock(nn.Module):  # type: ignore[misc]
+        """``relu(Sum(stack([identity, branch(x)], -1)))``: the sum an explicit module
+        (Zennit's ``zennit.layer.Sum``), so that a rule can be attached to it."""
+
+        def __init__(self, branch: Any, downsample: Any) -> None:
+            import torch
+            from zennit.layer import Sum
+
+            super().__init__()
+            self.branch = branch
+            self.downsample = downsample
+            self.sum = Sum()
+            self.relu = nn.ReLU()
+            self._stack = torch.stack
+
+        def forward(self, x: Any) -> Any:
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.relu(self.sum(self._stack([identity, self.branch(x)], dim=-1)))
+
+    return SummedBlock
+
+
+def _torchvision_block(branch: list[list[Any]], downsample: Any) -> Any:
+    """torchvision's ``BasicBlock`` with the drawn branch ``conv [batch norm] relu conv`` in
+    place of its ``conv1, bn1, relu, conv2, bn2`` (``bn2`` the identity) and ``downsample``."""
+    from torch import nn
+    from torchvision.models.resnet import BasicBlock
+
+    def one(modules: list[Any]) -> Any:
+        return modules[0] if len(modules) == 1 else nn.Sequential(*modules)
+
+    kinds = [type(modules[-1]).__name__ for modules in branch]
+    norm = len(kinds) == 4 and kinds[1].startswith("BatchNorm")
+    if (
+        not (kinds[0].startswith("Conv") and kinds[-1].startswith("Conv"))
+        or kinds[1 + norm] != "ReLU"
+        or len(kinds) != 3 + norm
+    ):
+        raise ValueError(
+            f"torchvision's BasicBlock is conv [batch norm] relu conv; this branch is {kinds}"
+        )
+    block = BasicBlock(1, 1)
+    block.conv1 = one(branch[0])
+    block.bn1 = one(branch[1]) if norm else nn.Identity()
+    block.conv2 = one(branch[-1])
+    block.bn2 = nn.Identity()
+    block.downsample = downsample
+    return block
 
 
 def _residual_class() -> Any:
@@ -166,46 +260,74 @@ def _pool(spec: dict[str, Any], kind: str) -> Any:
     )
 
 
-def _modules(layers: Sequence[dict[str, Any]], dims: int, device: str) -> list[Any]:
-    from torch import nn
+def _modules(
+    layers: Sequence[dict[str, Any]], dims: int, device: str, residual: str = "add"
+) -> list[Any]:
 
     modules: list[Any] = []
     for spec in layers:
-        kind = spec["kind"]
-        if kind == "conv":
-            modules.extend(_conv(spec, device))
-        elif kind == "batch_norm":
-            modules.append(_norm(spec, dims, device))
-        elif kind == "relu":
-            modules.append(nn.ReLU())
-        elif kind == "flatten":
-            modules.append(nn.Flatten())
-        elif kind in ("max_pool", "avg_pool", "adaptive_avg_pool"):
-            modules.append(_pool(spec, kind))
-        elif kind == "linear":
-            weight = np.asarray(spec["weight"])
-            linear = nn.Linear(weight.shape[1], weight.shape[0], bias=spec["bias"] is not None)
-            linear = linear.to(device=device, dtype=_dtype(weight))
-            linear.weight.data = _tensor(weight, device)
-            if spec["bias"] is not None:
-                linear.bias.data = _tensor(spec["bias"], device)
-            modules.append(linear)
-        elif kind == "residual":
-            branch = nn.Sequential(*_modules(spec["branch"], dims, device))
-            down = spec["downsample"]
-            shortcut = None if down is None else nn.Sequential(*_conv(down, device))
-            modules.append(_residual_class()(branch, shortcut))
-        else:  # pragma: no cover - layer_specs makes no other kind
-            raise ValueError(f"no torch module for a {kind!r} layer")
+        modules.extend(_layer(spec, dims, device, residual))
+    return modules
+
+
+def _layer(spec: dict[str, Any], dims: int, device: str, residual: str) -> list[Any]:
+    """The modules of one layer (a convolution with its padding or bias map: several)."""
+    from torch import nn
+
+    modules: list[Any] = []
+    kind = spec["kind"]
+    if kind == "conv":
+        modules.extend(_conv(spec, device))
+    elif kind == "batch_norm":
+        modules.append(_norm(spec, dims, device))
+    elif kind == "relu":
+        modules.append(nn.ReLU())
+    elif kind == "flatten":
+        modules.append(nn.Flatten())
+    elif kind in ("max_pool", "avg_pool", "adaptive_avg_pool"):
+        modules.append(_pool(spec, kind))
+    elif kind == "linear":
+        weight = np.asarray(spec["weight"])
+        linear = nn.Linear(weight.shape[1], weight.shape[0], bias=spec["bias"] is not None)
+        linear = linear.to(device=device, dtype=_dtype(weight))
+        linear.weight.data = _tensor(weight, device)
+        if spec["bias"] is not None:
+            linear.bias.data = _tensor(spec["bias"], device)
+        modules.append(linear)
+    elif kind == "residual":
+        down = spec["downsample"]
+        shortcut = None if down is None else nn.Sequential(*_conv(down, device))
+        if residual == "torchvision":
+            parts = [_layer(inner, dims, device, residual) for inner in spec["branch"]]
+            modules.append(_torchvision_block(parts, shortcut))
+        else:
+            branch = nn.Sequential(*_modules(spec["branch"], dims, device, residual))
+            block = _summed_class() if residual == "zennit-sum" else _residual_class()
+            modules.append(block(branch, shortcut))
+    else:  # pragma: no cover - layer_specs makes no other kind
+        raise ValueError(f"no torch module for a {kind!r} layer")
     return modules
 
 
 def torch_cnn(
-    layers: Sequence[dict[str, Any]], input_shape: Sequence[int], device: str = "cpu"
+    layers: Sequence[dict[str, Any]],
+    input_shape: Sequence[int],
+    device: str = "cpu",
+    residual: str = "add",
+    flatten: str = "module",
 ) -> Any:
     """The ``nn.Sequential`` (eval mode) of a CNN given as the gate's layer dicts, for inputs of
-    ``input_shape`` ``(C, *spatial)``, its parameters in the dicts' dtype on ``device``."""
+    ``input_shape`` ``(C, *spatial)``, its parameters in the dicts' dtype on ``device``, its
+    residual blocks written as ``residual`` says (:data:`RESIDUALS`), its flattening as
+    ``flatten`` says (:data:`FLATTENS`)."""
     from torch import nn
 
+    if residual not in RESIDUALS:
+        raise ValueError(f"residual must be one of {', '.join(RESIDUALS)}; got {residual!r}")
+    if flatten not in FLATTENS:
+        raise ValueError(f"flatten must be one of {', '.join(FLATTENS)}; got {flatten!r}")
     dims = len(input_shape) - 1
-    return nn.Sequential(*_modules(layers, dims, device)).eval()
+    modules = _modules(layers, dims, device, residual)
+    if flatten == "functional":
+        modules = _functional_flatten(modules)
+    return nn.Sequential(*modules).eval()

@@ -38,10 +38,11 @@ class GateRun:
 
 
 def verdict(prop: PropertyReport) -> str:
-    """``pass``, ``fail``, or ``skipped`` for a property no case reached (the search ended, on
+    """``pass``, ``fail``, ``unsupported`` (the target declined a case), or ``skipped`` for a
+    property no case reached (the search ended, on
     a hang, before it ran)."""
     if not prop.ok:
-        return "fail"
+        return "unsupported" if prop.unsupported else "fail"
     return "skipped" if prop.skipped else "pass"
 
 
@@ -53,6 +54,8 @@ def _first_line(prop: PropertyReport) -> str:
 def _failure_kind(prop: PropertyReport) -> str:
     if prop.hung:
         return "TargetHung"
+    if prop.unsupported:
+        return "TargetUnsupported"
     return "TargetMisbehaved" if prop.misbehaved else "InvariantViolation"
 
 
@@ -96,7 +99,9 @@ def junit_element(runs: Sequence[GateRun]) -> ET.Element:
         counts = {
             "tests": len(verdicts),
             "failures": verdicts.count("fail"),
-            "errors": 0,  # the gate judged every property: a misbehaving target fails one
+            # a misbehaving target fails a property; one that declines a case could not be
+            # judged there (NotImplementedError): an error, not a failure
+            "errors": verdicts.count("unsupported"),
             "skipped": verdicts.count("skipped"),
         }
         seconds = sum(prop.seconds for prop in report.properties)
@@ -121,9 +126,12 @@ def junit_element(runs: Sequence[GateRun]) -> ET.Element:
                 name=prop.name,
                 time=_seconds(prop.seconds),
             )
-            if outcome == "fail":
+            if outcome in ("fail", "unsupported"):
                 failure = ET.SubElement(
-                    case, "failure", message=_xml(_first_line(prop)), type=_failure_kind(prop)
+                    case,
+                    "failure" if outcome == "fail" else "error",
+                    message=_xml(_first_line(prop)),
+                    type=_failure_kind(prop),
                 )
                 failure.text = _xml("\n".join(report.failure_lines(prop, run.replay)))
             elif outcome == "skipped":

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ..cases import SeedCase
-from ..invariants import InvariantViolation, Property, TargetMisbehaved
+from ..invariants import InvariantViolation, Property, TargetMisbehaved, TargetUnsupported
 from ..methods import Method, Target
 from .compat import CONTROL_FLOW
 from .report import PropertyReport
@@ -28,12 +28,15 @@ class Outcome:
     error: BaseException | None = None
     size: tuple[float, float] | None = None
     ratio: float = 0.0
+    unsupported: bool = False  # the target declined the case: not judged, nothing to climb
 
     @property
     def score(self) -> float:
         """Hypothesis' target: log2 of the largest error / tolerance, so that the search moves
         towards cases where the target's errors grow (scales, sizes, kinks); every failure
         scores above every case that holds."""
+        if self.unsupported:
+            return -1100.0
         if self.error is None:
             return math.log2(self.ratio) if 0 < self.ratio < math.inf else -1100.0
         if self.size is None or math.isnan(self.size[0]):  # NaN, a wrong shape, an exception:
@@ -62,6 +65,11 @@ class Trial:
             comparisons = self.prop.check(case, self.target, self.method, draw)
         except _PASS_THROUGH:
             raise
+        except TargetUnsupported as declined:  # not judged here; counted, the search goes on
+            if account is not None:
+                account.unsupported_cases += 1
+                account.unsupported_note = account.unsupported_note or str(declined)
+            return Outcome(unsupported=True)
         except (InvariantViolation, TargetMisbehaved) as error:
             return Outcome(error)
         ratio = max((c.worst_ratio() for c in comparisons), default=0.0)

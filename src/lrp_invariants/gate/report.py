@@ -67,6 +67,9 @@ class PropertyReport:
     # the starts from which the failing case holds, each (none where the start is not the cause)
     holding_starts: tuple[str, ...] = ()
     misbehaved: bool = False  # the target raised, returned NaN/inf, a wrong shape or dtype, ...
+    unsupported: bool = False  # declined wherever asked (NotImplementedError): no verdict
+    unsupported_cases: int = 0  # cases the target declined (not judged), of ``examples``
+    unsupported_note: str | None = None  # what it said the first time
     size: tuple[float, float] | None = None  # the shown case's error: x tolerance, x |value|
     worst: WorstCase | None = None  # the failing case with the largest error, if not the shown
     minimised: bool = True  # whether the shown case was shrunk (not under --no-shrink)
@@ -129,7 +132,7 @@ class GateReport:
                 "bounds, not bit for bit"
             )
         for report in self.properties:
-            status = "PASS" if report.ok else "FAIL"
+            status = "PASS" if report.ok else "UNSUPPORTED" if report.unsupported else "FAIL"
             if report.skipped:
                 lines.append(
                     f"SKIP  {report.name:<24} {report.examples:>5} cases  not searched: the "
@@ -148,6 +151,11 @@ class GateReport:
                 f"{report.worst_ratio:.3g} x tolerance  ({report.vacuous:,} of "
                 f"{report.compared:,} compared values unbounded, {report.seconds:.1f} s)"
             )
+            if report.unsupported_cases:
+                lines.append(
+                    f"      {report.unsupported_cases} of those cases declined by the target, not "
+                    f"judged: {report.unsupported_note}"
+                )
         if self.first_failure and not self.ok:
             lines.append(
                 "the search ended at the first failure (--first-failure): each property that "
@@ -165,8 +173,26 @@ class GateReport:
             if not report.ok:
                 lines += ["", *self.failure_lines(report, replay)]
         lines.append("")
-        lines.append("all claimed properties hold" if self.ok else "the target FAILED the gate")
+        lines.append(self.conclusion())
         return "\n".join(lines)
+
+    @property
+    def unsupported(self) -> bool:
+        """Whether every property that does not hold met a case the target declines (it raised
+        NotImplementedError): the gate could not judge it there, and says so instead of
+        calling it a defect."""
+        failing = [report for report in self.properties if not report.ok]
+        return bool(failing) and all(report.unsupported for report in failing)
+
+    def conclusion(self) -> str:
+        if self.ok:
+            return "all claimed properties hold"
+        if self.unsupported:
+            return (
+                "the target does not support every case drawn (it raised NotImplementedError): "
+                "not judged there, no defect found; the gate does not pass it"
+            )
+        return "the target FAILED the gate"
 
     def start_lines(self) -> list[str]:
         """One line where every failing case holds with LRP's relevance started elsewhere:
@@ -209,6 +235,13 @@ class GateReport:
         """What the report says of one failing property: its sentence, the failure, the case
         (minimal, or as first found), where it is saved, how to replay it, and the largest
         error found (the text a CI system shows beside the test)."""
+        if report.unsupported:
+            return [
+                f"UNSUPPORTED {report.name}: the target declined every case it was asked "
+                f"({report.unsupported_cases} of {report.examples} drawn; NotImplementedError): "
+                "not judged",
+                str(report.failure),
+            ]
         lines = [f"FAILED {report.name}: {report.sentence}", str(report.failure)]
         if report.holding_starts:
             named = " or at ".join(_START_NAMES[s] for s in report.holding_starts)

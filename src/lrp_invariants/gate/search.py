@@ -61,6 +61,9 @@ def run_properties(
     with suppress(TargetHung, _SearchDone):
         _search_all(trials, strategy, reports, found, options, ended)
     share = (time.perf_counter() - start) / len(props)
+    for report in reports:  # declined wherever it was asked (nothing compared): no verdict
+        if report.failure is None and report.unsupported_cases and not report.compared:
+            report.failure, report.unsupported = report.unsupported_note, True
     failing = sum(record.error is not None for record in found)
     shrunk = 0
     others: float | None = None  # when the failing properties after the first began shrinking

@@ -12,7 +12,7 @@ Every check first asserts its precondition — that the constructed networks com
 computes — so that a failure always speaks of the attribution, not of the construction.
 """
 
-from .calling import TargetMisbehaved, call_target
+from .calling import TargetMisbehaved, TargetUnsupported, call_target
 from .comparison import Comparison, InvariantViolation, require
 from .core import (
     activation_equivalence,
@@ -33,6 +33,7 @@ __all__ = [
     "InvariantViolation",
     "Property",
     "TargetMisbehaved",
+    "TargetUnsupported",
     "activation_equivalence",
     "bias_proxy_numbers",
     "call_target",

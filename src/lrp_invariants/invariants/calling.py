@@ -23,6 +23,11 @@ class TargetMisbehaved(AssertionError):
     dtype, returned NaN or inf where its exact value is bounded, or modified its inputs."""
 
 
+class TargetUnsupported(TargetMisbehaved):
+    """The code under test says it does not handle the case (it raised NotImplementedError: a
+    layer it has no rule for): not a defect, and not a pass either."""
+
+
 def call_target(
     target: Target,
     network: Any,
@@ -101,6 +106,9 @@ def invoke(target: Callable[..., Any], *arguments: Any) -> Any:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # the target's warnings are its own; results count
             return target(*arguments)
+    except NotImplementedError as error:  # the target declines the case: say so, by name
+        summary = str(error).splitlines()[0] if str(error) else ""
+        raise TargetUnsupported(f"the target does not support this case: {summary}") from error
     except Exception as error:  # the target's own failure is a finding, not a crash of ours
         summary = str(error).splitlines()[0] if str(error) else ""
         raise TargetMisbehaved(f"the target raised {type(error).__name__}: {summary}") from error

@@ -211,6 +211,12 @@ class Method(ABC):
         (:meth:`cnn_conservation` knows what it is held to)."""
         return False
 
+    @property
+    def decomposes_on_cnns(self) -> bool:
+        """Whether a method that implies shift decomposition keeps it on CNNs too (LRP: when
+        the rule its first convolution gets by kind is linear in the contributions)."""
+        return True
+
     def cnn_conservation(
         self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision
     ) -> Conservation:

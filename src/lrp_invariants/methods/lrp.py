@@ -28,8 +28,10 @@ from ..bounds import (
 )
 from ..bounds.starts import start_ball
 from ..cnn import CNN, CNNRules, explain
-from ..cnn.bounds import CNNBalls, enclose_cnn_relevance
+from ..cnn.bounds import CNNBalls, enclose_cnn_forward, enclose_cnn_relevance
 from ..cnn.bounds.conservation import cnn_conservation_bound
+from ..cnn.canonize import fold_batch_norms
+from ..cnn.conv import Conv
 from ..cnn.relevance import weighted_layers
 from ..configuration import (
     PRESETS,
@@ -134,21 +136,47 @@ class LRPMethod(NetworkMethod):
         if self.start == "given":  # CNN cases carry no starting relevance (yet)
             return False
         composite = self.composite
-        if composite.layers is not None:  # one rule per layer of one depth: drawn CNNs vary
+        if composite.layers is not None or composite.unset:  # a fixed depth; a missing rule
             return False
-        rules = (composite.hidden, composite.first, composite.last)
-        return all(rule.enclosed_on_cnns for rule in rules if rule is not None)
+        return all(rule.enclosed_on_cnns for rule in composite.cnn_rules())
+
+    @property
+    def decomposes_on_cnns(self) -> bool:
+        """Shift decomposition on CNNs: the first weighted layer's rule (a convolution's, by
+        kind, or a dense one's) is linear in the contributions."""
+        return all(rule.linear_in_contributions for rule in self.composite.first_rules_on_cnns())
+
+    def explained_cnn(self, cnn: CNN) -> CNN:
+        """The CNN the rules run on: ``cnn``, its batch norms merged into the convolution
+        before them where the composite says so (a canonizer)."""
+        return fold_batch_norms(cnn, "left") if self.composite.merge_batch_norms else cnn
 
     def cnn_rules(self, cnn: CNN) -> CNNRules:
         """On a CNN, the composite's rule at each convolution and dense layer (in forward
-        order: a residual branch before its downsample), the z-rule (LRP-0) at average pooling,
-        batch norms and residual sums, winner-take-all at max pooling."""
-        return CNNRules(weighted=self.composite.rules_for(len(weighted_layers(cnn.layers))))
+        order: a residual branch before its downsample; by position, or by kind), and its
+        rules at average pooling, batch norms and residual sums (the z-rule, LRP-0, where it
+        sets none); winner-take-all at max pooling."""
+        kinds = [isinstance(layer, Conv) for layer in weighted_layers(cnn.layers)]
+        composite = self.composite
+        return CNNRules(
+            weighted=composite.weighted_rules(kinds),
+            pooling=composite.at_kind("pooling"),
+            batch_norm=composite.at_kind("batch_norm"),
+            sums=composite.at_kind("sums"),
+        )
+
+    def _cnn_balls(self, cnn: CNN, balls: CNNBalls, p: Precision) -> tuple[CNN, CNNBalls]:
+        explained = self.explained_cnn(cnn)
+        if explained is cnn:
+            return cnn, balls
+        return explained, enclose_cnn_forward(explained, balls.inputs[0], p)
 
     def cnn_relevance(self, cnn: CNN, x: Array, classes: ArrayLike) -> Array:
-        return explain(cnn, x, classes, self.cnn_rules(cnn), self.start)[1].input
+        explained = self.explained_cnn(cnn)
+        return explain(explained, x, classes, self.cnn_rules(explained), self.start)[1].input
 
     def enclose_cnn(self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision) -> Ball:
+        cnn, balls = self._cnn_balls(cnn, balls, p)
         return enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p, self.start)[0].R
 
     def conservation(self, case: SeedCase) -> Conservation:
@@ -161,15 +189,14 @@ class LRPMethod(NetworkMethod):
 
     @property
     def conserves_on_cnns(self) -> bool:
-        composite = self.composite
-        rules = (composite.hidden, composite.first, composite.last)
-        return all(rule.conservation_on_cnns for rule in rules if rule is not None)
+        return all(rule.conservation_on_cnns for rule in self.composite.cnn_rules())
 
     def cnn_conservation(
         self, cnn: CNN, balls: CNNBalls, classes: ArrayLike, p: Precision
     ) -> Conservation:
         """On a CNN without sources: the chosen logit, every sink the rules keep back (the
         stabilisers, empty sides) and the CNN layers' rounding bound."""
+        cnn, balls = self._cnn_balls(cnn, balls, p)
         layers = enclose_cnn_relevance(cnn, balls, classes, self.cnn_rules(cnn), p, self.start)
         kept = layers[0].sinks
         for layer in layers[1:]:
@@ -192,7 +219,7 @@ class LRPMethod(NetworkMethod):
         return f"{self.name} ({self.composite.describe()}{start})"
 
     def with_parameters(self, parameters: dict[str, Any]) -> Method:
-        if self.composite.first or self.composite.last:
+        if not self.composite.single:
             return super().with_parameters(parameters)
         return lrp_method(with_parameters(self.composite.hidden, parameters)).with_start(self.start)
 
@@ -221,7 +248,7 @@ def lrp_method(composite: Composite | Rule, name: str | None = None) -> Method:
     properties derived from the rules."""
     if isinstance(composite, Rule):
         composite = Composite(composite)
-    single = composite.layers is None and composite.first is None and composite.last is None
+    single = composite.single
     if name is None:
         name = composite.hidden.name if single else "lrp-composite"
     spec = "lrp-" + rule_spec(composite.hidden) if single else f"lrp-composite {composite.spec()}"

@@ -11,6 +11,7 @@ rule               module                                      typical layer
 ``ZBox``           :mod:`~lrp_invariants.rules.zbox`           first layer (pixels)
 ``WSquare``        :mod:`~lrp_invariants.rules.input_blind`    first layer
 ``Flat``           :mod:`~lrp_invariants.rules.input_blind`    first layer
+``Pass``           :mod:`~lrp_invariants.rules.pass_through`   batch norm (Zennit)
 =================  ==========================================  ======================
 
 :mod:`~lrp_invariants.rules.base` holds what they share (the sinks, the 0/0 convention);
@@ -30,6 +31,7 @@ from .base import (
 from .epsilon import LRP0, Epsilon
 from .gamma import Gamma
 from .input_blind import Flat, WSquare, column_normalised
+from .pass_through import Pass
 from .zbox import ZBox
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "Flat",
     "Gamma",
     "LayerRelevance",
+    "Pass",
     "Rule",
     "WSquare",
     "ZBox",

@@ -1,0 +1,199 @@
+"""The CNN adapter table's rows (lrp_invariants.adapters.cnn_table): the ways of writing a torch
+CNN compute the drawn CNN; what passes the gate is pinned as passing, and each failure on its
+minimal witness, built by hand and checked against this package's reference, so that a fix
+upstream shows up as a test to update (docs/cnn-attribution.md says what each one means)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+
+from lrp_invariants.adapters.cnn_table import CNN_CONFIGURATIONS, CNN_TARGETS
+from lrp_invariants.adapters.torch_cnn import FLATTENS, RESIDUALS, torch_cnn
+from lrp_invariants.cnn import (
+    CNN,
+    BatchNorm,
+    Conv,
+    Dense,
+    Flatten,
+    MaxPool,
+    ReLU,
+    Residual,
+    layer_specs,
+)
+from lrp_invariants.cnn.bounds import enclose_cnn_forward
+from lrp_invariants.cnn_cases import cnn_reference
+from lrp_invariants.gate import run_gate
+from lrp_invariants.strategies import CNNSeedCase, cnn_seed_cases
+
+EXAMPLES = 20
+"""Cases per gate run: a torch model is built per call (docs/cnn-adapters.md: 40 per row)."""
+
+ROWS = {row.name: row for row in CNN_CONFIGURATIONS}
+
+
+def _relevance(name: str, cnn: CNN, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(CNN_TARGETS[name](layer_specs(cnn), x, classes))
+
+
+def _reference(claim: str, cnn: CNN, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    return np.asarray(cnn_reference(claim)(layer_specs(cnn), x, classes))
+
+
+@pytest.mark.parametrize("residual", RESIDUALS)
+@pytest.mark.parametrize("flatten", FLATTENS)
+@given(case=cnn_seed_cases())
+def test_every_way_of_writing_the_model_computes_the_drawn_cnn(
+    case: CNNSeedCase, residual: str, flatten: str
+) -> None:
+    model = torch_cnn(
+        layer_specs(case.net1), case.net1.input_shape, residual=residual, flatten=flatten
+    )
+    with torch.no_grad():
+        logits = model(torch.from_numpy(case.x1)).numpy()
+    ball = enclose_cnn_forward(case.net1, case.x1).logits
+    assert np.all(np.abs(logits - ball.mid) <= ball.rad)
+
+
+def test_a_torchvision_block_refuses_a_branch_of_another_shape() -> None:
+    branch = (Conv(np.ones((1, 1, 1))), Conv(np.ones((1, 1, 1))))
+    cnn = CNN((Residual(branch, None), Flatten(), Dense(np.ones((3, 1)))), (1, 3))
+    with pytest.raises(ValueError, match="BasicBlock is conv"):
+        torch_cnn(layer_specs(cnn), (1, 3), residual="torchvision")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "zennit_epsilon_plus_sum_module",
+        "zennit_epsilon_alpha2_beta1_sum_module",
+        "captum_lrp_zplus_convolutions",
+        "captum_input_x_gradient",
+        "captum_saliency",
+    ],
+)
+def test_rows_that_keep_their_claim_pass_the_gate(name: str) -> None:
+    row = ROWS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = run_gate(CNN_TARGETS[name], row.claim, architecture="cnn", examples=EXAMPLES)
+    assert report.ok, report.render()
+
+
+def _residual_net() -> CNN:
+    """conv 1x1 -> relu(branch(x) + x) with the branch conv 1x1, relu, conv 1x1 -> dense."""
+    branch = (Conv(np.ones((1, 1, 1, 1))), ReLU(), Conv(np.ones((1, 1, 1, 1))))
+    return CNN(
+        (Conv(np.ones((1, 1, 1, 1))), Residual(branch, None), Flatten(), Dense(np.ones((4, 1)))),
+        (1, 2, 2),
+    )
+
+
+RESIDUAL_X = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+ZERO = np.array([0])
+
+
+def test_captum_lrp_adds_relevance_to_gradient_at_a_sum_written_out_plus_identity() -> None:
+    """Captum's rules multiply by a module's input on one side and divide by its output on the
+    other; the ``+`` between them is no module, so at ``y`` the branch brings relevance (its
+    first convolution multiplied by ``y``) and the shortcut a gradient (never multiplied): the
+    two are summed. Witness: ``relu(y + y)``, ``y = x``: the input relevance is ``2 x (x + 1)``,
+    not ``2 x`` (not even homogeneous in ``x``); Captum's ε = 1e-9 over denominators of at
+    least 1 moves it by 4e-9 at most."""
+    relevance = _relevance("captum_lrp_functional_flatten", _residual_net(), RESIDUAL_X, ZERO)
+    mixed = 2 * RESIDUAL_X * (RESIDUAL_X + 1)
+    assert np.all(np.abs(relevance / mixed - 1) < 4e-9)
+    reference = _reference(ROWS["captum_lrp"].claim, _residual_net(), RESIDUAL_X, ZERO)
+    assert np.all(np.abs(reference / (2 * RESIDUAL_X) - 1) < 4e-9)
+
+
+def test_zennit_hands_both_summands_of_out_plus_identity_all_the_relevance() -> None:
+    """The ``+`` is no module, so no rule meets it: its gradient passes the whole relevance to
+    the branch and to the shortcut. Witness: relu(x + x) of positive x, the input relevance
+    adds up to twice the logit. Every denominator here is at least 1, so the stabilisers
+    (1e-6 at most, four rules on the way) move the ratio by less than 4e-6. (Under αβ the
+    branch and the shortcut would carry different factors: the gate's witness says that.)"""
+    relevance = _relevance("zennit_epsilon_plus", _residual_net(), RESIDUAL_X, ZERO)
+    logit = 2 * RESIDUAL_X.sum()
+    assert abs(relevance.sum() / logit - 2) < 4e-6 * 2
+    reference = _reference(ROWS["zennit_epsilon_plus"].claim, _residual_net(), RESIDUAL_X, ZERO)
+    assert abs(reference.sum() / logit - 1) < 4e-6
+
+
+@pytest.mark.parametrize("name", ["zennit_epsilon_plus_sum_module", "zennit_epsilon_plus_resnet"])
+def test_with_a_sum_module_the_residual_conserves(name: str) -> None:
+    relevance = _relevance(name, _residual_net(), RESIDUAL_X, np.array([0]))
+    assert abs(relevance.sum() / (2 * RESIDUAL_X.sum()) - 1) < 4e-6
+
+
+def _norm_net(var: float) -> CNN:
+    norm = BatchNorm(np.ones(1), np.zeros(1), np.zeros(1), np.array([var]))
+    return CNN((Conv(np.ones((1, 1, 1))), norm, Flatten(), Dense(np.ones((3, 1)))), (1, 3))
+
+
+@pytest.mark.parametrize(
+    "name", ["zennit_epsilon_plus_merged", "zennit_epsilon_alpha2_beta1_merged"]
+)
+def test_the_merged_batch_norm_keeps_its_eps_and_scales_the_explanation(name: str) -> None:
+    """``SequentialMergeBatchNorm`` folds ``1 / sqrt(var + eps)`` into the convolution and
+    leaves the batch norm dividing by ``sqrt(1 + eps)``: the network explained is the model
+    times ``(1 + eps)**-0.5``, 5e-6 low for torch's eps = 1e-5 (var = 1 here, an exact merge)."""
+    x = np.array([[[1.0, 2.0, 3.0]]])
+    classes = np.array([0])
+    relevance = _relevance(name, _norm_net(1.0 - 1e-5), x, classes)
+    reference = _reference(ROWS[name].claim, _norm_net(1.0 - 1e-5), x, classes)
+    ratio = relevance.sum() / reference.sum()
+    assert abs(ratio - (1 + 1e-5) ** -0.5) < 1e-6 / 6  # stabiliser 1e-6 over a sum of 6
+    assert ratio < 1 - 4e-6
+
+
+def test_captum_lrp_declines_a_model_with_an_nn_flatten() -> None:
+    cnn = CNN((Conv(np.ones((1, 1, 1, 1))), Flatten(), Dense(np.ones((4, 1)))), (1, 2, 2))
+    with pytest.raises(NotImplementedError, match="Flatten'> has no rule"):
+        _relevance("captum_lrp", cnn, RESIDUAL_X, np.array([0]))
+
+
+def test_captum_lrp_declines_a_conv1d() -> None:
+    cnn = CNN((Conv(np.ones((1, 1, 1))), Flatten(), Dense(np.ones((3, 1)))), (1, 3))
+    with pytest.raises(NotImplementedError, match="Conv1d'> has no rule"):
+        _relevance("captum_lrp_functional_flatten", cnn, np.ones((1, 1, 3)), np.array([0]))
+
+
+def test_captum_lrp_puts_its_epsilon_rule_on_max_pooling() -> None:
+    """Captum maps ``MaxPool2d`` to ``EpsilonRule(1e-9)``: a winner ``a`` keeps ``a / (a +
+    1e-9)`` of its relevance, the rest is lost; winner-take-all keeps all of it. Witness: one
+    window of a small positive value 2**-20 (1e-9 / 2**-20 = 1.05e-3 of it lost)."""
+    a = 2.0**-20
+    cnn = CNN(
+        (Conv(np.ones((1, 1, 1, 1))), MaxPool((2, 2)), Flatten(), Dense(np.ones((1, 1)))),
+        (1, 2, 2),
+    )
+    x = np.array([[[[a, a / 2], [a / 4, a / 8]]]])
+    classes = np.array([0])
+    relevance = _relevance("captum_lrp_functional_flatten", cnn, x, classes)
+    reference = _reference(ROWS["captum_lrp_functional_flatten"].claim, cnn, x, classes)
+    kept = relevance.sum() / reference.sum()
+    # three ε-rules meet z = a (conv, pool, dense): each keeps a / (a + 1e-9); the pool's is
+    # the one the claim does not make (the ratio to a few roundings; 1e-12 lies far above
+    # them and far below the 1e-3 at stake)
+    assert kept == pytest.approx(a / (a + 1e-9), rel=1e-12)
+    assert kept < 1 - 1e-3
+
+
+def _all_rows_run(name: str) -> Any:
+    cnn = CNN((Conv(np.ones((1, 1, 1, 1))), ReLU(), Flatten(), Dense(np.ones((4, 2)))), (1, 2, 2))
+    return _relevance(name, cnn, RESIDUAL_X, np.array([1]))
+
+
+@pytest.mark.parametrize(
+    "name", [row.name for row in CNN_CONFIGURATIONS if row.name != "captum_lrp"]
+)
+def test_every_row_explains_a_plain_2d_cnn(name: str) -> None:
+    assert _all_rows_run(name).shape == RESIDUAL_X.shape
