@@ -73,13 +73,18 @@ def test_where_the_winners_agree_captum_sums_to_delta() -> None:
     assert _captum(cnn, x, x0).sum() == _delta(cnn, x, x0)[0] == 4.0
 
 
-def test_captums_zero_difference_fallback_keeps_each_sample_its_own() -> None:
-    """Predicted from reading (``torch.where(|Δ| < eps, grad_input[0], ...)``): one sample's
-    gradient for the whole batch. Measured: ``grad_input[0]`` is the first *tensor* of the
-    hook's tuple, the whole batch's; a batch gives each sample what it gets alone."""
-    cnn = _pooled(2, 1, 3)
-    xs = np.array([[[0.0, 3.0, 0.0]], [[1.0, 2.0, 5.0]], [[2.0, 0.0, 1.0]]])
-    x0s = np.array([[[2.0, 0.0, 1.0]], [[1.0, 0.0, 5.0]], [[2.0, 0.0, 1.0]]])  # Δ = 0 where equal
-    batch = _captum(cnn, xs, x0s)
-    for i in range(len(xs)):
-        assert np.array_equal(batch[i : i + 1], _captum(cnn, xs[i : i + 1], x0s[i : i + 1]))
+def test_captums_zero_difference_fallback_takes_the_first_samples_gradient() -> None:
+    """Where an input of the pool does not differ from its baseline, Captum falls back on
+    ``grad_input[0]``: the first *sample's* gradient (the hook gets a tensor since Captum 0.6,
+    captum#1276), broadcast over the batch. With a convolution of weights ``[1, -1]`` before
+    the pool, that position's multiplier reaches inputs that do differ: the second sample's
+    attributions change with the first beside it (found by a search over small integers)."""
+    conv = Conv(np.array([[[1.0, -1.0]]]))
+    pool = MaxPool((2,), stride=(1,), dims=1)
+    cnn = CNN((conv, pool, Flatten(), Dense(np.ones((2, 1)))), (1, 4))
+    xs = np.array([[[-1.0, 1.0, 1.0, -1.0]], [[0.0, 2.0, 2.0, 2.0]]])
+    x0s = np.array([[[-1.0, 1.0, 2.0, 1.0]], [[2.0, 1.0, 1.0, -1.0]]])
+    alone = _captum(cnn, xs[1:], x0s[1:])
+    beside = _captum(cnn, xs, x0s)[1:]
+    assert alone.sum() == pytest.approx(_delta(cnn, xs[1:], x0s[1:])[0], abs=1e-15)
+    assert np.abs(beside - alone).max() == pytest.approx(1.0, abs=1e-15)
