@@ -74,7 +74,6 @@ def test_a_torchvision_block_refuses_a_branch_of_another_shape() -> None:
     [
         "zennit_epsilon_plus_sum_module",
         "zennit_epsilon_alpha2_beta1_sum_module",
-        "captum_lrp_zplus_convolutions",
         "captum_input_x_gradient",
         "captum_saliency",
     ],
