@@ -291,9 +291,7 @@ PRESETS: dict[str, Preset] = {
         "EpsilonPlus",
     ),
     "zennit-epsilon-alpha2-beta1": Preset(
-        _zennit(
-            Epsilon(ZENNIT_STABILISER), convolutions=AlphaBeta(2.0, 1.0, ZENNIT_STABILISER)
-        ),
+        _zennit(Epsilon(ZENNIT_STABILISER), convolutions=AlphaBeta(2.0, 1.0, ZENNIT_STABILISER)),
         "Zennit EpsilonAlpha2Beta1: AlphaBeta(2, 1, stabilizer=1e-6) at convolutions, "
         "Epsilon(1e-6) at every Linear, Norm at average pooling and sums, Pass at batch norms",
     ),
