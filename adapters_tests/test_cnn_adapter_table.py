@@ -74,6 +74,7 @@ def test_a_torchvision_block_refuses_a_branch_of_another_shape() -> None:
     [
         "zennit_epsilon_plus_sum_module",
         "zennit_epsilon_alpha2_beta1_sum_module",
+        "zennit_epsilon_plus_flat_sum_module",
         "captum_input_x_gradient",
         "captum_saliency",
     ],
@@ -196,3 +197,26 @@ def _all_rows_run(name: str) -> Any:
 )
 def test_every_row_explains_a_plain_2d_cnn(name: str) -> None:
     assert _all_rows_run(name).shape == RESIDUAL_X.shape
+
+
+def test_zennits_box_rule_boxes_a_padding_module_as_if_it_were_input() -> None:
+    """z^B at a convolution padded by a module of its own (``nn.ZeroPad1d``, as torch writes
+    padding that differs per side): Zennit's ``ZBox`` sees the padded tensor, so the padding's
+    zeros are boxed inputs (``0 - low w⁺ - high w⁻``) and take relevance that the padding
+    module's backward then drops. Witness: conv [1, 1] padded (1, 0), x = [1, 2, 3], box
+    [-3, 3]: Zennit's relevance is the box rule's on the network whose input is ``[0, x]``,
+    the padding's share cut off; the claim (zero padding is no input) differs."""
+    conv = Conv(np.array([[[1.0, 1.0]]]), padding=((1, 0),))
+    cnn = CNN((conv, Flatten(), Dense(np.ones((3, 1)))), (1, 3))
+    x = np.array([[[1.0, 2.0, 3.0]]])
+    name = "zennit_epsilon_gamma_box_sum_module"
+    relevance = _relevance(name, cnn, x, ZERO)
+    padded = CNN((Conv(np.array([[[1.0, 1.0]]])), Flatten(), Dense(np.ones((3, 1)))), (1, 4))
+    as_input = _reference(ROWS[name].claim, padded, np.array([[[0.0, 1.0, 2.0, 3.0]]]), ZERO)
+    # the same sums of two to four like-signed terms on both sides: 1e-12 lies far above
+    # their rounding and far below the padding's share (3/7 of the first window's relevance)
+    np.testing.assert_allclose(relevance, as_input[..., 1:], rtol=1e-12)
+    claimed = _reference(ROWS[name].claim, cnn, x, ZERO)
+    # the padding's share of the first window (its relevance 1, the logit's first term): 3 / 7
+    # (the stabilisers, 1e-6 over sums of at least 1, move it by less than 1e-5)
+    assert claimed.sum() - relevance.sum() == pytest.approx(3 / 7, rel=1e-5)

@@ -281,19 +281,31 @@ def test_z_box_at_the_first_layer_and_epsilon_above_lie_inside(name: str, seed: 
     check_core(cnn, x, classes, rules)
 
 
-def test_the_flat_rule_at_a_convolution_is_refused_naming_the_layer() -> None:
-    """Its dense matrix does not tell a connection of weight 0 from no connection."""
-    cnn, x, classes = draw("plain", 0)
-    with pytest.raises(NotImplementedError, match="layer 2: the flat rule"):
-        enclose_cnn_relevance(cnn, enclose_cnn_forward(cnn, x), classes, Flat())
+@pytest.mark.parametrize(("name", "rule"), pairs([Flat(), Flat(1e-6)]))
+@pytest.mark.parametrize("seed", range(2))
+def test_the_flat_rule_at_every_layer_kind_lies_inside(name: str, rule: Rule, seed: int) -> None:
+    """Flat counts connections (a tap of weight 0 is one, a zero padding's is none): its
+    enclosure is w²'s on the matrix of the layer's connections."""
+    cnn, x, classes = draw(name, seed)
+    check_core(cnn, x, classes, CNNRules(weighted=rule, pooling=rule, batch_norm=rule, sums=rule))
 
 
-def test_z_box_at_a_constant_padding_is_refused_naming_the_layer() -> None:
-    """z^B reads the frame as an ordinary source, the matrix holds it as inputs."""
-    cnn, x, classes = draw("constant", 0)
-    rules = CNNRules(weighted=(ZBox(-3.0, 3.0), LRP0()))
-    with pytest.raises(NotImplementedError, match="layer 0"):
-        enclose_cnn_relevance(cnn, enclose_cnn_forward(cnn, x), classes, rules)
+def test_the_flat_rule_counts_a_tap_of_weight_zero() -> None:
+    """A 2-tap convolution whose second weight is 0: both inputs of a window share alike."""
+    conv = Conv(np.array([[[1.0, 0.0]]]))
+    cnn = CNN((conv, Flatten(), Dense(np.ones((2, 1)), None)), (1, 3))
+    x = np.array([[[1.0, 2.0, 3.0]]])
+    R = enclose_cnn_relevance(cnn, enclose_cnn_forward(cnn, x), np.array([0]), Flat())[0].R
+    # logit 3 (= 1 + 2): 1.5 per window, split in halves: 0.75, 1.5, 0.75
+    assert np.array_equal(R.mid, np.array([[[0.75, 1.5, 0.75]]]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_z_box_at_a_constant_padding_reads_the_frame_as_ordinary_sources(seed: int) -> None:
+    """z^B boxes the inputs, not the frame: the frame's taps are x w, a sink (Rp)."""
+    cnn, x, classes = draw("constant", seed)
+    count = len(weighted_layers(cnn.layers))
+    check_core(cnn, x, classes, CNNRules(weighted=(ZBox(-3.0, 3.0), *[LRP0()] * (count - 1))))
 
 
 def as_float32(cnn: CNN) -> CNN:

@@ -53,6 +53,7 @@ def test_the_cnn_gate_judges_the_gradient_family_and_lrp_with_rules_enclosed_at_
         "lrp-zplus",
         "lrp-gamma",
         "lrp-w-square",
+        "lrp-flat",
     ]
 
 
@@ -81,8 +82,9 @@ def test_bias_proxy_conservation_is_checked_on_cnns_for_lrp_alone(method: str) -
     # gradient x input conserves on a network without sources too, but no CNN bound for its
     # chain of products exists here yet: the method does not declare it
     assert checked == METHODS[method].conserves_on_cnns
-    # w²'s CNN sinks: balls whose edge the exact value reaches (rules/input_blind.py)
-    assert checked == (method.startswith("lrp-") and method != "lrp-w-square")
+    # w²'s CNN sinks: balls whose edge the exact value reaches (rules/input_blind.py); flat's
+    # CNN enclosure is w²'s on the matrix of connections
+    assert checked == (method.startswith("lrp-") and method not in ("lrp-w-square", "lrp-flat"))
 
 
 def test_a_cnn_without_sources_keeps_its_weights_and_drops_every_source() -> None:
@@ -154,7 +156,7 @@ def test_a_saved_cnn_counterexample_is_drawn_sample_by_sample(tmp_path: Path) ->
     assert draw_counterexample(path, target).is_file()
 
 
-@pytest.mark.parametrize("method", ["lrp-flat", "integrated-gradients", "lrp-zbox:low=0,high=1"])
+@pytest.mark.parametrize("method", ["integrated-gradients", "deeplift-rescale"])
 def test_a_method_not_enclosed_on_cnns_is_refused_naming_those_that_are(method: str) -> None:
     with pytest.raises(InvalidOption, match=r"not judged on cnn networks; there the gate judges"):
         run_gate(cnn_reference("gradient"), method, architecture="cnn")

@@ -68,23 +68,33 @@ RESNET = Part("zennit.torchvision", "ResNetCanonizer")
 CAPTUM_RULES = "captum.attr._utils.lrp_rules"
 
 
-def _zennit_rows(composite: str, preset: str, label: str) -> list[CNNConfiguration]:
-    """The composite with each canonizer and each way of writing a residual block."""
-    part = Part("zennit.composites", composite)
+def _arguments(parameters: Mapping[str, Any], canonizer: str | None = None) -> str:
+    words = [f"{key}={value!r}" for key, value in parameters.items()]
+    return ", ".join(words + ([f"canonizers=[{canonizer}()]"] if canonizer else []))
+
+
+def _zennit_rows(
+    composite: str, preset: str, label: str, **parameters: Any
+) -> list[CNNConfiguration]:
+    """The composite (with ``parameters``) with each canonizer and each way of writing a
+    residual block; ``preset`` may carry words that complete it."""
+    part = Part("zennit.composites", composite, MappingProxyType(parameters))
     claim = f"lrp-composite {preset}"
     return [
         CNNConfiguration(
             f"zennit_{label}",
             "zennit",
             claim,
-            f"Zennit's ``{composite}()``, no canonizer, residual sums written ``out + identity``.",
+            f"Zennit's ``{composite}({_arguments(parameters)})``, no canonizer, residual sums "
+            "written ``out + identity``.",
             composite=part,
         ),
         CNNConfiguration(
             f"zennit_{label}_sum_module",
             "zennit",
             claim,
-            f"``{composite}()``, no canonizer, each residual sum an explicit ``zennit.layer.Sum``.",
+            f"``{composite}({_arguments(parameters)})``, no canonizer, each residual sum an "
+            "explicit ``zennit.layer.Sum``.",
             composite=part,
             residual="zennit-sum",
         ),
@@ -92,7 +102,8 @@ def _zennit_rows(composite: str, preset: str, label: str) -> list[CNNConfigurati
             f"zennit_{label}_merged",
             "zennit",
             f"{claim} merge-batch-norms",
-            f"``{composite}(canonizers=[SequentialMergeBatchNorm()])``, sums ``out + identity``.",
+            f"``{composite}({_arguments(parameters, 'SequentialMergeBatchNorm')})``, sums "
+            "``out + identity``.",
             composite=part,
             canonizers=(MERGE,),
         ),
@@ -100,7 +111,8 @@ def _zennit_rows(composite: str, preset: str, label: str) -> list[CNNConfigurati
             f"zennit_{label}_resnet",
             "zennit",
             f"{claim} merge-batch-norms",
-            f"``{composite}(canonizers=[ResNetCanonizer()])`` on torchvision ``BasicBlock``\\ s "
+            f"``{composite}({_arguments(parameters, 'ResNetCanonizer')})`` on torchvision "
+            "``BasicBlock``\\ s "
             "(``out += identity``, which the canonizer replaces by a ``Sum`` module).",
             composite=part,
             canonizers=(RESNET,),
@@ -112,6 +124,14 @@ def _zennit_rows(composite: str, preset: str, label: str) -> list[CNNConfigurati
 CNN_CONFIGURATIONS: tuple[CNNConfiguration, ...] = (
     *_zennit_rows("EpsilonPlus", "zennit-epsilon-plus", "epsilon_plus"),
     *_zennit_rows("EpsilonAlpha2Beta1", "zennit-epsilon-alpha2-beta1", "epsilon_alpha2_beta1"),
+    *_zennit_rows("EpsilonPlusFlat", "zennit-epsilon-plus-flat", "epsilon_plus_flat"),
+    *_zennit_rows(
+        "EpsilonGammaBox",
+        "zennit-epsilon-gamma-box first-convolution=zbox:low=-3,high=3,epsilon=1e-6",
+        "epsilon_gamma_box",
+        low=-3.0,
+        high=3.0,
+    ),
     CNNConfiguration(
         "captum_lrp",
         "captum",

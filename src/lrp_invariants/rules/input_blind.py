@@ -193,9 +193,9 @@ class Flat(_InputBlind):
     >>> Flat(epsilon=1e-6)                      # Zennit's Flat
     """
 
-    # a convolution's connections are not the entries of its dense matrix (zero weights and
-    # merged padding taps): the CNN enclosure is missing at convolutions
-    enclosed_on_cnns: ClassVar[bool] = False
+    # on CNNs the enclosure is w²'s on the layer's matrix of connections
+    # (cnn/bounds/local.py), whose sinks w² does not claim yet: neither does flat
+    conservation_on_cnns: ClassVar[bool] = False
 
     @property
     def name(self) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
@@ -54,9 +53,6 @@ class ZBox(Rule):
     >>> ZBox(0.0, 1.0)                                 # pixels in [0, 1], Zennit's ZBox(0, 1)
     >>> ZBox([-1.0, -2.0], [1.0, 2.0], bias="source")  # per-feature bounds
     """
-
-    # the CNN enclosure is missing at a convolution with constant padding (the frame's bounds)
-    enclosed_on_cnns: ClassVar[bool] = False
 
     low: tuple[float, ...]
     high: tuple[float, ...]

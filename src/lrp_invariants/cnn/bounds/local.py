@@ -5,8 +5,9 @@ Copying padding (reflect, replicate, circular) and a non-zero constant padding a
 explicit: the input is gathered into its padded image (a copy per tap; the constant's positions
 inputs of that value), so that sign-split and squared rules see each tap alone, as the layer's
 ``propagate`` does; :func:`scatter_ball` adds the relevance of the copies back onto their
-inputs. :func:`dense_rule` says how a rule reads that matrix, or raises NotImplementedError
-where the matrix cannot express what it reads.
+inputs. :func:`dense_rule` says how a rule reads that matrix (the flat rule reads the matrix of
+the layer's connections instead), or raises NotImplementedError where it cannot express what
+the rule reads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ...bounds.balls import F64, Ball, Precision, bound_matmul
-from ...rules import Flat, Rule, ZBox
+from ...rules import Flat, Rule, WSquare, ZBox
+from ...rules.operator import Weights
 from ..conv import Conv
 from ..geometry import pad_linear
 from ..model import Layer, operator
@@ -42,26 +44,34 @@ class LocalMatrix:
         return self.gather is not None and bool(np.any(self.gather < 0))
 
 
-def _matrix(op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype) -> F64:
-    """The operator's weights as a matrix (in, out), as it holds them in ``dtype``."""
+def _matrix(
+    op: Any, size: int, in_shape: tuple[int, ...], dtype: np.dtype, weights: Weights = "W"
+) -> F64:
+    """The operator's weights (or, ``weights="ones"``, its connections: 1 per tap that exists)
+    as a matrix (in, out), as it holds them in ``dtype``."""
     basis = np.eye(size, dtype=dtype).reshape(size, *in_shape)
-    return np.asarray(op.product(basis, "W"), dtype=np.float64).reshape(size, -1)
+    return np.asarray(op.product(basis, weights), dtype=np.float64).reshape(size, -1)
 
 
-def local_matrix(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype) -> LocalMatrix:
+def local_matrix(
+    layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype, weights: Weights = "W"
+) -> LocalMatrix:
     """Copying padding (reflect, replicate, circular) and a non-zero constant padding are made
     explicit: the matrix is the convolution's on the padded input, one entry per tap, and a
     constant padding's positions are inputs of that value (each tap a source of its own, as
-    the layer's ``propagate`` reads its frame)."""
+    the layer's ``propagate`` reads its frame). ``weights="ones"``: the connections instead of
+    the weights (a tap of weight 0 is a connection, a zero padding's tap is none)."""
     op = operator(layer, in_shape, dtype)
     size = int(np.prod(in_shape))
     bias = np.asarray(np.broadcast_to(op.bias, op.out_shape), dtype=np.float64).reshape(-1)
     c = None if op.constant is None else np.asarray(op.constant, dtype=np.float64).reshape(-1)
     if not isinstance(layer, Conv) or not any(b or e for b, e in layer.pads):
-        return LocalMatrix(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
+        W = _matrix(op, size, in_shape, dtype, weights)
+        return LocalMatrix(W, Ball.exact(bias), c, None)
     value = layer.padding_value if layer.padding_mode == "constant" else 0.0
     if layer.padding_mode == "zeros" or (layer.padding_mode == "constant" and value == 0):
-        return LocalMatrix(_matrix(op, size, in_shape, dtype), Ball.exact(bias), c, None)
+        W = _matrix(op, size, in_shape, dtype, weights)
+        return LocalMatrix(W, Ball.exact(bias), c, None)
     # positions 1..size (exact integers in floats); a constant padding pads them with 0
     positions = np.arange(1, size + 1, dtype=np.float64).reshape(1, *in_shape)
     mode = "zeros" if layer.padding_mode == "constant" else layer.padding_mode
@@ -71,7 +81,8 @@ def local_matrix(layer: Layer, in_shape: tuple[int, ...], dtype: np.dtype) -> Lo
     inner = dataclasses.replace(
         layer, bias=None, padding=0, padding_mode="zeros", padding_value=0.0, constant=None
     )
-    W = _matrix(inner.operator(padded_shape), int(np.prod(padded_shape)), padded_shape, dtype)
+    padded_size = int(np.prod(padded_shape))
+    W = _matrix(inner.operator(padded_shape), padded_size, padded_shape, dtype, weights)
     padded_c = None if c is None else np.where(gather >= 0, c[np.maximum(gather, 0)], 0.0)
     return LocalMatrix(W, Ball.exact(bias), padded_c, gather, value)
 
@@ -106,24 +117,37 @@ def scatter_ball(ball: Ball, gather: np.ndarray, size: int, p: Precision) -> Bal
 
 
 def dense_rule(
-    rule: Rule, kind: str, local: LocalMatrix, in_shape: tuple[int, ...], i: str
-) -> Rule:
-    """The rule as it reads the local matrix of a layer of ``kind``, or NotImplementedError
-    where it cannot."""
+    rule: Rule,
+    kind: str,
+    local: LocalMatrix,
+    in_shape: tuple[int, ...],
+    i: str,
+    connections: Any = None,
+) -> tuple[Rule, F64]:
+    """The rule as it reads the local matrix of a layer of ``kind``, and the matrix it reads:
+    the layer's own, or for the flat rule outside a dense layer its connections
+    (``connections()``, 0 or 1 per entry: flat's shares ``1 / count`` are then w²'s on that
+    matrix, whose squares are exact); NotImplementedError where neither says what it reads."""
     if isinstance(rule, Flat) and kind != "Dense":
-        raise NotImplementedError(
-            f"{i}: the flat rule counts connections, which the dense matrix of a {kind} does "
-            "not tell apart from zero weights"
-        )
-    if isinstance(rule, ZBox):
-        if local.frame:
+        if connections is None:
             raise NotImplementedError(
-                f"{i}: z^B reads a constant padding as an ordinary source, which the matrix "
-                "holds as inputs (with bounds)"
+                f"{i}: the flat rule counts connections, which the dense matrix of a {kind} "
+                "does not tell apart from zero weights"
             )
+        C: F64 = connections()
+        if not np.all((C == 0) | (C == 1)):  # pragma: no cover - one tap per pair, always
+            raise NotImplementedError(f"{i}: a {kind} with several taps per input and output")
+        return WSquare(rule.epsilon, "ignored"), C
+    if isinstance(rule, ZBox):
         low, high = rule.operator_bounds(in_shape, np.dtype(np.float64))
         lows, highs = low.reshape(-1), high.reshape(-1)
         if local.gather is not None:
-            lows, highs = lows[local.gather], highs[local.gather]
-        return ZBox(tuple(map(float, lows)), tuple(map(float, highs)), rule.epsilon, rule.bias)
-    return rule
+            # a constant padding's frame is an ordinary source (x w, not boxed): its bounds
+            # are 0, so that its modified contribution x w - 0 w⁺ - 0 w⁻ is x w
+            frame = local.gather < 0
+            index = np.maximum(local.gather, 0)
+            lows = np.where(frame, 0.0, lows[index])
+            highs = np.where(frame, 0.0, highs[index])
+        boxed = ZBox(tuple(map(float, lows)), tuple(map(float, highs)), rule.epsilon, rule.bias)
+        return boxed, local.W
+    return rule, local.W

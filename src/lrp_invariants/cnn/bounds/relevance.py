@@ -6,9 +6,9 @@ input shape, where every weight a rule reads is its own entry. Copying padding (
 replicate, circular) and a non-zero constant padding are first made explicit: the input gathered
 into its padded image (a copy per tap; the constant's positions inputs of that value), so that
 sign-split and squared rules see each tap alone, as the layer's ``propagate`` does; the
-relevance of the copies is added back onto their inputs, the frame's is a sink (``Rp``). Where
-the local matrix cannot express what a rule reads (the flat rule's connections outside a dense
-layer, z^B at a constant padding) the enclosure raises NotImplementedError naming the layer.
+relevance of the copies is added back onto their inputs, the frame's is a sink (``Rp``). The flat
+rule reads the matrix of the layer's connections (w²'s shares on a matrix of ones: exact); z^B
+reads a constant padding's frame as ordinary sources (bounds 0), as its ``propagate`` does.
 
 What is wider than needed: the rules' dense enclosures bound each sum by ``γ_k`` with ``k`` the
 dense input width of the layer (a convolution's whole input, twice the tensor at a residual
@@ -163,13 +163,20 @@ def _linear(
     in_shape = a.mid.shape[1:]
     n, size = a.mid.shape[0], int(np.prod(in_shape))
     local = local_matrix(layer, in_shape, dtype)
-    chosen = dense_rule(rule, type(layer).__name__, local, in_shape, name)
+    chosen, W = dense_rule(
+        rule,
+        type(layer).__name__,
+        local,
+        in_shape,
+        name,
+        lambda: local_matrix(layer, in_shape, dtype, "ones").W,
+    )
     a_flat = gathered(_flat(a), local)
     if local.frame:  # the frame's value is an input too
         grains = (min(grains[0], p.grain(local.value)), grains[1])
     keep_h = top or state.relu
     incoming = state.incoming if keep_h else Enclosed(state.incoming.R)
-    inputs = LayerInput(local.W, local.bias, local.c, a_flat, _flat(z), top, p, grains)
+    inputs = LayerInput(W, local.bias, local.c, a_flat, _flat(z), top, p, grains)
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, incoming)
     balls = _with_rescaling(balls, local.W.shape, dtype, p)
@@ -227,8 +234,8 @@ def _sum(
     inputs = LayerInput(
         W, Ball.exact(np.zeros(size)), None, both, _flat(block.total), False, p, (grain, grain)
     )
-    chosen = dense_rule(
-        rule, "residual sum", LocalMatrix(W, inputs.bias, None, None), (2 * size,), name
+    chosen, _ = dense_rule(
+        rule, "residual sum", LocalMatrix(W, inputs.bias, None, None), (2 * size,), name, lambda: W
     )
     with np.errstate(over="ignore"):
         balls, below = chosen.enclose(inputs, state.incoming)
