@@ -18,8 +18,8 @@ without ``lrp_invariants.cnn``'s forward, gradient or ``explain``:
 * ``reversed_sums``: the taps in reverse order (every sum runs backwards: last channel and tap
   first) and the rules in the shares-first form ``(z_ij / z_j) R_j``.
 
-w² reads each tap's ``w²`` (a copy made by copying padding is a tap of its own, zero padding
-none, a non-zero constant padding's taps count).
+w² reads each tap's ``w²`` and flat counts each tap once (a copy made by copying padding is a
+tap of its own, zero padding none, a non-zero constant padding's taps count).
 
 Everywhere: LRP-0 at average pooling, batch norms and residual sums, winner-take-all at max
 pooling with ties split evenly, a zero denominator passes nothing, ``sign(0) = +1`` in ε.
@@ -317,8 +317,10 @@ class TapLayer:
             den = self._out(rho) + rho_b
             passed = np.where(z != 0, R, 0.0)  # a unit at exactly 0 passes nothing
             return self._in(self._share(rho, den, passed))
-        if rule == "lrp-w-square":  # every tap's w², a constant padding's taps too
-            omega = np.broadcast_to(self.weights**2, C.shape)
+        if rule in ("lrp-w-square", "lrp-flat"):  # every tap's w² (or 1), a frame's taps too
+            omega = np.broadcast_to(
+                self.weights**2 if rule == "lrp-w-square" else np.ones_like(self.weights), C.shape
+            )
             return self._in(self._share(omega, self._out(omega), R))
         raise ValueError(f"no rule {rule!r} here")
 
@@ -684,6 +686,7 @@ CNN_ALTERNATIVES: dict[str, tuple[Callable[[str], Target], tuple[str, ...]]] = {
             "lrp-zplus",
             "lrp-gamma",
             "lrp-w-square",
+            "lrp-flat",
         ),
     ),
     "dense_unrolled": (
@@ -693,7 +696,15 @@ CNN_ALTERNATIVES: dict[str, tuple[Callable[[str], Target], tuple[str, ...]]] = {
     "fused_batch_norm": (fused_batch_norm, ("gradient", "saliency", "gradient-x-input")),
     "reversed_sums": (
         reversed_sums,
-        ("lrp-0", "lrp-epsilon", "lrp-alpha-beta", "lrp-zplus", "lrp-gamma", "lrp-w-square"),
+        (
+            "lrp-0",
+            "lrp-epsilon",
+            "lrp-alpha-beta",
+            "lrp-zplus",
+            "lrp-gamma",
+            "lrp-w-square",
+            "lrp-flat",
+        ),
     ),
 }
 """Each alternative: its factory (method -> target) and the methods it offers."""

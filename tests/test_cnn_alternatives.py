@@ -29,7 +29,7 @@ FAST = {
     "direct_loops": ("gradient-x-input", "lrp-epsilon", "lrp-alpha-beta", "lrp-w-square"),
     "dense_unrolled": ("gradient", "lrp-0", "lrp-epsilon"),
     "fused_batch_norm": ("saliency", "gradient-x-input"),
-    "reversed_sums": ("lrp-zplus", "lrp-gamma", "lrp-alpha-beta"),
+    "reversed_sums": ("lrp-zplus", "lrp-gamma", "lrp-alpha-beta", "lrp-flat"),
 }
 """The pairs run in the fast tier; the full tier runs every pair."""
 
