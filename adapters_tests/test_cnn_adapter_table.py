@@ -220,3 +220,39 @@ def test_zennits_box_rule_boxes_a_padding_module_as_if_it_were_input() -> None:
     # the padding's share of the first window (its relevance 1, the logit's first term): 3 / 7
     # (the stabilisers, 1e-6 over sums of at least 1, move it by less than 1e-5)
     assert claimed.sum() - relevance.sum() == pytest.approx(3 / 7, rel=1e-5)
+
+
+CUDA = torch.cuda.is_available()
+gpu = pytest.mark.skipif(not CUDA, reason="no CUDA device: the GPU check runs where one is lent")
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has a CUDA device")
+def test_a_cnn_row_asked_for_an_absent_cuda_device_refuses_before_any_work() -> None:
+    from lrp_invariants.torch import DeviceUnavailable
+
+    cnn = CNN((Conv(np.ones((1, 1, 1, 1))), Flatten(), Dense(np.ones((4, 1)))), (1, 2, 2))
+    with pytest.raises(DeviceUnavailable, match="CUDA is not available"):
+        CNN_TARGETS["captum_saliency"](layer_specs(cnn), RESIDUAL_X, ZERO, device="cuda")
+
+
+@gpu
+@pytest.mark.parametrize(
+    "name",
+    ["zennit_epsilon_plus_sum_module", "captum_input_x_gradient", "zennit_epsilon_plus_merged"],
+)
+def test_gpu_a_cnn_row_gets_the_same_verdict_on_cuda_as_on_the_cpu(name: str) -> None:
+    """float64 CNNs on the device (the CNN cases are float64); GPU reductions may differ between
+    calls, so determinism is held within the bounds."""
+    import functools
+
+    row = ROWS[name]
+    verdicts = []
+    for device in ("cpu", "cuda"):
+        target = functools.partial(CNN_TARGETS[name], device=device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = run_gate(
+                target, row.claim, architecture="cnn", examples=EXAMPLES, deterministic=False
+            )
+        verdicts.append({p.name: p.ok for p in report.properties})
+    assert verdicts[0] == verdicts[1]
