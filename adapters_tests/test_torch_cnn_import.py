@@ -105,3 +105,20 @@ def test_the_cli_gates_code_on_the_users_own_torch_cnn(
     out = capsys.readouterr().out
     assert status == 0, out
     assert "all claimed properties hold" in out
+
+
+def test_adaptive_max_pooling_is_refused_not_read_as_average_pooling() -> None:
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3), torch.nn.AdaptiveMaxPool2d(1), torch.nn.Flatten()
+    ).eval()
+    with pytest.raises(ValueError, match="no layer of lrp-invariants for AdaptiveMaxPool2d"):
+        cnn_from_torch(model, (1, 4, 4))
+
+
+def test_a_downsample_with_a_batch_norm_is_refused_with_the_fix() -> None:
+    from torchvision.models.resnet import BasicBlock
+
+    down = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2))
+    model = torch.nn.Sequential(BasicBlock(1, 2, downsample=down), torch.nn.Flatten()).eval()
+    with pytest.raises(ValueError, match="downsample with a batch norm; merge it"):
+        cnn_from_torch(model, (1, 3, 3))

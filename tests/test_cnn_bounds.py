@@ -300,6 +300,26 @@ def test_the_flat_rule_counts_a_tap_of_weight_zero() -> None:
     assert np.array_equal(R.mid, np.array([[[0.75, 1.5, 0.75]]]))
 
 
+@pytest.mark.parametrize("rule", [Flat(), WSquare()], ids=lambda r: r.name)
+def test_an_input_blind_rule_at_a_constant_padding_with_a_constant_input_is_refused(
+    rule: Rule,
+) -> None:
+    """net3's constant input beside a non-zero constant padding: the enclosure would count the
+    frame's connections twice (the gate's net3 has no constant padding of its own)."""
+    conv = Conv(
+        np.array([[[1.0, 2.0, -1.0]]]),
+        np.array([0.25]),
+        padding=1,
+        padding_mode="constant",
+        padding_value=2.0,
+        constant=np.array([[0.5, -1.0, 2.0]]),
+    )
+    cnn = CNN((conv, ReLU(), Flatten(), Dense(np.ones((3, 1)), None)), (1, 3))
+    x = np.array([[[1.0, 0.5, 3.0]]])
+    with pytest.raises(NotImplementedError, match=r"layer 0: .* constant input"):
+        enclose_cnn_relevance(cnn, enclose_cnn_forward(cnn, x), np.array([0]), rule)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_z_box_at_a_constant_padding_reads_the_frame_as_ordinary_sources(seed: int) -> None:
     """z^B boxes the inputs, not the frame: the frame's taps are x w, a sink (Rp)."""

@@ -155,3 +155,22 @@ def test_the_pass_enclosure_is_the_relevance_it_receives() -> None:
 def test_the_gate_passes_the_reference_of_a_composite_by_kind_on_cnns(spec: str) -> None:
     report = run_gate(cnn_reference(spec), spec, architecture="cnn", examples=15)
     assert report.ok, report.render()
+
+
+def test_a_composite_whose_library_fills_a_role_keeps_it_unset_through_its_spec() -> None:
+    """EpsilonGammaBox's box is the caller's: a spec written and read back is still not
+    judged on CNNs, and one that gives the box is."""
+    merged = parse_composite("zennit-epsilon-gamma-box merge-batch-norms")
+    assert merged.unset == ("first_convolution",)
+    assert parse_composite(merged.spec()) == merged
+    boxed = parse_composite(f"{merged.spec()} first-convolution=zbox:low=0,high=1")
+    assert boxed.unset == ()
+
+
+def test_pass_refuses_a_layer_that_mixes_inputs_with_rows_balanced_on_a_ramp() -> None:
+    """A 1x1 convolution whose rows satisfy sum_i M_ji (i - j) = 0 maps 1, 2, ..., N to d * v:
+    a second, shuffled vector tells it from a diagonal one."""
+    weight = np.array([[1.0, 2.0, -1.0], [1.0, 1.0, 1.0], [1.0, -2.0, 1.0]])[:, :, None, None]
+    cnn = CNN((Conv(weight), Flatten(), Dense(np.ones((60, 1)))), (3, 4, 5))
+    with pytest.raises(ValueError, match="not one input per output"):
+        explain(cnn, np.ones((1, 3, 4, 5)), np.array([0]), Pass())

@@ -40,6 +40,7 @@ def test_declined_cases_are_counted_and_the_others_judged() -> None:
     declined = [prop.unsupported_cases for prop in report.properties]
     assert all(0 < count < EXAMPLES for count in declined), declined
     assert "cases declined by the target, not judged: " in report.render()
+    assert "all claimed properties hold on the cases the target takes" in report.render()
 
 
 def test_declining_some_cases_hides_no_defect_on_the_others() -> None:

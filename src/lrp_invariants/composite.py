@@ -162,16 +162,22 @@ class Composite:
                 parts.append(f"{role.replace('_', '-')}={rule.spec()}")
         if self.merge_batch_norms:
             parts.append("merge-batch-norms")
+        if self.unset:
+            parts.append("unset=" + ",".join(role.replace("_", "-") for role in self.unset))
         return " ".join(parts)
 
-    def with_roles(self, roles: dict[str, Rule], merge_batch_norms: bool) -> Composite:
-        """This composite with some roles replaced (keys: field names)."""
+    def with_roles(
+        self, roles: dict[str, Rule], merge_batch_norms: bool, unset: tuple[str, ...] = ()
+    ) -> Composite:
+        """This composite with some roles replaced (keys: field names), and ``unset`` roles
+        added (a role given here is set, whatever ``unset`` says)."""
         given: dict[str, object] = dict(roles)
+        still = (*self.unset, *(role for role in unset if role not in self.unset))
         return dataclasses.replace(
             self,
             **given,  # type: ignore[arg-type]
             merge_batch_norms=self.merge_batch_norms or merge_batch_norms,
-            unset=tuple(role for role in self.unset if role not in roles),
+            unset=tuple(role for role in still if role not in roles),
         )
 
     def describe(self) -> str:

@@ -160,11 +160,15 @@ def parse_composite(spec: str) -> Composite:
     base = PRESETS[words[0]].composite if words and words[0] in PRESETS else None
     roles: dict[str, str] = {}
     merge = False
+    unset: tuple[str, ...] = ()
     for part in words[1:] if base is not None else words:
         role, equals, rule = part.partition("=")
         role = role.replace("-", "_")
         if part == "merge-batch-norms":
             merge = True
+            continue
+        if role == "unset" and equals:  # kind roles the library fills from its caller
+            unset = tuple(r.strip().replace("-", "_") for r in rule.split(",") if r.strip())
             continue
         if not equals or role not in ("first", "hidden", "last", "layers", *KIND_ROLES):
             raise ValueError(
@@ -183,7 +187,8 @@ def parse_composite(spec: str) -> Composite:
                 f"composite {spec!r} needs hidden=RULE (the rule between first and last)"
             )
         base = Composite(parse_rule(roles["hidden"]))
-    return base.with_roles({role: parse_rule(rule) for role, rule in roles.items()}, merge)
+    given = {role: parse_rule(rule) for role, rule in roles.items()}
+    return base.with_roles(given, merge, unset)
 
 
 def implied_properties(composite: Composite) -> tuple[str, ...]:

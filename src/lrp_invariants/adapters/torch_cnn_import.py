@@ -20,6 +20,11 @@ import numpy as np
 from ..cnn import CNN
 from ..cnn.protocol import Spec, cnn_from_specs
 
+_POOLS = tuple(
+    f"{prefix}{dims}d" for prefix in ("MaxPool", "AvgPool", "AdaptiveAvgPool") for dims in (1, 2)
+)
+"""The pooling modules read (adaptive max pooling, LP pooling and the others are refused)."""
+
 _PAD_MODES = {
     "ZeroPad": "zeros",
     "ConstantPad": "constant",
@@ -129,21 +134,17 @@ def _downsample(module: Any, name: str, dims: int) -> Spec | None:
     if module is None:
         return None
     specs = _specs([module], name, dims)
-    if len(specs) == 2 and specs[1]["kind"] == "batch_norm":
-        from ..cnn.canonize import fold_batch_norms
-
-        folded = fold_batch_norms(cnn_from_specs(specs, _shortcut_shape(specs[0])), "left")
-        from ..cnn.protocol import layer_specs
-
-        specs = layer_specs(folded)
+    if any(spec["kind"] == "batch_norm" for spec in specs):
+        # the protocol's downsample is one convolution; folding the batch norm in would judge
+        # another network than Zennit's rules see (Pass at the batch norm, the rule at the bare
+        # convolution) unless the claim merges batch norms too
+        raise ValueError(
+            f"{name}: a downsample with a batch norm; merge it into its convolution first "
+            "(torch.nn.utils.fusion.fuse_conv_bn_eval) and judge the merged model"
+        )
     if len(specs) != 1 or specs[0]["kind"] != "conv":
-        raise ValueError(f"{name}: a downsample must be a convolution (and a batch norm)")
+        raise ValueError(f"{name}: a downsample must be one convolution")
     return specs[0]
-
-
-def _shortcut_shape(conv: Spec) -> tuple[int, ...]:
-    weight = conv["weight"]
-    return (weight.shape[1] * conv["groups"], *([max(weight.shape[2:])] * (weight.ndim - 2)))
 
 
 def _block(module: Any, name: str, dims: int) -> Spec | None:
@@ -186,7 +187,7 @@ def _specs(modules: Sequence[Any], name: str, dims: int) -> list[Spec]:
             if (module.start_dim, module.end_dim) != (1, -1):
                 raise ValueError(f"{path}: Flatten must flatten dims 1 to -1")
             specs.append({"kind": "flatten"})
-        elif "Pool" in kind and kind[-2:] in ("1d", "2d"):
+        elif kind in _POOLS:
             specs.append(_pool(module, path, int(kind[-2])))
         elif kind == "Linear":
             bias = None if module.bias is None else _array(module.bias)

@@ -185,6 +185,12 @@ class GateReport:
         return bool(failing) and all(report.unsupported for report in failing)
 
     def conclusion(self) -> str:
+        declined = max((report.unsupported_cases for report in self.properties), default=0)
+        if self.ok and declined:
+            return (
+                "all claimed properties hold on the cases the target takes; it declined up to "
+                f"{declined} cases a property (NotImplementedError), not judged"
+            )
         if self.ok:
             return "all claimed properties hold"
         if self.unsupported:

@@ -48,13 +48,19 @@ class Pass(Rule):
             )
 
     def check_operator(self, index: int, op: LinearOperator) -> None:
-        # a diagonal operator maps v to d * v with d its image of ones: test on 1, 2, ..., N
-        # (exact integers; a diagonal layer rounds d_i v_i the same way in both)
+        # a diagonal operator maps v to d * v with d its image of ones: tested on 1, 2, ..., N
+        # and on N integers in a fixed random order (exact; a diagonal layer rounds d_i v_i
+        # alike in both), which a layer mixing its inputs passes only by a coincidence of its
+        # weights on both at once
         if op.in_shape == op.out_shape:
             size = int(np.prod(op.in_shape))
-            v = np.arange(1.0, size + 1.0).reshape(1, *op.in_shape)
-            d = op.product(np.ones_like(v), "W")
-            if np.array_equal(op.product(v, "W"), d * v, equal_nan=True):
+            ramp = np.arange(1.0, size + 1.0)
+            shuffled = np.random.default_rng(0).permutation(ramp)
+            d = op.product(np.ones((1, *op.in_shape)), "W")
+            if all(
+                np.array_equal(op.product(v.reshape(1, *op.in_shape), "W"), d * v.reshape(d.shape))
+                for v in (ramp, shuffled)
+            ):
                 return
         raise ValueError(
             f"layer {index}: pass hands each output's relevance to its one input, but this "

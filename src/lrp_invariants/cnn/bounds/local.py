@@ -128,6 +128,13 @@ def dense_rule(
     the layer's own, or for the flat rule outside a dense layer its connections
     (``connections()``, 0 or 1 per entry: flat's shares ``1 / count`` are then w²'s on that
     matrix, whose squares are exact); NotImplementedError where neither says what it reads."""
+    if isinstance(rule, Flat | WSquare) and local.frame and local.c is not None:
+        # the enclosure stacks the constant's copy of every row, the frame's too, which the
+        # layer's propagate counts once (net3's constant input beside a constant padding)
+        raise NotImplementedError(
+            f"{i}: {rule.name} at a constant padding with a constant input (the frame's "
+            "connections would count twice)"
+        )
     if isinstance(rule, Flat) and kind != "Dense":
         if connections is None:
             raise NotImplementedError(
