@@ -48,6 +48,17 @@ def test_demo_prints_kindermans_table_in_agreement_with_the_paper(small_demo: De
     assert "Kindermans et al.'s table" in small_demo.printed
 
 
+def test_demo_ends_with_the_cnn_section_on_every_test_digit(small_demo: DemoRun) -> None:
+    summary = json.loads((small_demo.out / "summary.json").read_text())
+    assert summary["cnn"]["test_digits"] == 450
+    assert summary["cnn"]["epochs"] == 2  # the demo's --epochs trains both networks
+    cnn_checks = [check for check in summary["checks"] if check["name"].startswith("CNN ")]
+    assert len(cnn_checks) >= 10 and all(check["ok"] for check in cnn_checks)
+    figure = small_demo.out / "cnn_shift_decomposition.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"{small_demo.out}/cnn_shift_decomposition.png" in small_demo.printed
+
+
 class _Leaky(LRP0):
     """LRP-0 that loses a tenth of every layer's relevance: conservation must fail."""
 

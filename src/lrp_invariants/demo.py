@@ -190,7 +190,7 @@ def run_demo(
     demo.say(
         f"lrp-invariants demo: the reply's experiment on handwritten digits; writing to {out}/"
     )
-    classifier, X_train, X_test, _, y_test = train(hidden, epochs, seed, demo)
+    classifier, X_train, X_test, y_train, y_test = train(hidden, epochs, seed, demo)
 
     net1 = from_mlp_classifier(classifier)
     p = Precision.of(net1.dtype)
@@ -241,6 +241,9 @@ def run_demo(
     # lrp-invariants check TARGET --method M --network OUT/network.npz --inputs OUT/inputs.npy
     save_network(net1, out / "network.npz")
     np.save(out / "inputs.npy", X_test)
+    from .demo_cnn import run_cnn_section  # it builds on this module's Demo and Check
+
+    run_cnn_section(demo, X_train, X_test, y_train, y_test, out, seed, epochs=epochs)
 
     failed = [check.name for check in demo.checks if not check.ok]
     demo.summary["checks"] = [check.__dict__ | {"ok": check.ok} for check in demo.checks]
@@ -248,7 +251,7 @@ def run_demo(
     (out / "summary.json").write_text(json.dumps(demo.summary, indent=2, default=float) + "\n")
     demo.say(
         f"\nwrote {out}/relevance_and_sensitivity.png, {out}/shift_decomposition.png, "
-        f"{out}/kindermans.png, {out}/summary.json"
+        f"{out}/kindermans.png, {out}/cnn_shift_decomposition.png, {out}/summary.json"
     )
     if failed:
         demo.say(f"FAILED: {', '.join(failed)}")
