@@ -74,7 +74,6 @@ def test_a_torchvision_block_refuses_a_branch_of_another_shape() -> None:
     [
         "zennit_epsilon_plus_sum_module",
         "zennit_epsilon_alpha2_beta1_sum_module",
-        "zennit_epsilon_plus_flat_sum_module",
         "captum_input_x_gradient",
         "captum_saliency",
     ],
@@ -220,6 +219,25 @@ def test_zennits_box_rule_boxes_a_padding_module_as_if_it_were_input() -> None:
     # the padding's share of the first window (its relevance 1, the logit's first term): 3 / 7
     # (the stabilisers, 1e-6 over sums of at least 1, move it by less than 1e-5)
     assert claimed.sum() - relevance.sum() == pytest.approx(3 / 7, rel=1e-5)
+
+
+def test_zennits_flat_rule_counts_a_padding_modules_positions_as_connections() -> None:
+    """The flat rule at a convolution padded by a module of its own: Zennit's ``Flat`` runs
+    the convolution on ``ones_like`` of the padded tensor, so a padding position is a
+    connection that takes a share, which the padding's backward drops. Witness (the gate's,
+    shrunk): conv [1, 1] padded (0, 1) by a module, x = [1, 1, 1]: the relevance is flat's on
+    the input ``[x, 0]``, the last window's half cut off (1.5 where 2 is claimed)."""
+    conv = Conv(np.array([[[1.0, 1.0]]]), padding=((0, 1),))
+    cnn = CNN((conv, Flatten(), Dense(np.ones((3, 1)))), (1, 3))
+    x = np.ones((1, 1, 3))
+    name = "zennit_epsilon_plus_flat_sum_module"
+    relevance = _relevance(name, cnn, x, ZERO)
+    padded = CNN((Conv(np.array([[[1.0, 1.0]]])), Flatten(), Dense(np.ones((3, 1)))), (1, 4))
+    as_input = _reference(ROWS[name].claim, padded, np.array([[[1.0, 1.0, 1.0, 0.0]]]), ZERO)
+    # the same few sums on both sides: 1e-12 lies far above their rounding, far below 0.5
+    np.testing.assert_allclose(relevance, as_input[..., :3], rtol=1e-12)
+    claimed = _reference(ROWS[name].claim, cnn, x, ZERO)
+    assert claimed[0, 0, 2] - relevance[0, 0, 2] == pytest.approx(0.5, rel=1e-5)
 
 
 CUDA = torch.cuda.is_available()
