@@ -20,6 +20,8 @@ from lrp_invariants.gate import run_gate
 from lrp_invariants.strategies import CNNSeedCase, cnn_seed_cases
 from lrp_invariants.torch import torch_cnn_target
 
+from .cli_helpers import saliency_check
+
 EXAMPLES = 20
 """Cases per run: building a torch model per call costs ~0.1 s; the CNN campaign
 (docs/soundness.md) draws the numpy references far longer."""
@@ -127,25 +129,7 @@ def test_the_cli_gates_torch_code_on_cnns(
 ) -> None:
     from lrp_invariants.cli import main
 
-    module = tmp_path / "torch_saliency.py"
-    module.write_text(
-        "from captum.attr import Saliency\n\n"
-        "def saliency(model, x, classes):\n"
-        "    return Saliency(model).attribute(x, target=classes, abs=True)\n"
-    )
-    status = main(
-        [
-            "check",
-            f"{module}:saliency",
-            "--method",
-            "saliency",
-            "--architecture",
-            "cnn",
-            "--torch",
-            "--examples",
-            "5",
-        ]
-    )
+    status = main(saliency_check(tmp_path, "--examples", "5"))
     out = capsys.readouterr().out
     assert status == 0, out
     assert "networks: convolutional networks" in out

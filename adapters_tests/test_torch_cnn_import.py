@@ -17,6 +17,8 @@ from lrp_invariants.cnn import forward, layer_specs
 from lrp_invariants.cnn.bounds import enclose_cnn_forward
 from lrp_invariants.strategies import CNNSeedCase, cnn_seed_cases
 
+from .cli_helpers import saliency_check
+
 
 @pytest.mark.parametrize("residual", RESIDUALS)
 @pytest.mark.parametrize("flatten", FLATTENS)
@@ -79,29 +81,9 @@ def test_the_cli_gates_code_on_the_users_own_torch_cnn(
     model.eval()
     save_cnn(tmp_path / "cnn.npz", cnn_from_torch(model, (1, 4, 4)))
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(5, 1, 4, 4)))
-    module = tmp_path / "saliency.py"
-    module.write_text(
-        "from captum.attr import Saliency\n\n"
-        "def saliency(model, x, classes):\n"
-        "    return Saliency(model).attribute(x, target=classes, abs=True)\n"
-    )
-    status = main(
-        [
-            "check",
-            f"{module}:saliency",
-            "--method",
-            "saliency",
-            "--architecture",
-            "cnn",
-            "--torch",
-            "--network",
-            str(tmp_path / "cnn.npz"),
-            "--inputs",
-            str(tmp_path / "x.npy"),
-            "--examples",
-            "5",
-        ]
-    )
+    network, inputs = str(tmp_path / "cnn.npz"), str(tmp_path / "x.npy")
+    options = ("--network", network, "--inputs", inputs, "--examples", "5")
+    status = main(saliency_check(tmp_path, *options))
     out = capsys.readouterr().out
     assert status == 0, out
     assert "all claimed properties hold" in out
