@@ -28,6 +28,7 @@ from lrp_invariants.cnn import (
 )
 from lrp_invariants.cnn.bounds import enclose_cnn_forward
 from lrp_invariants.cnn_cases import cnn_reference
+from lrp_invariants.configuration import ZENNIT_STABILISER
 from lrp_invariants.gate import run_gate
 from lrp_invariants.strategies import CNNSeedCase, cnn_seed_cases
 
@@ -35,6 +36,15 @@ EXAMPLES = 20
 """Cases per gate run: a torch model is built per call (docs/cnn-adapters.md: 40 per row)."""
 
 ROWS = {row.name: row for row in CNN_CONFIGURATIONS}
+
+STABILISED = 4 * ZENNIT_STABILISER
+"""How far the witnesses' stabilisers move a ratio: at most four rules on the way, each adding
+Zennit's 1e-6 (Captum's 1e-9 less) to denominators of at least 1 on these small integers."""
+
+SAME_FORMULA = 1e-12
+"""Relative distance allowed where both sides evaluate the same formula on a witness of a few
+small numbers: each rounds a handful of operations (about 1e-15 of the value); 1e-12 lies far
+above that and far below every effect pinned here (1e-6 of the value or more)."""
 
 
 def _relevance(name: str, cnn: CNN, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -104,32 +114,30 @@ def test_captum_lrp_adds_relevance_to_gradient_at_a_sum_written_out_plus_identit
     other; the ``+`` between them is no module, so at ``y`` the branch brings relevance (its
     first convolution multiplied by ``y``) and the shortcut a gradient (never multiplied): the
     two are summed. Witness: ``relu(y + y)``, ``y = x``: the input relevance is ``2 x (x + 1)``,
-    not ``2 x`` (not even homogeneous in ``x``); Captum's ε = 1e-9 over denominators of at
-    least 1 moves it by 4e-9 at most."""
+    not ``2 x`` (not even homogeneous in ``x``)."""
     relevance = _relevance("captum_lrp_functional_flatten", _residual_net(), RESIDUAL_X, ZERO)
     mixed = 2 * RESIDUAL_X * (RESIDUAL_X + 1)
-    assert np.all(np.abs(relevance / mixed - 1) < 4e-9)
+    assert np.all(np.abs(relevance / mixed - 1) < STABILISED)
     reference = _reference(ROWS["captum_lrp"].claim, _residual_net(), RESIDUAL_X, ZERO)
-    assert np.all(np.abs(reference / (2 * RESIDUAL_X) - 1) < 4e-9)
+    assert np.all(np.abs(reference / (2 * RESIDUAL_X) - 1) < STABILISED)
 
 
 def test_zennit_hands_both_summands_of_out_plus_identity_all_the_relevance() -> None:
     """The ``+`` is no module, so no rule meets it: its gradient passes the whole relevance to
     the branch and to the shortcut. Witness: relu(x + x) of positive x, the input relevance
-    adds up to twice the logit. Every denominator here is at least 1, so the stabilisers
-    (1e-6 at most, four rules on the way) move the ratio by less than 4e-6. (Under αβ the
+    adds up to twice the logit (within :data:`STABILISED`). (Under αβ the
     branch and the shortcut would carry different factors: the gate's witness says that.)"""
     relevance = _relevance("zennit_epsilon_plus", _residual_net(), RESIDUAL_X, ZERO)
     logit = 2 * RESIDUAL_X.sum()
-    assert abs(relevance.sum() / logit - 2) < 4e-6 * 2
+    assert abs(relevance.sum() / logit - 2) < 2 * STABILISED
     reference = _reference(ROWS["zennit_epsilon_plus"].claim, _residual_net(), RESIDUAL_X, ZERO)
-    assert abs(reference.sum() / logit - 1) < 4e-6
+    assert abs(reference.sum() / logit - 1) < STABILISED
 
 
 @pytest.mark.parametrize("name", ["zennit_epsilon_plus_sum_module", "zennit_epsilon_plus_resnet"])
 def test_with_a_sum_module_the_residual_conserves(name: str) -> None:
     relevance = _relevance(name, _residual_net(), RESIDUAL_X, np.array([0]))
-    assert abs(relevance.sum() / (2 * RESIDUAL_X.sum()) - 1) < 4e-6
+    assert abs(relevance.sum() / (2 * RESIDUAL_X.sum()) - 1) < STABILISED
 
 
 def _norm_net(var: float) -> CNN:
@@ -149,8 +157,8 @@ def test_the_merged_batch_norm_keeps_its_eps_and_scales_the_explanation(name: st
     relevance = _relevance(name, _norm_net(1.0 - 1e-5), x, classes)
     reference = _reference(ROWS[name].claim, _norm_net(1.0 - 1e-5), x, classes)
     ratio = relevance.sum() / reference.sum()
-    assert abs(ratio - (1 + 1e-5) ** -0.5) < 1e-6 / 6  # stabiliser 1e-6 over a sum of 6
-    assert ratio < 1 - 4e-6
+    assert abs(ratio - (1 + 1e-5) ** -0.5) < ZENNIT_STABILISER / 6  # over a sum of 6
+    assert ratio < 1 - 4e-6  # the kept eps: 5e-6 low
 
 
 def test_captum_lrp_declines_a_model_with_an_nn_flatten() -> None:
@@ -180,9 +188,8 @@ def test_captum_lrp_puts_its_epsilon_rule_on_max_pooling() -> None:
     reference = _reference(ROWS["captum_lrp_functional_flatten"].claim, cnn, x, classes)
     kept = relevance.sum() / reference.sum()
     # three ε-rules meet z = a (conv, pool, dense): each keeps a / (a + 1e-9); the pool's is
-    # the one the claim does not make (the ratio to a few roundings; 1e-12 lies far above
-    # them and far below the 1e-3 at stake)
-    assert kept == pytest.approx(a / (a + 1e-9), rel=1e-12)
+    # the one the claim does not make
+    assert kept == pytest.approx(a / (a + 1e-9), rel=SAME_FORMULA)
     assert kept < 1 - 1e-3
 
 
@@ -212,13 +219,10 @@ def test_zennits_box_rule_boxes_a_padding_module_as_if_it_were_input() -> None:
     relevance = _relevance(name, cnn, x, ZERO)
     padded = CNN((Conv(np.array([[[1.0, 1.0]]])), Flatten(), Dense(np.ones((3, 1)))), (1, 4))
     as_input = _reference(ROWS[name].claim, padded, np.array([[[0.0, 1.0, 2.0, 3.0]]]), ZERO)
-    # the same sums of two to four like-signed terms on both sides: 1e-12 lies far above
-    # their rounding and far below the padding's share (3/7 of the first window's relevance)
-    np.testing.assert_allclose(relevance, as_input[..., 1:], rtol=1e-12)
+    np.testing.assert_allclose(relevance, as_input[..., 1:], rtol=SAME_FORMULA)
     claimed = _reference(ROWS[name].claim, cnn, x, ZERO)
     # the padding's share of the first window (its relevance 1, the logit's first term): 3 / 7
-    # (the stabilisers, 1e-6 over sums of at least 1, move it by less than 1e-5)
-    assert claimed.sum() - relevance.sum() == pytest.approx(3 / 7, rel=1e-5)
+    assert claimed.sum() - relevance.sum() == pytest.approx(3 / 7, rel=STABILISED)
 
 
 def test_zennits_flat_rule_counts_a_padding_modules_positions_as_connections() -> None:
@@ -234,10 +238,9 @@ def test_zennits_flat_rule_counts_a_padding_modules_positions_as_connections() -
     relevance = _relevance(name, cnn, x, ZERO)
     padded = CNN((Conv(np.array([[[1.0, 1.0]]])), Flatten(), Dense(np.ones((3, 1)))), (1, 4))
     as_input = _reference(ROWS[name].claim, padded, np.array([[[1.0, 1.0, 1.0, 0.0]]]), ZERO)
-    # the same few sums on both sides: 1e-12 lies far above their rounding, far below 0.5
-    np.testing.assert_allclose(relevance, as_input[..., :3], rtol=1e-12)
+    np.testing.assert_allclose(relevance, as_input[..., :3], rtol=SAME_FORMULA)
     claimed = _reference(ROWS[name].claim, cnn, x, ZERO)
-    assert claimed[0, 0, 2] - relevance[0, 0, 2] == pytest.approx(0.5, rel=1e-5)
+    assert claimed[0, 0, 2] - relevance[0, 0, 2] == pytest.approx(0.5, rel=STABILISED)
 
 
 CUDA = torch.cuda.is_available()
