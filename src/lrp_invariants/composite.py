@@ -28,6 +28,7 @@ _KIND_NAMES = {
     "batch_norm": "batch norms",
     "sums": "residual sums",
 }
+_NAMES = {"first": "first", "hidden": "hidden", "last": "last", **_KIND_NAMES}
 
 
 @dataclass(frozen=True)
@@ -151,20 +152,17 @@ class Composite:
         :func:`~lrp_invariants.configuration.parse_composite`."""
         if self.layers is not None:
             return "layers=" + ";".join(rule.spec() for rule in self.layers)
-        parts = [f"hidden={self.hidden.spec()}"]
-        if self.first is not None:
-            parts.insert(0, f"first={self.first.spec()}")
-        if self.last is not None:
-            parts.append(f"last={self.last.spec()}")
-        for role in KIND_ROLES:
-            rule = getattr(self, role)
-            if rule is not None:
-                parts.append(f"{role.replace('_', '-')}={rule.spec()}")
+        parts = [f"{role.replace('_', '-')}={rule.spec()}" for role, rule in self._given()]
         if self.merge_batch_norms:
             parts.append("merge-batch-norms")
         if self.unset:
             parts.append("unset=" + ",".join(role.replace("_", "-") for role in self.unset))
         return " ".join(parts)
+
+    def _given(self) -> list[tuple[str, Rule]]:
+        """``(role, rule)`` for every role set, positional ones first, in spec order."""
+        roles = ("first", "hidden", "last", *KIND_ROLES)
+        return [(role, getattr(self, role)) for role in roles if getattr(self, role) is not None]
 
     def with_roles(
         self, roles: dict[str, Rule], merge_batch_norms: bool, unset: tuple[str, ...] = ()
@@ -185,16 +183,7 @@ class Composite:
             return self.hidden.describe()
         if self.layers is not None:
             return "per layer: " + ", ".join(rule.describe() for rule in self.layers)
-        parts = []
-        if self.first is not None:
-            parts.append(f"first {self.first.describe()}")
-        parts.append(f"hidden {self.hidden.describe()}")
-        if self.last is not None:
-            parts.append(f"last {self.last.describe()}")
-        for role in KIND_ROLES:
-            rule = getattr(self, role)
-            if rule is not None:
-                parts.append(f"{_KIND_NAMES[role]} {rule.describe()}")
+        parts = [f"{_NAMES[role]} {rule.describe()}" for role, rule in self._given()]
         if self.merge_batch_norms:
             parts.append("batch norms merged into the convolution before them")
         parts.extend(f"{_KIND_NAMES[role]} not given" for role in self.unset)

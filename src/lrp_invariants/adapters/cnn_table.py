@@ -193,12 +193,12 @@ CNN_CONFIGURATIONS: tuple[CNNConfiguration, ...] = (
 """Every CNN configuration the gate is pointed at."""
 
 
-def _build(part: Part, x: Array, **extra: Any) -> Any:
+def _build(part: Part, **extra: Any) -> Any:
     kind = getattr(importlib.import_module(part.module), part.name)
     return kind(**dict(part.parameters), **extra)
 
 
-def _attribute(row: CNNConfiguration, x: Array) -> Any:
+def _attribute(row: CNNConfiguration) -> Any:
     """``fn(model, inputs, classes)`` for the torch CNN protocol."""
 
     def zennit(model: Any, inputs: Any, chosen: Any) -> Any:
@@ -206,8 +206,8 @@ def _attribute(row: CNNConfiguration, x: Array) -> Any:
         from zennit.attribution import Gradient
 
         assert row.composite is not None
-        canonizers = [_build(part, x) for part in row.canonizers]
-        composite = _build(row.composite, x, canonizers=canonizers)
+        canonizers = [_build(part) for part in row.canonizers]
+        composite = _build(row.composite, canonizers=canonizers)
 
         def start(output: Any) -> Any:
             return output * torch.nn.functional.one_hot(chosen, output.shape[1]).to(output.dtype)
@@ -221,7 +221,7 @@ def _attribute(row: CNNConfiguration, x: Array) -> Any:
         for module in model.modules():
             rule = row.rules.get(type(module).__name__)
             if rule is not None:
-                module.rule = _build(rule, x)
+                module.rule = _build(rule)
         kind = getattr(importlib.import_module(row.attribution.module), row.attribution.name)
         method = kind(model)
         try:
@@ -249,7 +249,7 @@ def cnn_relevance(
 
     batch = np.asarray(x)
     target = torch_cnn_target(
-        _attribute(row, batch), device=device, residual=row.residual, flatten=row.flatten
+        _attribute(row), device=device, residual=row.residual, flatten=row.flatten
     )
     return target(layers, batch, classes)
 
